@@ -1,0 +1,105 @@
+#include "cli/query_records.h"
+
+#include <cmath>
+#include <unordered_map>
+
+#include "cli/errors.h"
+#include "cli/io.h"
+
+namespace clearhouse::cli {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void fail(std::string_view source, std::size_t line, std::string_view field,
+                       std::string_view problem) {
+  std::string msg = std::string(source) + ":" + std::to_string(line) + ": ";
+  if (!field.empty()) msg += "field '" + std::string(field) + "': ";
+  throw UsageError(msg + std::string(problem));
+}
+
+enum class Range { kPositive, kNonNegative };
+
+std::optional<double> number_field(const json& obj, const char* field, Range range,
+                                   std::string_view source, std::size_t line) {
+  const auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) fail(source, line, field, "expected a number, got " + it->dump());
+  const double v = it->get<double>();
+  if (!std::isfinite(v)) fail(source, line, field, "must be finite");
+  if (range == Range::kPositive && v <= 0.0) {
+    fail(source, line, field, "must be > 0, got " + it->dump());
+  }
+  if (range == Range::kNonNegative && v < 0.0) {
+    fail(source, line, field, "must be >= 0, got " + it->dump());
+  }
+  return v;
+}
+
+}  // namespace
+
+std::vector<QueryRecord> parse_query_records(std::string_view text, std::string_view source) {
+  std::vector<QueryRecord> records;
+  std::unordered_map<std::string, std::size_t> seen;  // id's JSON text -> line
+  const auto lines = split_lines(text);
+  for (std::size_t n = 0; n < lines.size(); ++n) {
+    const std::size_t line = n + 1;
+    const std::string_view raw = lines[n];
+    if (raw.find_first_not_of(" \t") == std::string_view::npos) continue;
+    json obj = json::parse(raw, nullptr, /*allow_exceptions=*/false);
+    if (obj.is_discarded()) fail(source, line, "", "not valid JSON");
+    if (!obj.is_object()) fail(source, line, "", "expected a JSON object");
+    QueryRecord r;
+    r.line = line;
+    const auto id = obj.find("id");
+    if (id == obj.end() || !(id->is_string() || id->is_number_integer())) {
+      fail(source, line, "id", id == obj.end() ? "missing" : "expected a string or an integer");
+    }
+    r.id = *id;
+    const auto [where, inserted] = seen.emplace(id->dump(), line);
+    if (!inserted) {
+      fail(source, line, "id",
+           "duplicate id " + id->dump() + " (first on line " + std::to_string(where->second) + ")");
+    }
+    r.tau = number_field(obj, "tau", Range::kPositive, source, line);
+    r.alpha = number_field(obj, "alpha", Range::kPositive, source, line);
+    r.beta = number_field(obj, "beta", Range::kPositive, source, line);
+    r.value = number_field(obj, "value", Range::kPositive, source, line);
+    r.teacher_tau = number_field(obj, "teacher_tau", Range::kPositive, source, line);
+    r.tokens_needed = number_field(obj, "tokens_needed", Range::kNonNegative, source, line);
+    if (const auto c = obj.find("correct"); c != obj.end() && !c->is_null()) {
+      if (!c->is_boolean()) fail(source, line, "correct", "expected true or false");
+      r.correct = c->get<bool>();
+    }
+    for (const char* field : {"prompt", "question"}) {
+      if (const auto p = obj.find(field); p != obj.end() && !p->is_null()) {
+        if (!p->is_string()) fail(source, line, field, "expected a string");
+        r.prompt = p->get<std::string>();
+        break;
+      }
+    }
+    records.push_back(std::move(r));
+  }
+  if (records.empty()) throw UsageError(std::string(source) + ": no queries (empty input)");
+  return records;
+}
+
+void require_field(const std::vector<QueryRecord>& records, std::string_view source,
+                   std::string_view field) {
+  for (const auto& r : records) {
+    bool present = false;
+    if (field == "tau") present = r.tau.has_value();
+    if (field == "teacher_tau") present = r.teacher_tau.has_value();
+    if (field == "tokens_needed") present = r.tokens_needed.has_value();
+    if (field == "correct") present = r.correct.has_value();
+    if (present) continue;
+    std::string problem = "missing";
+    if (field == "tau" && r.prompt) {
+      problem += "; this query has a prompt but no threshold: a threshold predictor is needed to "
+                 "estimate tau from text (--predictor FILE)";
+    }
+    fail(source, r.line, field, problem);
+  }
+}
+
+}  // namespace clearhouse::cli

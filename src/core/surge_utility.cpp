@@ -1,0 +1,55 @@
+#include "core/surge_utility.h"
+
+#include <cmath>
+#include <numbers>
+
+#include <boost/math/special_functions/lambert_w.hpp>
+
+namespace clearhouse::core {
+
+double lambert_w0(double x) { return boost::math::lambert_w0(x); }
+
+double abandonment_root(double c) { return 2.0 / (2.0 + c + std::sqrt(c * c + 4.0 * c)); }
+
+bool SurgeUtility::valid() const {
+  return std::isfinite(tau) && std::isfinite(alpha) && std::isfinite(beta) && tau > 0.0 &&
+         alpha > 0.0 && beta > 0.0;
+}
+
+double SurgeUtility::value(double tokens) const {
+  if (tokens <= tau) return 0.0;
+  const double s = tokens - tau;
+  return alpha * s * std::exp(-beta * s);
+}
+
+double SurgeUtility::marginal(double tokens) const {
+  if (tokens < tau) return 0.0;
+  const double s = tokens - tau;
+  return alpha * std::exp(-beta * s) * (1.0 - beta * s);
+}
+
+double SurgeUtility::peak_value() const { return alpha / (beta * std::numbers::e); }
+
+double SurgeUtility::cap_at_price(double lambda) const {
+  if (lambda <= 0.0) return peak_tokens();
+  if (lambda >= alpha) return tau;
+  const double u = lambert_w0(lambda * std::numbers::e / alpha);
+  return tau + (1.0 - u) / beta;
+}
+
+double SurgeUtility::surplus_at_price(double lambda) const {
+  const double t = cap_at_price(lambda);
+  return value(t) - lambda * t;
+}
+
+double SurgeUtility::abandonment_price() const {
+  const double u = abandonment_root(beta * tau);
+  return alpha * u * std::exp(u - 1.0);
+}
+
+double SurgeUtility::cap_slope_at_price(double lambda) const {
+  const double u = lambda <= 0.0 ? 0.0 : lambert_w0(lambda * std::numbers::e / alpha);
+  return -1.0 / (alpha * beta * std::exp(u - 1.0) * (1.0 + u));
+}
+
+}  // namespace clearhouse::core
