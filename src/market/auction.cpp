@@ -1,0 +1,74 @@
+#include "market/auction.h"
+
+#include <algorithm>
+
+namespace clearhouse::market {
+
+std::string_view to_string(AuctionStatus status) {
+  switch (status) {
+    case AuctionStatus::kSold: return "sold";
+    case AuctionStatus::kNoSale: return "no_sale";
+    case AuctionStatus::kTooFewProviders: return "too_few_providers";
+  }
+  return "?";
+}
+
+std::vector<Bid> truthful_bids(const Market& market) {
+  std::vector<Bid> bids(market.size());
+  for (std::size_t k = 0; k < market.size(); ++k) {
+    std::size_t best = 0;
+    for (std::size_t l = 1; l < market.levels(k); ++l) {
+      if (market.at(k, l).surplus > market.at(k, best).surplus) best = l;
+    }
+    bids[k] = Bid{best, market.at(k, best).quality, market.at(k, best).cost};
+  }
+  return bids;
+}
+
+AuctionOutcome run_auction(const Market& market, std::span<const Bid> bids) {
+  AuctionOutcome out;
+  if (bids.size() < 2) {
+    out.status = AuctionStatus::kTooFewProviders;
+    return out;
+  }
+  std::size_t first = 0;
+  std::size_t second = 1;
+  if (bids[second].score() > bids[first].score()) std::swap(first, second);
+  for (std::size_t k = 2; k < bids.size(); ++k) {
+    const double s = bids[k].score();
+    if (s > bids[first].score()) {
+      second = first;
+      first = k;
+    } else if (s > bids[second].score()) {
+      second = k;
+    }
+  }
+  out.winner = first;
+  out.runner_up = second;
+  out.winner_level = bids[first].level;
+  out.runner_up_level = bids[second].level;
+  out.winner_score = bids[first].score();
+  out.runner_up_score = bids[second].score();
+  const double v0 = market.params().outside_value;
+  if (out.winner_score < v0) {
+    out.status = AuctionStatus::kNoSale;
+    out.user_value = v0;
+    return out;
+  }
+  const LevelEconomics& e = market.at(first, out.winner_level);
+  out.status = AuctionStatus::kSold;
+  out.user_value = std::max(out.runner_up_score, v0);
+  out.price = e.quality - out.user_value;
+  out.winner_profit = out.price - e.cost;
+  out.social_welfare = e.quality - e.cost;
+  out.tokens = e.tokens;
+  out.accuracy = e.accuracy;
+  return out;
+}
+
+double auction_payoff(const AuctionOutcome& outcome, std::size_t provider) {
+  if (outcome.status != AuctionStatus::kSold || outcome.winner != provider) return 0.0;
+  return outcome.winner_profit;
+}
+
+}  // namespace clearhouse::market
