@@ -46,8 +46,17 @@ std::vector<QueryRecord> parse_query_records(std::string_view text, std::string_
     const std::size_t line = n + 1;
     const std::string_view raw = lines[n];
     if (raw.find_first_not_of(" \t") == std::string_view::npos) continue;
-    json obj = json::parse(raw, nullptr, /*allow_exceptions=*/false);
-    if (obj.is_discarded()) fail(source, line, "", "not valid JSON");
+    json obj;
+    try {
+      obj = json::parse(raw);
+    } catch (const json::exception& e) {
+      // nlohmann's message starts with "[json.exception.<kind>] "; keep the readable rest.
+      std::string detail = e.what();
+      if (const auto close = detail.find("] "); close != std::string::npos) {
+        detail = detail.substr(close + 2);
+      }
+      fail(source, line, "", "not valid JSON (" + detail + ")");
+    }
     if (!obj.is_object()) fail(source, line, "", "expected a JSON object");
     QueryRecord r;
     r.line = line;

@@ -122,6 +122,26 @@ double bound_with(std::span<const SurgeUtility> queries, double budget, double l
   return bound;
 }
 
+// Clamping at floor(peak) can strand a few whole tokens that rounding could not place: give them one
+// each, in index order, to funded queries still below floor(peak), until none is left or all are
+// there. At most a few rounds: what is stranded is below the number of funded queries.
+void hand_out_stranded_tokens(std::span<const SurgeUtility> queries,
+                              std::span<const std::size_t> funded, std::int64_t budget,
+                              std::vector<std::int64_t>& whole) {
+  std::int64_t left = budget - total_tokens(whole);
+  bool progress = true;
+  while (left > 0 && progress) {
+    progress = false;
+    for (std::size_t k = 0; k < funded.size() && left > 0; ++k) {
+      if (static_cast<double>(whole[k] + 1) <= std::floor(queries[funded[k]].peak_tokens())) {
+        ++whole[k];
+        --left;
+        progress = true;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 double ClearPlan::relative_gap() const {
@@ -137,10 +157,10 @@ ClearPlan allocate_clear(std::span<const SurgeUtility> queries, std::int64_t bud
   assert(budget > 0);
   const double b = static_cast<double>(budget);
   ClearPlan plan;
-  plan.price = solver == PriceSolver::kExact ? solve_shadow_price_exact(queries, b)
+  const bool shared = shares_alpha(queries);
+  plan.price = solver == PriceSolver::kExact ? solve_shadow_price_exact(queries, b, shared)
                                              : solve_shadow_price_bisection(queries, b);
   const double lambda_star = plan.price.lambda;
-  const bool shared = shares_alpha(queries);
   const std::vector<std::size_t> funded = funded_queries(queries, plan.price);
   plan.fill_price =
       fill_price(queries, funded, b, lambda_star, plan.price.planned_tokens, shared);
@@ -153,7 +173,8 @@ ClearPlan allocate_clear(std::span<const SurgeUtility> queries, std::int64_t bud
     const auto& q = queries[funded[k]];
     shares[k] = std::min(cap_given_root(q, roots.u(funded[k])), std::floor(q.peak_tokens()));
   }
-  const std::vector<std::int64_t> whole = round_to_total(shares, budget);
+  std::vector<std::int64_t> whole = round_to_total(shares, budget);
+  hand_out_stranded_tokens(queries, funded, budget, whole);
 
   plan.caps.assign(queries.size(), 0);
   for (std::size_t k = 0; k < funded.size(); ++k) {

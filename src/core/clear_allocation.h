@@ -8,9 +8,10 @@
 //    utilities stay equal, no cap passes its peak, and abandoned queries stay abandoned (their
 //    surplus at lambda* is not positive).
 // 3. Whole tokens: floor each funded cap, then give the remaining whole tokens one each to the largest
-//    fractional parts (lowest index first on ties) as long as that stays at or below the peak. The
-//    caps sum to at most B; what is left (only when all funded queries sit at their peaks) stays
-//    unallocated and is reported.
+//    fractional parts (lowest index first on ties) as long as that stays at or below floor(peak);
+//    tokens that clamp strands go one each, in index order, to funded queries still below
+//    floor(peak). The caps sum to at most B; what is left (only when all funded queries sit at
+//    floor(peak)) stays unallocated and is reported.
 // 4. Certificate: utility = sum phi_i(cap_i); the Lagrangian bound at lambda*,
 //    OPT <= lambda* B + sum_i max(0, S_i(lambda*)), is reported beside it, so the optimality gap is
 //    known for this instance (the paper gives none).

@@ -23,12 +23,6 @@ double max_alpha(std::span<const SurgeUtility> queries) {
   return m;
 }
 
-double peak_total(std::span<const SurgeUtility> queries) {
-  double total = 0.0;
-  for (const auto& q : queries) total += q.peak_tokens();
-  return total;
-}
-
 ShadowPrice slack_result(std::span<const SurgeUtility> queries, double peaks, std::string_view m) {
   return {SolveStatus::kBudgetSlack, 0.0, peaks, queries.size(), 1, m};
 }
@@ -56,18 +50,19 @@ std::uint64_t key_bits(double key) { return std::bit_cast<std::uint64_t>(key); }
 ShadowPrice solve_shared_alpha(std::span<const SurgeUtility> queries, double budget) {
   constexpr std::string_view kMethod = "exact: shared-alpha breakpoint search";
   const double alpha = queries.front().alpha;
-  const double peaks = peak_total(queries);
+  double peaks = 0.0;
+  std::uint64_t lo_bits = ~std::uint64_t{0};
+  std::uint64_t hi_bits = 0;
+  for (const auto& q : queries) {
+    peaks += q.peak_tokens();
+    const std::uint64_t bits = key_bits(q.beta * q.tau);
+    lo_bits = std::min(lo_bits, bits);
+    hi_bits = std::max(hi_bits, bits);
+  }
   if (peaks <= budget) {
     ShadowPrice slack = slack_result(queries, peaks, kMethod);
     slack.funded_cut = std::numeric_limits<double>::infinity();
     return slack;
-  }
-  std::uint64_t lo_bits = ~std::uint64_t{0};
-  std::uint64_t hi_bits = 0;
-  for (const auto& q : queries) {
-    const std::uint64_t bits = key_bits(q.beta * q.tau);
-    lo_bits = std::min(lo_bits, bits);
-    hi_bits = std::max(hi_bits, bits);
   }
   int shift = 0;
   while (((hi_bits - lo_bits) >> shift) >= (std::uint64_t{1} << kBucketBits)) ++shift;
@@ -162,6 +157,7 @@ struct Pass {
   double tokens = 0.0;      // T(lambda)
   double slope = 0.0;       // dT/dlambda of the smooth part (negative)
   double next_drop = 0.0;   // smallest abandonment price above lambda among the funded (inf: none)
+  double last_drop = 0.0;   // largest abandonment price at or below lambda (0: none)
   std::size_t funded = 0;
 };
 
@@ -170,7 +166,10 @@ Pass evaluate(std::span<const SurgeUtility> queries, std::span<const double> dro
   Pass p;
   p.next_drop = std::numeric_limits<double>::infinity();
   for (std::size_t i = 0; i < queries.size(); ++i) {
-    if (!(lambda < drop_prices[i])) continue;
+    if (!(lambda < drop_prices[i])) {
+      p.last_drop = std::max(p.last_drop, drop_prices[i]);
+      continue;
+    }
     const auto& q = queries[i];
     const double u = lambda <= 0.0 ? 0.0 : lambert_w0(lambda * std::numbers::e / q.alpha);
     p.tokens += q.tau + (1.0 - u) / q.beta;
@@ -201,19 +200,28 @@ ShadowPrice solve_per_query_alpha(std::span<const SurgeUtility> queries, double 
   double lo = 0.0, hi = max_drop;
   double f_lo = at_lo.tokens - budget, f_hi = -budget;
   Pass at_hi;  // every query is abandoned at max_drop
+  at_hi.last_drop = max_drop;
   int last_side = 0;  // -1: lo moved last, +1: hi moved last
   while (passes < kExactMaxPasses && hi - lo > kExactPriceTolerance * hi) {
     const double newton = lo + f_lo / -at_lo.slope;
+    // Only one distinct breakpoint (possibly shared by several queries) left in (lo, hi]?
+    const bool one_breakpoint_left = at_lo.next_drop == at_hi.last_drop;
     double candidate;
+    bool testing_breakpoint = false;
     if (at_lo.next_drop >= hi) {
       if (newton >= hi) break;  // T(hi-) >= B >= T(hi): lambda* = hi
       candidate = newton;
     } else if (newton < at_lo.next_drop) {
       candidate = newton;
+    } else if (one_breakpoint_left) {
+      candidate = at_lo.next_drop;  // T just below it >= B; at it, either <= B (done) or a new lo
+      testing_breakpoint = true;
     } else {
       candidate = hi - f_hi * (hi - lo) / (f_hi - f_lo);
     }
-    if (!(candidate > lo && candidate < hi)) candidate = 0.5 * (lo + hi);
+    if (!(candidate > lo && candidate < hi) && !(testing_breakpoint && candidate == hi)) {
+      candidate = 0.5 * (lo + hi);
+    }
     const Pass at = evaluate(queries, drop, candidate);
     ++passes;
     if (at.tokens <= budget) {
@@ -222,7 +230,7 @@ ShadowPrice solve_per_query_alpha(std::span<const SurgeUtility> queries, double 
       f_hi = at.tokens - budget;
       if (last_side == 1) f_lo *= 0.5;
       last_side = 1;
-      if (f_hi >= -kTokenSlack) break;  // on the root
+      if (testing_breakpoint || f_hi >= -kTokenSlack) break;  // lambda* found exactly
     } else {
       lo = candidate;
       at_lo = at;
@@ -306,11 +314,13 @@ ShadowPrice solve_shadow_price_bisection(std::span<const SurgeUtility> queries, 
   return result;
 }
 
-ShadowPrice solve_shadow_price_exact(std::span<const SurgeUtility> queries, double budget) {
+ShadowPrice solve_shadow_price_exact(std::span<const SurgeUtility> queries, double budget,
+                                     std::optional<bool> alpha_shared) {
   assert(budget > 0.0);
   if (queries.empty()) return {SolveStatus::kBudgetSlack, 0.0, 0.0, 0, 0, "exact: empty"};
-  return shares_alpha(queries) ? solve_shared_alpha(queries, budget)
-                               : solve_per_query_alpha(queries, budget);
+  assert(!alpha_shared || *alpha_shared == shares_alpha(queries));
+  return alpha_shared.value_or(shares_alpha(queries)) ? solve_shared_alpha(queries, budget)
+                                                      : solve_per_query_alpha(queries, budget);
 }
 
 }  // namespace clearhouse::core

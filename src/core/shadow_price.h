@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -53,8 +54,11 @@ struct ShadowPrice {
 // allowed (nothing to fund).
 [[nodiscard]] ShadowPrice solve_shadow_price_bisection(std::span<const SurgeUtility> queries,
                                                        double budget);
+// alpha_shared: whether every query has the same alpha (shares_alpha()); a caller that already
+// knows passes it to save a pass, otherwise it is detected.
 [[nodiscard]] ShadowPrice solve_shadow_price_exact(std::span<const SurgeUtility> queries,
-                                                   double budget);
+                                                   double budget,
+                                                   std::optional<bool> alpha_shared = {});
 
 // T(lambda) computed directly (Lambert W per query): for checks and tests.
 [[nodiscard]] double planned_tokens_at(std::span<const SurgeUtility> queries, double lambda);

@@ -1,0 +1,59 @@
+// Runs the real `clearhouse` binary for end-to-end tests: arguments are passed through /bin/sh with
+// stdout and stderr captured in temporary files. Arguments must not need shell quoting beyond what
+// the caller writes.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace clearhouse::testing {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+inline std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline std::filesystem::path scratch_dir() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  auto dir = std::filesystem::temp_directory_path() /
+             (std::string("clearhouse-test-") + info->test_suite_name() + "-" + info->name());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// args: everything after the binary name, as a shell fragment. stdin_path: fed to standard input.
+inline RunResult run_clearhouse(const std::string& args,
+                                const std::string& stdin_path = "/dev/null") {
+  const auto dir = scratch_dir() / "run";
+  std::filesystem::create_directories(dir);
+  const auto out = dir / "stdout";
+  const auto err = dir / "stderr";
+  const std::string cmd = std::string(CLEARHOUSE_BIN) + " " + args + " > " + out.string() +
+                          " 2> " + err.string() + " < " + stdin_path;
+  const int status = std::system(cmd.c_str());
+  RunResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+inline std::string fixture(const std::string& relative) {
+  return std::string(CLEARHOUSE_FIXTURES) + "/" + relative;
+}
+
+}  // namespace clearhouse::testing
