@@ -13,5 +13,7 @@ namespace clearhouse::cli {
 
 void add_allocate_command(CLI::App& app);
 void add_bench_solver_command(CLI::App& app);
+void add_market_command(CLI::App& app);
+void add_curves_command(CLI::App& app);
 
 }  // namespace clearhouse::cli

@@ -114,6 +114,8 @@ struct Search {
   bool prune;
   std::vector<std::vector<double>> log_x;  // beta V, per provider and level
   std::vector<std::vector<double>> w;      // surplus
+  std::vector<double> top;                 // max_l beta V, per provider
+  std::vector<std::vector<double>> rel_x;  // e^{beta V - top}, per provider and level
   double log_x0 = 0.0;
   std::atomic<double> incumbent{-kInf};
   Profile seed;             // best of the seed profiles (pruning only)
@@ -151,17 +153,8 @@ struct Worker {
   void dfs(std::size_t depth, double shift, double num, double den) {
     Search& s = *search;
     const std::size_t n = s.market.size();
-    if (depth == n) {
-      ++leaves;
-      const double value = num / den;
-      if (value > best || (value == best && profile < best_profile)) {
-        best = value;
-        best_profile = profile;
-        double seen = s.incumbent.load(std::memory_order_relaxed);
-        while (value > seen &&
-               !s.incumbent.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
-        }
-      }
+    if (depth == n) {  // only when there are no providers at all
+      leaf(num / den);
       return;
     }
     if (s.prune) {
@@ -181,14 +174,45 @@ struct Worker {
     }
     const std::vector<double>& lx = s.log_x[depth];
     const std::vector<double>& ws = s.w[depth];
+    // x_l = e^{lx_l - shift} = e^{top - shift} * rel_l with rel_l = e^{lx_l - top} precomputed:
+    // one exp per node instead of one per child (unless the factor would overflow).
+    const double top = s.top[depth];
+    const std::vector<double>& rel = s.rel_x[depth];
+    const bool factored = top - shift < 600.0;
+    const double factor = factored ? std::exp(top - shift) : 0.0;
+    const bool last = depth + 1 == n;
     for (std::size_t l = 0; l < lx.size(); ++l) {
       profile[depth] = l;
-      if (lx[l] > shift) {
-        const double scale = std::exp(shift - lx[l]);
-        dfs(depth + 1, lx[l], num * scale + ws[l], den * scale + 1.0);
+      const double x = factored ? factor * rel[l] : std::exp(lx[l] - shift);
+      double next_num;
+      double next_den;
+      double next_shift = shift;
+      if (x > 1.0) {  // lx_l > shift: move the shift to lx_l, so den stays >= 1
+        const double scale = factored ? 1.0 / x : std::exp(shift - lx[l]);
+        next_num = num * scale + ws[l];
+        next_den = den * scale + 1.0;
+        next_shift = lx[l];
       } else {
-        const double x = std::exp(lx[l] - shift);
-        dfs(depth + 1, shift, num + x * ws[l], den + x);
+        next_num = num + x * ws[l];
+        next_den = den + x;
+      }
+      if (last) {
+        leaf(next_num / next_den);
+      } else {
+        dfs(depth + 1, next_shift, next_num, next_den);
+      }
+    }
+  }
+
+  void leaf(double value) {
+    Search& s = *search;
+    ++leaves;
+    if (value > best || (value == best && profile < best_profile)) {
+      best = value;
+      best_profile = profile;
+      double seen = s.incumbent.load(std::memory_order_relaxed);
+      while (value > seen &&
+             !s.incumbent.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
       }
     }
   }
@@ -207,6 +231,10 @@ Optimum welfare_optimum_enumerate(const Market& market, double beta,
       lx.push_back(beta * market.at(k, l).user_value);
       ws.push_back(market.at(k, l).surplus);
     }
+    const double top = *std::max_element(lx.begin(), lx.end());
+    search.top.push_back(top);
+    auto& rel = search.rel_x.emplace_back();
+    for (double v : lx) rel.push_back(std::exp(v - top));
   }
   if (options.prune) {
     // Seed the incumbent with cheap profiles so the bound bites from the start.

@@ -1,0 +1,211 @@
+#include "cli/market_report.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "cli/errors.h"
+#include "cli/market_svg.h"
+#include "market/logit.h"
+
+namespace clearhouse::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using market::BetaResult;
+
+void write_file(const fs::path& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  out.close();
+  if (!out) throw UsageError("--out: cannot write " + path.string());
+}
+
+std::string num(double v) {
+  if (std::isnan(v)) return "";
+  return fmt::format("{:.10g}", v);
+}
+
+std::string csv_name(const std::string& s) {
+  if (s.find_first_of(",\"") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += (c == '"') ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string results_csv(const MarketRun& run) {
+  std::string out =
+      "beta,eq_social_welfare,opt_social_welfare,price_of_anarchy,eq_price,opt_price,"
+      "eq_user_value,opt_user_value,eq_provider_profit,opt_provider_profit,eq_tokens,opt_tokens,"
+      "eq_accuracy,opt_accuracy,eq_buy_share,opt_buy_share,eq_rounds,eq_moves,eq_status,"
+      "auction_social_welfare,auction_price,auction_user_value,auction_tokens\n";
+  for (const BetaResult& r : run.results) {
+    const auto& e = r.at_equilibrium;
+    const auto& o = r.at_optimum;
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                       num(r.beta), num(e.social_welfare), num(o.social_welfare),
+                       num(r.price_of_anarchy), num(e.mean_price), num(o.mean_price),
+                       num(e.user_value), num(o.user_value), num(e.provider_profit),
+                       num(o.provider_profit), num(e.mean_tokens), num(o.mean_tokens),
+                       num(e.mean_accuracy), num(o.mean_accuracy), num(e.buy_share),
+                       num(o.buy_share), r.equilibrium.rounds, r.equilibrium.moves,
+                       market::to_string(r.equilibrium.status), num(run.auction.social_welfare),
+                       num(run.auction.price), num(run.auction.user_value),
+                       num(run.auction.tokens));
+  }
+  return out;
+}
+
+std::string profiles_csv(const MarketRun& run) {
+  const market::Market& m = *run.market;
+  std::string out =
+      "beta,provider,eq_theta_index,eq_theta,eq_share,eq_tokens,opt_theta_index,opt_theta,"
+      "opt_share,opt_tokens\n";
+  for (const BetaResult& r : run.results) {
+    const std::vector<double> se = market::shares(m, r.equilibrium.profile, r.beta);
+    const std::vector<double> so = market::shares(m, r.optimum.profile, r.beta);
+    for (std::size_t k = 0; k < m.size(); ++k) {
+      const auto& le = m.at(k, r.equilibrium.profile[k]);
+      const auto& lo = m.at(k, r.optimum.profile[k]);
+      out += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", num(r.beta), csv_name(m.name(k)),
+                         r.equilibrium.profile[k], num(le.theta), num(se[k]), num(le.tokens),
+                         r.optimum.profile[k], num(lo.theta), num(so[k]), num(lo.tokens));
+    }
+  }
+  return out;
+}
+
+std::string auction_csv(const MarketRun& run) {
+  const market::Market& m = *run.market;
+  std::string out = "provider,bid_theta_index,bid_theta,accuracy,tokens,quality,cost,score,role\n";
+  for (std::size_t k = 0; k < m.size(); ++k) {
+    const market::Bid& b = run.bids[k];
+    const auto& e = m.at(k, b.level);
+    const bool sold = run.auction.status == market::AuctionStatus::kSold;
+    const char* role = sold && run.auction.winner == k      ? "winner"
+                       : sold && run.auction.runner_up == k ? "runner_up"
+                                                            : "";
+    out += fmt::format("{},{},{},{},{},{},{},{},{}\n", csv_name(m.name(k)), b.level, num(e.theta),
+                       num(e.accuracy), num(e.tokens), num(b.reported_quality),
+                       num(b.reported_cost), num(b.score()), role);
+  }
+  return out;
+}
+
+std::string summary_md(const MarketRun& run) {
+  const market::Market& m = *run.market;
+  std::string out = "# Market report\n\nReproduce with:\n\n```\n" + run.command_line + "\n```\n\n";
+  out += "| beta | SW equilibrium | SW optimum | PoA | tokens eq | tokens opt | price eq (USD) |\n";
+  out += "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+  for (const BetaResult& r : run.results) {
+    out += fmt::format("| {:.4g} | {:.6f} | {:.6f} | {} | {:.1f} | {:.1f} | {:.3e} |\n", r.beta,
+                       r.at_equilibrium.social_welfare, r.at_optimum.social_welfare,
+                       std::isnan(r.price_of_anarchy) ? std::string("n/a")
+                                                      : fmt::format("{:.6f}", r.price_of_anarchy),
+                       r.at_equilibrium.mean_tokens, r.at_optimum.mean_tokens,
+                       r.at_equilibrium.mean_price);
+  }
+  const auto& a = run.auction;
+  if (a.status == market::AuctionStatus::kSold) {
+    out += fmt::format(
+        "\nAuction: {} wins (theta {}), runner-up {}; user pays {:.6g} USD, keeps {:.6g}; winner "
+        "earns {:.6g}; welfare {:.6g}; {:.1f} tokens.\n",
+        m.name(a.winner), m.at(a.winner, a.winner_level).theta, m.name(a.runner_up), a.price,
+        a.user_value, a.winner_profit, a.social_welfare, a.tokens);
+  } else {
+    out += fmt::format("\nAuction: {}\n", market::to_string(a.status));
+  }
+  return out;
+}
+
+ChartSeries series(const std::string& name, const MarketRun& run, double (*get)(const BetaResult&),
+                   bool dashed = false) {
+  ChartSeries s{name, {}, dashed, run.results.size() <= 20};
+  for (const BetaResult& r : run.results) s.points.emplace_back(r.beta, get(r));
+  return s;
+}
+
+ChartSeries flat(const std::string& name, const MarketRun& run, double y) {
+  ChartSeries s{name, {}, true, false};
+  if (!run.results.empty()) {
+    s.points.emplace_back(run.results.front().beta, y);
+    s.points.emplace_back(run.results.back().beta, y);
+  }
+  return s;
+}
+
+}  // namespace
+
+void write_market_report(const std::string& dir, const MarketRun& run) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw UsageError("--out: cannot create directory " + dir + ": " + ec.message());
+  const fs::path base(dir);
+  write_file(base / "results.csv", results_csv(run));
+  write_file(base / "profiles.csv", profiles_csv(run));
+  write_file(base / "auction.csv", auction_csv(run));
+  write_file(base / "summary.md", summary_md(run));
+
+  const bool sold = run.auction.status == market::AuctionStatus::kSold;
+  const bool many = run.results.size() > 1;
+  Chart poa{"Price of anarchy vs user rationality", "beta (per USD, log scale)",
+            "SW(optimum) / SW(equilibrium)", many, {}};
+  poa.series.push_back(series("price of anarchy", run, [](const BetaResult& r) {
+    return r.price_of_anarchy;
+  }));
+  write_file(base / "poa.svg", render_svg(poa));
+
+  Chart welfare{"Social welfare per user", "beta (per USD, log scale)", "USD", many, {}};
+  welfare.series.push_back(series("market equilibrium", run, [](const BetaResult& r) {
+    return r.at_equilibrium.social_welfare;
+  }));
+  welfare.series.push_back(series("welfare optimum", run, [](const BetaResult& r) {
+    return r.at_optimum.social_welfare;
+  }));
+  if (sold) welfare.series.push_back(flat("auction", run, run.auction.social_welfare));
+  write_file(base / "welfare.svg", render_svg(welfare));
+
+  Chart price{"Price paid per user", "beta (per USD, log scale)", "USD", many, {}};
+  price.series.push_back(series("market equilibrium", run, [](const BetaResult& r) {
+    return r.at_equilibrium.mean_price;
+  }));
+  price.series.push_back(series("welfare optimum", run, [](const BetaResult& r) {
+    return r.at_optimum.mean_price;
+  }));
+  if (sold) price.series.push_back(flat("auction", run, run.auction.price));
+  write_file(base / "price.svg", render_svg(price));
+
+  Chart value{"User value (quality - price) per user", "beta (per USD, log scale)", "USD", many, {}};
+  value.series.push_back(series("market equilibrium", run, [](const BetaResult& r) {
+    return r.at_equilibrium.user_value;
+  }));
+  value.series.push_back(series("welfare optimum", run, [](const BetaResult& r) {
+    return r.at_optimum.user_value;
+  }));
+  if (sold) value.series.push_back(flat("auction", run, run.auction.user_value));
+  write_file(base / "user_value.svg", render_svg(value));
+
+  Chart tokens{"Output tokens spent per user", "beta (per USD, log scale)", "tokens", many, {}};
+  tokens.series.push_back(series("market equilibrium", run, [](const BetaResult& r) {
+    return r.at_equilibrium.mean_tokens;
+  }));
+  tokens.series.push_back(series("welfare optimum", run, [](const BetaResult& r) {
+    return r.at_optimum.mean_tokens;
+  }));
+  if (sold) tokens.series.push_back(flat("auction", run, run.auction.tokens));
+  write_file(base / "tokens.svg", render_svg(tokens));
+
+  const market::Market& m = *run.market;
+  Chart curves{"Compute curves", "mean output tokens per query", "accuracy", false, {}};
+  for (std::size_t k = 0; k < m.size(); ++k) {
+    ChartSeries s{m.name(k), {}, false, true};
+    for (std::size_t l = 0; l < m.levels(k); ++l) s.points.emplace_back(m.at(k, l).tokens, m.at(k, l).accuracy);
+    curves.series.push_back(std::move(s));
+  }
+  write_file(base / "curves.svg", render_svg(curves));
+}
+
+}  // namespace clearhouse::cli

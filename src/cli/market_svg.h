@@ -1,0 +1,30 @@
+// A small hand-written SVG line chart for the market reports (no dependencies): several named
+// series of (x, y) points, optional log-scaled x axis, ticks, a legend and axis labels. Non-finite
+// points are skipped (they break the line).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace clearhouse::cli {
+
+struct ChartSeries {
+  std::string name;
+  std::vector<std::pair<double, double>> points;
+  bool dashed = false;
+  bool markers = false;
+};
+
+struct Chart {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  bool log_x = false;
+  std::vector<ChartSeries> series;
+};
+
+// The SVG document, 720 x 440 px.
+[[nodiscard]] std::string render_svg(const Chart& chart);
+
+}  // namespace clearhouse::cli
