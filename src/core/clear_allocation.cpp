@@ -52,17 +52,15 @@ FundedTotal funded_total(std::span<const SurgeUtility> queries, std::span<const 
 }
 
 // The fill price: lambda_f in [0, lambda*] with funded total = budget. Closed form when alpha is
-// shared; otherwise Newton from below on a convex decreasing function (never overshoots).
+// shared (from the funded sums of tau and 1/beta); otherwise Newton from below on a convex
+// decreasing function (never overshoots).
 double fill_price(std::span<const SurgeUtility> queries, std::span<const std::size_t> funded,
-                  double budget, double lambda_star, double planned, bool shared) {
+                  double budget, const ShadowPrice& price, bool shared, double tau_sum,
+                  double inv_beta_sum) {
+  const double lambda_star = price.lambda;
   if (funded.empty() || lambda_star <= 0.0) return 0.0;
-  if (budget - planned < 0.5) return lambda_star;  // less than a token to hand out
+  if (budget - price.planned_tokens < 0.5) return lambda_star;  // less than a token to hand out
   if (shared) {
-    double tau_sum = 0.0, inv_beta_sum = 0.0;
-    for (const std::size_t i : funded) {
-      tau_sum += queries[i].tau;
-      inv_beta_sum += 1.0 / queries[i].beta;
-    }
     const double u = 1.0 - (budget - tau_sum) / inv_beta_sum;
     if (u <= 0.0) return 0.0;
     const double alpha = queries.front().alpha;
@@ -82,37 +80,31 @@ double fill_price(std::span<const SurgeUtility> queries, std::span<const std::si
   return at.tokens <= budget + kTokenSlack ? lambda : lambda_star;
 }
 
-// Funded queries: from the exact solver's cut when it gave one, otherwise by abandonment price.
-std::vector<std::size_t> funded_queries(std::span<const SurgeUtility> queries,
-                                        const ShadowPrice& price) {
-  std::vector<std::size_t> funded;
-  funded.reserve(price.funded);
-  if (!std::isnan(price.funded_cut)) {
-    for (std::size_t i = 0; i < queries.size(); ++i) {
-      if (queries[i].beta * queries[i].tau < price.funded_cut) funded.push_back(i);
-    }
-  } else {
-    for (std::size_t i = 0; i < queries.size(); ++i) {
-      if (price.lambda < queries[i].abandonment_price()) funded.push_back(i);
-    }
-  }
-  return funded;
+// The Lagrangian bound at lambda. With shared alpha, S_i = alpha e^(u-1) ((1-u)^2 / beta_i - u tau_i)
+// with one root u, so over the queries with positive surplus it is a function of two sums.
+double shared_alpha_bound(double alpha, double budget, double lambda, double tau_sum,
+                          double inv_beta_sum) {
+  if (lambda >= alpha) return lambda * budget;
+  const double u = lambda <= 0.0 ? 0.0 : lambert_w0(lambda * std::numbers::e / alpha);
+  const double surplus =
+      alpha * std::exp(u - 1.0) * ((1.0 - u) * (1.0 - u) * inv_beta_sum - u * tau_sum);
+  return lambda * budget + std::max(0.0, surplus);
 }
 
 double bound_with(std::span<const SurgeUtility> queries, double budget, double lambda,
                   bool shared) {
-  const PriceRoots roots(queries, lambda, shared);
-  double bound = lambda * budget;
   if (shared && !queries.empty()) {
-    // S_i = alpha e^(u-1) ((1-u)^2 / beta_i - u tau_i) with the shared root u: no exp per query.
-    const double u = roots.u(0);
-    const double scale = queries.front().alpha * std::exp(u - 1.0);
-    if (lambda >= queries.front().alpha) return bound;
+    double tau_sum = 0.0, inv_beta_sum = 0.0;
     for (const auto& q : queries) {
-      bound += std::max(0.0, scale * ((1.0 - u) * (1.0 - u) / q.beta - u * q.tau));
+      if (lambda < q.abandonment_price()) {
+        tau_sum += q.tau;
+        inv_beta_sum += 1.0 / q.beta;
+      }
     }
-    return bound;
+    return shared_alpha_bound(queries.front().alpha, budget, lambda, tau_sum, inv_beta_sum);
   }
+  const PriceRoots roots(queries, lambda, false);
+  double bound = lambda * budget;
   for (std::size_t i = 0; i < queries.size(); ++i) {
     const auto& q = queries[i];
     if (lambda >= q.alpha) continue;  // t* = tau: surplus -lambda tau < 0
@@ -157,21 +149,41 @@ ClearPlan allocate_clear(std::span<const SurgeUtility> queries, std::int64_t bud
   assert(budget > 0);
   const double b = static_cast<double>(budget);
   ClearPlan plan;
-  const bool shared = shares_alpha(queries);
-  plan.price = solver == PriceSolver::kExact ? solve_shadow_price_exact(queries, b, shared)
+  plan.price = solver == PriceSolver::kExact ? solve_shadow_price_exact(queries, b)
                                              : solve_shadow_price_bisection(queries, b);
   const double lambda_star = plan.price.lambda;
-  const std::vector<std::size_t> funded = funded_queries(queries, plan.price);
-  plan.fill_price =
-      fill_price(queries, funded, b, lambda_star, plan.price.planned_tokens, shared);
+  // The exact solver's shared-alpha path says so by setting the cut; then the funded sums come
+  // with it and nothing below needs a pass of its own.
+  const bool solver_sums = !std::isnan(plan.price.funded_cut);
+  const bool shared = !queries.empty() && (solver_sums || shares_alpha(queries));
+
+  std::vector<std::size_t> funded;
+  std::vector<double> shares;
+  funded.reserve(plan.price.funded);
+  shares.reserve(plan.price.funded);
+  double tau_sum = plan.price.funded_tau_sum, inv_beta_sum = plan.price.funded_inv_beta_sum;
+  if (solver_sums) {
+    for (std::size_t i = 0; i < queries.size(); ++i) {
+      if (queries[i].beta * queries[i].tau < plan.price.funded_cut) funded.push_back(i);
+    }
+  } else {
+    tau_sum = inv_beta_sum = 0.0;
+    for (std::size_t i = 0; i < queries.size(); ++i) {
+      if (lambda_star < queries[i].abandonment_price()) {
+        funded.push_back(i);
+        tau_sum += queries[i].tau;
+        inv_beta_sum += 1.0 / queries[i].beta;
+      }
+    }
+  }
+  plan.fill_price = fill_price(queries, funded, b, plan.price, shared, tau_sum, inv_beta_sum);
 
   // Continuous caps at the fill price, clamped at floor(peak) so that no rounding bonus passes a
   // peak, then whole tokens.
   const PriceRoots roots(queries, plan.fill_price, shared);
-  std::vector<double> shares(funded.size());
-  for (std::size_t k = 0; k < funded.size(); ++k) {
-    const auto& q = queries[funded[k]];
-    shares[k] = std::min(cap_given_root(q, roots.u(funded[k])), std::floor(q.peak_tokens()));
+  for (const std::size_t i : funded) {
+    const auto& q = queries[i];
+    shares.push_back(std::min(cap_given_root(q, roots.u(i)), std::floor(q.peak_tokens())));
   }
   std::vector<std::int64_t> whole = round_to_total(shares, budget);
   hand_out_stranded_tokens(queries, funded, budget, whole);
@@ -184,7 +196,9 @@ ClearPlan allocate_clear(std::span<const SurgeUtility> queries, std::int64_t bud
     if (whole[k] > 0) ++plan.funded;
     plan.utility += queries[i].value(static_cast<double>(whole[k]));
   }
-  plan.upper_bound = bound_with(queries, b, lambda_star, shared);
+  plan.upper_bound =
+      shared ? shared_alpha_bound(queries.front().alpha, b, lambda_star, tau_sum, inv_beta_sum)
+             : bound_with(queries, b, lambda_star, false);
   return plan;
 }
 

@@ -47,21 +47,30 @@ struct BucketSums {
 
 std::uint64_t key_bits(double key) { return std::bit_cast<std::uint64_t>(key); }
 
-ShadowPrice solve_shared_alpha(std::span<const SurgeUtility> queries, double budget) {
+// Returns nothing when the queries turn out not to share alpha (checked in the first pass).
+std::optional<ShadowPrice> solve_shared_alpha(std::span<const SurgeUtility> queries,
+                                              double budget) {
   constexpr std::string_view kMethod = "exact: shared-alpha breakpoint search";
   const double alpha = queries.front().alpha;
-  double peaks = 0.0;
+  double peaks = 0.0, all_tau = 0.0, all_inv_beta = 0.0;
+  bool same_alpha = true;
   std::uint64_t lo_bits = ~std::uint64_t{0};
   std::uint64_t hi_bits = 0;
   for (const auto& q : queries) {
-    peaks += q.peak_tokens();
+    same_alpha = same_alpha && q.alpha == alpha;
+    all_tau += q.tau;
+    all_inv_beta += 1.0 / q.beta;
     const std::uint64_t bits = key_bits(q.beta * q.tau);
     lo_bits = std::min(lo_bits, bits);
     hi_bits = std::max(hi_bits, bits);
   }
+  if (!same_alpha) return std::nullopt;
+  peaks = all_tau + all_inv_beta;
   if (peaks <= budget) {
     ShadowPrice slack = slack_result(queries, peaks, kMethod);
     slack.funded_cut = std::numeric_limits<double>::infinity();
+    slack.funded_tau_sum = all_tau;
+    slack.funded_inv_beta_sum = all_inv_beta;
     return slack;
   }
   int shift = 0;
@@ -132,7 +141,8 @@ ShadowPrice solve_shared_alpha(std::span<const SurgeUtility> queries, double bud
     }
   }
 
-  ShadowPrice result{SolveStatus::kOptimal, 0.0, 0.0, funded, 4, kMethod, cut};
+  ShadowPrice result{SolveStatus::kOptimal, 0.0, 0.0, funded, 3, kMethod, cut,
+                     funded_tau, funded_inv_beta};
   const double next_breakpoint =
       std::isinf(cut) ? 0.0 : price_from_u(alpha, abandonment_root(cut));
   if (funded == 0) {
@@ -319,8 +329,10 @@ ShadowPrice solve_shadow_price_exact(std::span<const SurgeUtility> queries, doub
   assert(budget > 0.0);
   if (queries.empty()) return {SolveStatus::kBudgetSlack, 0.0, 0.0, 0, 0, "exact: empty"};
   assert(!alpha_shared || *alpha_shared == shares_alpha(queries));
-  return alpha_shared.value_or(shares_alpha(queries)) ? solve_shared_alpha(queries, budget)
-                                                      : solve_per_query_alpha(queries, budget);
+  if (alpha_shared.value_or(true)) {
+    if (auto shared = solve_shared_alpha(queries, budget)) return *shared;
+  }
+  return solve_per_query_alpha(queries, budget);
 }
 
 }  // namespace clearhouse::core

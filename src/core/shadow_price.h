@@ -48,6 +48,10 @@ struct ShadowPrice {
   // (the abandonment price falls as beta tau grows). Exact, so callers need not recompute
   // abandonment prices near a tie. Infinity: every query funded; NaN: not provided.
   double funded_cut = std::numeric_limits<double>::quiet_NaN();
+  // Also from the shared-alpha path: sums over the funded queries of tau and of 1/beta (tokens), from
+  // which the fill price and the Lagrangian bound follow in closed form.
+  double funded_tau_sum = 0.0;
+  double funded_inv_beta_sum = 0.0;
 };
 
 // Both take budget B > 0 in tokens and valid utilities (SurgeUtility::valid()); an empty span is
