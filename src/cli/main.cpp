@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "clearhouse 0.1.0");
   clearhouse::cli::add_allocate_command(app);
   clearhouse::cli::add_bench_solver_command(app);
+  clearhouse::cli::add_bench_command(app);
+  clearhouse::cli::add_train_command(app);
+  clearhouse::cli::add_predict_command(app);
   clearhouse::cli::add_market_command(app);
   clearhouse::cli::add_curves_command(app);
   try {
