@@ -1,0 +1,278 @@
+// `clearhouse bench`: the paper's replay evaluation on recorded answers (see docs/results.md).
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/errors.h"
+#include "cli/io.h"
+#include "cli/calibration_file.h"
+#include "core/utility_model.h"
+#include "data/data_error.h"
+#include "data/dataset.h"
+#include "data/split.h"
+#include "eval/bench_grid.h"
+#include "eval/replay_pool.h"
+#include "eval/report.h"
+#include "predict/metrics.h"
+#include "predict/threshold_predictor.h"
+
+namespace clearhouse::cli {
+namespace {
+
+using nlohmann::json;
+
+struct BenchOptions {
+  std::string data = "data";
+  std::string model = "Qwen2-7B-Instruct";
+  std::string budgets = "64,128,256,512";
+  std::string streams = "balanced,mostly-easy,mostly-hard,u-shaped";
+  std::string policies =
+      "uniform,predictor,tale-ep,clear-heuristic,clear-auction,clear,oracle,clear-plus";
+  int seeds = 5;
+  std::size_t stream_size = 500;
+  std::uint64_t seed = 1;
+  std::string teacher = "gpt-4o-2024-08-06";
+  std::string out = "report";
+  std::string predictor;
+  bool json_output = false;
+  bool quiet = false;
+};
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+eval::BenchGrid parse_grid(const BenchOptions& o) {
+  eval::BenchGrid grid;
+  for (const auto& name : split_list(o.streams)) {
+    const auto mix = eval::find_stream(name);
+    if (!mix) {
+      throw UsageError("--streams: unknown stream '" + name +
+                       "' (expected balanced, mostly-easy, mostly-hard, u-shaped)");
+    }
+    grid.streams.push_back(*mix);
+  }
+  for (const auto& b : split_list(o.budgets)) {
+    grid.budgets.push_back(parse_positive_tokens(b, "--budgets"));
+  }
+  for (const auto& p : split_list(o.policies)) {
+    if (!eval::is_policy(p)) {
+      throw UsageError("--policies: unknown policy '" + p +
+                       "' (expected uniform, predictor, tale-ep, clear-heuristic, clear-auction, "
+                       "clear, oracle, clear-plus)");
+    }
+    grid.policies.push_back(p);
+  }
+  if (grid.streams.empty() || grid.budgets.empty() || grid.policies.empty()) {
+    throw UsageError("--streams, --budgets and --policies each need at least one entry");
+  }
+  if (o.seeds < 1 || o.seeds > 1000) throw UsageError("--seeds: expected 1..1000");
+  if (o.stream_size < 1) throw UsageError("--stream-size: must be positive");
+  grid.seeds = o.seeds;
+  grid.stream_size = o.stream_size;
+  grid.seed = o.seed;
+  return grid;
+}
+
+void log_progress(const BenchOptions& o, const std::string& line) {
+  if (!o.quiet) std::fprintf(stderr, "bench: %s\n", line.c_str());
+}
+
+void run_bench(const BenchOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  const eval::BenchGrid grid = parse_grid(o);
+  data::Dataset dataset = [&] {
+    try {
+      return data::load_zeroeval(o.data);
+    } catch (const data::DataError& e) {
+      throw UsageError(e.what());
+    }
+  }();
+  const std::uint32_t backbone = [&] {
+    try {
+      return dataset.model_index(o.model);
+    } catch (const data::DataError& e) {
+      throw UsageError(std::string("--model-name: ") + e.what());
+    }
+  }();
+  std::optional<std::uint32_t> teacher = dataset.find_model(o.teacher);
+  if (!teacher && o.teacher != "none") {
+    throw UsageError("--teacher: unknown model '" + o.teacher + "' (give a model of " + o.data +
+                     " or 'none')");
+  }
+  log_progress(o, fmt::format("loaded {} questions, {} models, {} runs ({:.2f} s)",
+                              dataset.questions().size(), dataset.models().size(),
+                              dataset.runs().size(), elapsed()));
+
+  // The predictor never sees an evaluation question: train on the hash split's train part, evaluate
+  // on its test part; with --predictor, the model was trained elsewhere and every question is used.
+  std::vector<std::uint32_t> eval_questions;
+  std::optional<predict::ThresholdPredictor> predictor;
+  std::optional<eval::SuccessCalibration> calibration;
+  std::vector<double> train_tau_hat;
+  std::string predictor_source;
+  if (o.predictor.empty()) {
+    const data::QuestionSplit split = data::split_questions(dataset);
+    eval_questions = split.test;
+    predictor = eval::train_predictor(dataset, backbone, split.train);
+    calibration = eval::calibrate_success(dataset, backbone, split.train);
+    for (const std::uint32_t q : split.train) {
+      if (dataset.find_run(backbone, q) == nullptr) continue;
+      const auto& question = dataset.question(q);
+      train_tau_hat.push_back(predictor->predict(question.question, question.dataset));
+    }
+    predictor_source = fmt::format("trained on {} train-split questions", train_tau_hat.size());
+    log_progress(o, fmt::format("trained the threshold predictor and clear-plus's calibration on "
+                                "the train split ({:.2f} s)",
+                                elapsed()));
+  } else {
+    try {
+      predictor = predict::ThresholdPredictor::load_file(o.predictor);
+    } catch (const predict::ModelFileError& e) {
+      throw UsageError(std::string("--predictor: ") + e.what());
+    }
+    for (std::uint32_t q = 0; q < dataset.questions().size(); ++q) eval_questions.push_back(q);
+    calibration = load_calibration_beside(o.predictor);
+    predictor_source = "loaded from " + o.predictor;
+    if (!calibration) {
+      log_progress(o, "no clear-plus calibration beside the predictor (" +
+                          calibration_path_for(o.predictor) +
+                          "): clear-plus uses the predictor's own spread and p = 1");
+    }
+  }
+  const eval::ReplayPool pool =
+      eval::build_pool(dataset, backbone, teacher, eval_questions, *predictor,
+                       calibration ? &*calibration : nullptr);
+  for (std::size_t t = 0; t < eval::kTierCount; ++t) {
+    const auto tier = static_cast<eval::Tier>(t);
+    for (const auto& mix : grid.streams) {
+      if (pool.tiers[t].empty() && eval::tier_counts(mix, grid.stream_size)[t] > 0) {
+        throw UsageError(fmt::format("stream '{}' needs {} questions but {} answered none of "
+                                     "that tier among the evaluation questions",
+                                     mix.name, eval::to_string(tier), o.model));
+      }
+    }
+  }
+  log_progress(o, fmt::format("evaluation pool: {} questions (easy {}, medium {}, hard {}); "
+                              "teacher length missing for {}",
+                              pool.items.size(), pool.tiers[0].size(), pool.tiers[1].size(),
+                              pool.tiers[2].size(), pool.teacher_missing));
+
+  // clear's paper utility: alpha = 2, beta = 1 / median predicted threshold of the training
+  // questions (of the evaluation questions' predictions when the predictor came from elsewhere).
+  eval::PolicySettings settings;
+  std::vector<double> eval_tau_hat, eval_log_true, eval_log_hat;
+  for (const auto& item : pool.items) {
+    eval_tau_hat.push_back(item.tau_hat);
+    eval_log_hat.push_back(std::log(item.tau_hat));
+    eval_log_true.push_back(predict::log_tokens(item.true_tokens));
+  }
+  settings.clear_utility.beta =
+      1.0 / core::median(train_tau_hat.empty() ? eval_tau_hat : train_tau_hat);
+  const double log_mae = predict::mean_absolute_error(eval_log_hat, eval_log_true);
+  const double rho = predict::spearman(eval_log_hat, eval_log_true);
+
+  const eval::GridResult result = eval::run_grid(
+      pool.items, pool.tiers, grid, settings, [&](std::size_t done, std::size_t all) {
+        if (done % static_cast<std::size_t>(grid.seeds) == 0) {
+          log_progress(o, fmt::format("replayed {}/{} streams x seeds ({:.2f} s)", done, all,
+                                      elapsed()));
+        }
+      });
+
+  json doc{{"model", o.model},
+           {"budgets", grid.budgets},
+           {"predictor", {{"log_mae", log_mae}, {"spearman", rho}, {"source", predictor_source},
+                          {"evaluated_on", pool.items.size()}}},
+           {"streams_drawn_with_replacement", result.with_replacement},
+           {"seeds", grid.seeds},
+           {"stream_size", grid.stream_size},
+           {"teacher", teacher ? o.teacher : std::string("none")},
+           {"results", eval::results_json(result)}};
+
+  std::string notes = fmt::format(
+      "# clearhouse bench: {}\n\nPredictor ({}): MAE of ln tokens {:.3f}, Spearman {:.3f} on {} "
+      "evaluation questions. Streams of {} queries, {} seeds; budgets are average tokens per "
+      "query.\n",
+      o.model, predictor_source, log_mae, rho, pool.items.size(), grid.stream_size, grid.seeds);
+  if (!result.with_replacement.empty()) {
+    std::string names;
+    for (const auto& n : result.with_replacement) names += (names.empty() ? "" : ", ") + n;
+    notes += "\nDrawn with replacement (a tier held fewer questions than the stream needs): " +
+             names + ".\n";
+  }
+  notes += fmt::format(
+      "\nTALE-EP's teacher is {}'s recorded length; the budget instruction TALE-EP puts in the "
+      "prompt cannot be replayed on recorded answers.\n",
+      teacher ? o.teacher : std::string("none (tau_hat)"));
+  const std::string tables = eval::markdown_tables(result, grid);
+
+  std::error_code ec;
+  std::filesystem::create_directories(o.out, ec);
+  if (ec) throw UsageError("--out: cannot create " + o.out + ": " + ec.message());
+  write_text_atomic(o.out + "/results.csv", eval::results_csv(result));
+  write_text_atomic(o.out + "/results.json", doc.dump(2) + "\n");
+  write_text_atomic(o.out + "/results.md", notes + tables);
+  for (const auto& mix : grid.streams) {
+    write_text_atomic(o.out + "/pareto-" + mix.name + ".svg",
+                      eval::pareto_svg(result, grid, mix.name,
+                                       fmt::format("{}: {} stream", o.model, mix.name)));
+  }
+  log_progress(o, fmt::format("wrote {}/results.{{md,csv,json}} and {} plots ({:.2f} s)", o.out,
+                              grid.streams.size(), elapsed()));
+  if (o.json_output) {
+    std::puts(doc.dump(2).c_str());
+  } else {
+    std::fputs((notes + tables).c_str(), stdout);
+  }
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto opts = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "bench", "Replay evaluation: accuracy of every policy per stream and budget on recorded answers");
+  cmd->add_option("--data", opts->data, "ZeroEval data directory (questions.jsonl, runs.csv)")
+      ->capture_default_str();
+  cmd->add_option("--model-name", opts->model, "Backbone model whose answers are replayed")
+      ->capture_default_str();
+  cmd->add_option("--budgets", opts->budgets, "Average tokens per query, comma-separated")
+      ->capture_default_str();
+  cmd->add_option("--streams", opts->streams, "Traffic streams, comma-separated")
+      ->capture_default_str();
+  cmd->add_option("--policies", opts->policies, "Policies, comma-separated")->capture_default_str();
+  cmd->add_option("--seeds", opts->seeds, "Streams drawn per cell")->capture_default_str();
+  cmd->add_option("--stream-size", opts->stream_size, "Queries per stream")->capture_default_str();
+  cmd->add_option("--seed", opts->seed, "Base random seed")->capture_default_str();
+  cmd->add_option("--teacher", opts->teacher,
+                  "Model whose recorded lengths stand in for TALE-EP's teacher ('none': tau_hat)")
+      ->capture_default_str();
+  cmd->add_option("--predictor", opts->predictor,
+                  "Threshold predictor file (from clearhouse train); then every question of --data "
+                  "is an evaluation question");
+  cmd->add_option("--out", opts->out, "Report directory")->capture_default_str();
+  cmd->add_flag("--json", opts->json_output, "Print the results as JSON on stdout");
+  cmd->add_flag("--quiet", opts->quiet, "No progress on stderr");
+  cmd->callback([opts] { run_bench(*opts); });
+}
+
+}  // namespace clearhouse::cli
