@@ -36,16 +36,38 @@ std::string csv_name(const std::string& s) {
   return out + "\"";
 }
 
+// Over-spending at an equilibrium: tokens above each provider's efficient level (its truthful
+// auction bid, the level maximising q - c), as an unweighted mean over providers and weighted by
+// market share.
+struct Excess {
+  double mean = 0.0;
+  double weighted = 0.0;
+};
+
+Excess excess_tokens(const MarketRun& run, const BetaResult& r) {
+  const market::Market& m = *run.market;
+  const std::vector<double> s = market::shares(m, r.equilibrium.profile, r.beta);
+  Excess e;
+  for (std::size_t k = 0; k < m.size(); ++k) {
+    const double d = m.at(k, r.equilibrium.profile[k]).tokens - m.at(k, run.bids[k].level).tokens;
+    e.mean += d / static_cast<double>(m.size());
+    e.weighted += s[k] * d;
+  }
+  return e;
+}
+
 std::string results_csv(const MarketRun& run) {
   std::string out =
       "beta,eq_social_welfare,opt_social_welfare,price_of_anarchy,eq_price,opt_price,"
       "eq_user_value,opt_user_value,eq_provider_profit,opt_provider_profit,eq_tokens,opt_tokens,"
       "eq_accuracy,opt_accuracy,eq_buy_share,opt_buy_share,eq_rounds,eq_moves,eq_status,"
-      "auction_social_welfare,auction_price,auction_user_value,auction_tokens\n";
+      "auction_social_welfare,auction_price,auction_user_value,auction_tokens,"
+      "eq_excess_tokens_mean,eq_excess_tokens_weighted\n";
   for (const BetaResult& r : run.results) {
     const auto& e = r.at_equilibrium;
     const auto& o = r.at_optimum;
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+    const Excess x = excess_tokens(run, r);
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                        num(r.beta), num(e.social_welfare), num(o.social_welfare),
                        num(r.price_of_anarchy), num(e.mean_price), num(o.mean_price),
                        num(e.user_value), num(o.user_value), num(e.provider_profit),
@@ -54,7 +76,7 @@ std::string results_csv(const MarketRun& run) {
                        num(o.buy_share), r.equilibrium.rounds, r.equilibrium.moves,
                        market::to_string(r.equilibrium.status), num(run.auction.social_welfare),
                        num(run.auction.price), num(run.auction.user_value),
-                       num(run.auction.tokens));
+                       num(run.auction.tokens), num(x.mean), num(x.weighted));
   }
   return out;
 }
@@ -98,15 +120,17 @@ std::string auction_csv(const MarketRun& run) {
 std::string summary_md(const MarketRun& run) {
   const market::Market& m = *run.market;
   std::string out = "# Market report\n\nReproduce with:\n\n```\n" + run.command_line + "\n```\n\n";
-  out += "| beta | SW equilibrium | SW optimum | PoA | tokens eq | tokens opt | price eq (USD) |\n";
-  out += "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+  out +=
+      "| beta | SW equilibrium | SW optimum | PoA | tokens eq | tokens opt | price eq (USD) | "
+      "excess tokens eq (mean) |\n";
+  out += "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   for (const BetaResult& r : run.results) {
-    out += fmt::format("| {:.4g} | {:.6f} | {:.6f} | {} | {:.1f} | {:.1f} | {:.3e} |\n", r.beta,
+    out += fmt::format("| {:.4g} | {:.6f} | {:.6f} | {} | {:.1f} | {:.1f} | {:.3e} | {:.1f} |\n", r.beta,
                        r.at_equilibrium.social_welfare, r.at_optimum.social_welfare,
                        std::isnan(r.price_of_anarchy) ? std::string("n/a")
                                                       : fmt::format("{:.6f}", r.price_of_anarchy),
                        r.at_equilibrium.mean_tokens, r.at_optimum.mean_tokens,
-                       r.at_equilibrium.mean_price);
+                       r.at_equilibrium.mean_price, excess_tokens(run, r).mean);
   }
   const auto& a = run.auction;
   if (a.status == market::AuctionStatus::kSold) {
@@ -197,6 +221,20 @@ void write_market_report(const std::string& dir, const MarketRun& run) {
   }));
   if (sold) tokens.series.push_back(flat("auction", run, run.auction.tokens));
   write_file(base / "tokens.svg", render_svg(tokens));
+
+  Chart excess{"Over-spending: tokens above each provider's efficient level",
+               "beta (per USD, log scale)", "output tokens per query", many, {}};
+  std::vector<Excess> xs;
+  for (const BetaResult& r : run.results) xs.push_back(excess_tokens(run, r));
+  ChartSeries mean_series{"mean over providers", {}, false, run.results.size() <= 20};
+  ChartSeries weighted_series{"share-weighted", {}, true, run.results.size() <= 20};
+  for (std::size_t i = 0; i < run.results.size(); ++i) {
+    mean_series.points.emplace_back(run.results[i].beta, xs[i].mean);
+    weighted_series.points.emplace_back(run.results[i].beta, xs[i].weighted);
+  }
+  excess.series.push_back(std::move(mean_series));
+  excess.series.push_back(std::move(weighted_series));
+  write_file(base / "overspend.svg", render_svg(excess));
 
   const market::Market& m = *run.market;
   Chart curves{"Compute curves", "mean output tokens per query", "accuracy", false, {}};

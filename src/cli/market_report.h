@@ -19,7 +19,7 @@ struct MarketRun {
 };
 
 // Writes results.csv, profiles.csv, auction.csv, summary.md and poa.svg, welfare.svg, price.svg,
-// user_value.svg, tokens.svg, curves.svg into dir (created if missing). Throws UsageError when the
+// user_value.svg, tokens.svg, overspend.svg, curves.svg into dir (created if missing). Throws UsageError when the
 // directory cannot be written.
 void write_market_report(const std::string& dir, const MarketRun& run);
 

@@ -9,10 +9,10 @@
 namespace clearhouse::cli {
 namespace {
 
-constexpr double kWidth = 720.0;
+constexpr double kWidth = 800.0;
 constexpr double kHeight = 440.0;
 constexpr double kLeft = 80.0;
-constexpr double kRight = 200.0;  // legend column
+constexpr double kRight = 250.0;  // legend column
 constexpr double kTop = 40.0;
 constexpr double kBottom = 60.0;
 
@@ -165,7 +165,7 @@ std::string render_svg(const Chart& chart) {
         "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"2\"{4}/>"
         "<text x=\"{5}\" y=\"{6}\">{7}</text>\n",
         kLeft + plot_w + 12, ly, kLeft + plot_w + 36, color, dash, kLeft + plot_w + 42, ly + 4,
-        escape(s.name));
+        escape(s.name.size() > 32 ? s.name.substr(0, 31) + "..." : s.name));
     ++index;
   }
   svg += "</svg>\n";

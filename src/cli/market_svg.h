@@ -24,7 +24,7 @@ struct Chart {
   std::vector<ChartSeries> series;
 };
 
-// The SVG document, 720 x 440 px.
+// The SVG document, 800 x 440 px (legend names longer than 32 characters are cut).
 [[nodiscard]] std::string render_svg(const Chart& chart);
 
 }  // namespace clearhouse::cli

@@ -163,7 +163,8 @@ TEST(MarketCli, OutWritesTablesAndPlots) {
   }
   const std::string results = slurp(dir / "results.csv");
   EXPECT_EQ(std::count(results.begin(), results.end(), '\n'), 5);  // header + 4 betas
-  for (const char* f : {"poa.svg", "welfare.svg", "price.svg", "user_value.svg", "tokens.svg", "curves.svg"}) {
+  for (const char* f : {"poa.svg", "welfare.svg", "price.svg", "user_value.svg", "tokens.svg", "overspend.svg",
+                        "curves.svg"}) {
     const std::string svg = slurp(dir / f);
     EXPECT_EQ(svg.rfind("<svg", 0), 0U) << f;
     EXPECT_NE(svg.find("</svg>"), std::string::npos) << f;
