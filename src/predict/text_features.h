@@ -27,8 +27,8 @@ struct FeatureOptions {
   std::uint32_t hash_bits = 18;  // hashed slots = 2^hash_bits (10..24)
   bool words = true;
   bool word_bigrams = true;
-  // Character n-grams: off by default (0) -- on this data they cost 2x training and 5x prediction
-  // time for no held-out gain (docs/predictor.md); e.g. 3..5 turns them on.
+  // Character n-grams: off by default (0) -- on this data they cost 2.2x training and 2.6x
+  // prediction time for no validation gain (docs/predictor.md); e.g. 3..5 turns them on.
   std::uint32_t char_ngram_min = 0;  // 0 disables character n-grams
   std::uint32_t char_ngram_max = 5;
   bool use_dataset = true;   // also fit a head that sees the dataset name (ThresholdPredictor)
