@@ -1,0 +1,96 @@
+// `clearhouse bench` through the real binary on a small real-data fixture (tests/fixtures/bench).
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "../cli/run_binary.h"
+
+namespace clearhouse::testing {
+namespace {
+
+using nlohmann::json;
+
+TEST(BenchE2E, JsonHasTheContractAndTheOracleBoundsEveryPolicy) {
+  const auto dir = scratch_dir();
+  const auto r = run_clearhouse("bench --data " + fixture("bench") +
+                                " --seeds 2 --stream-size 60 --budgets 64,256 --json --out " +
+                                (dir / "report").string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json doc = json::parse(r.out);
+  EXPECT_EQ(doc["model"], "Qwen2-7B-Instruct");
+  EXPECT_EQ(doc["budgets"], json({64, 256}));
+  EXPECT_GT(doc["predictor"]["spearman"].get<double>(), 0.0);
+  EXPECT_GT(doc["predictor"]["log_mae"].get<double>(), 0.0);
+  const auto& rows = doc["results"];
+  ASSERT_EQ(rows.size(), 4u * 2u * 8u);
+  std::map<std::string, double> oracle;
+  for (const auto& row : rows) {
+    const double acc = row["accuracy"].get<double>();
+    EXPECT_GE(acc, 0.0);
+    EXPECT_LE(acc, 1.0);
+    EXPECT_LE(row["accuracy_ci"][0].get<double>(), acc);
+    EXPECT_GE(row["accuracy_ci"][1].get<double>(), acc);
+    EXPECT_LE(row["allocated_tokens"].get<double>(), 60.0 * row["budget"].get<double>());
+    EXPECT_LE(row["consumed_tokens"].get<double>(), row["allocated_tokens"].get<double>());
+    if (row["policy"] == "oracle") {
+      oracle[row["stream"].get<std::string>() + std::to_string(row["budget"].get<int>())] = acc;
+    }
+  }
+  for (const auto& row : rows) {
+    const auto key = row["stream"].get<std::string>() + std::to_string(row["budget"].get<int>());
+    EXPECT_LE(row["accuracy"].get<double>(), oracle.at(key) + 1e-12) << row.dump();
+  }
+  for (const char* file : {"results.csv", "results.json", "results.md", "pareto-balanced.svg",
+                           "pareto-u-shaped.svg"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir / "report" / file)) << file;
+  }
+  EXPECT_NE(r.err.find("replayed"), std::string::npos) << "progress on stderr";
+}
+
+TEST(BenchE2E, MarkdownByDefaultAndTheSameNumbersEveryRun) {
+  const auto dir = scratch_dir();
+  const std::string args = "bench --data " + fixture("bench") +
+                           " --seeds 2 --stream-size 40 --budgets 128 --streams balanced --quiet "
+                           "--out " + (dir / "r").string();
+  const auto a = run_clearhouse(args);
+  const auto b = run_clearhouse(args);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_NE(a.out.find("| clear-plus |"), std::string::npos);
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_TRUE(a.err.empty()) << a.err;
+}
+
+struct BadBench {
+  const char* args;
+  const char* expected;
+};
+class BenchBadInput : public ::testing::TestWithParam<BadBench> {};
+
+TEST_P(BenchBadInput, ExitsWithStatusTwoAndNamesTheProblem) {
+  const auto r = run_clearhouse(std::string("bench --data ") + fixture("bench") + " --out " +
+                                (scratch_dir() / "r").string() + " " + GetParam().args);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find(GetParam().expected), std::string::npos) << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BenchBadInput,
+    ::testing::Values(BadBench{"--streams sideways", "--streams: unknown stream 'sideways'"},
+                      BadBench{"--policies uniform,greedy", "--policies: unknown policy 'greedy'"},
+                      BadBench{"--budgets 64,abc", "--budgets: expected a number of tokens"},
+                      BadBench{"--budgets 0", "--budgets: must be positive"},
+                      BadBench{"--model-name NoSuchModel", "unknown model 'NoSuchModel'"},
+                      BadBench{"--teacher NoSuchModel", "--teacher: unknown model"},
+                      BadBench{"--predictor /nonexistent/model.bin", "--predictor"},
+                      BadBench{"--seeds 0", "--seeds"}));
+
+TEST(BenchE2E, MissingDataDirectoryIsAClearError) {
+  const auto r = run_clearhouse("bench --data /nonexistent/data --quiet");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent/data"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace clearhouse::testing
