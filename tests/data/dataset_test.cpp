@@ -95,13 +95,11 @@ TEST(Dataset, AcceptsParentFolderWithZeroevalSubfolder) {
   EXPECT_TRUE(ds.find_model("Qwen2-7B-Instruct").has_value());
 }
 
-TEST(Dataset, ShippedRunsLoadFast) {
-  const auto start = std::chrono::steady_clock::now();
+// Loading speed is measured by bench/ and reported in docs/performance.md, not asserted here (a timed
+// unit test fails on a loaded or sanitized machine without anything being wrong).
+TEST(Dataset, ShippedRunsLoadCompletely) {
   const Dataset ds = load_zeroeval(std::string(CLEARHOUSE_SOURCE_DIR) + "/data/zeroeval");
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(ds.runs().size(), 56882u);
-  EXPECT_LT(seconds, 5.0);  // ~0.05 s in a release build; loose for sanitizer builds
   const std::uint32_t m = ds.model_index("Qwen2-7B-Instruct");
   EXPECT_EQ(ds.runs_of_model(m).size(), 1617u);
 }
