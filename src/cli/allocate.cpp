@@ -14,6 +14,7 @@
 #include "core/integerize.h"
 #include "core/policies.h"
 #include "core/utility_model.h"
+#include "predict/threshold_predictor.h"
 
 namespace clearhouse::cli {
 namespace {
@@ -34,6 +35,7 @@ struct AllocateOptions {
   double max_tokens = 0.0;  // 0 = no upper clip
   std::string out = "-";
   std::string summary;
+  std::string predictor;  // model file: fills tau for queries that carry a prompt instead
 };
 
 std::vector<double> field_values(const std::vector<QueryRecord>& records,
@@ -86,7 +88,22 @@ void run_allocate(const AllocateOptions& o) {
     throw UsageError("--alpha and --kappa must be > 0; --beta, --min-tokens, --max-tokens >= 0");
   }
   const std::string source = o.input == "-" ? std::string("<stdin>") : o.input;
-  const std::vector<QueryRecord> records = parse_query_records(read_text(o.input), source);
+  std::vector<QueryRecord> records = parse_query_records(read_text(o.input), source);
+  std::size_t predicted = 0;
+  if (!o.predictor.empty()) {
+    const predict::ThresholdPredictor predictor = [&] {
+      try {
+        return predict::ThresholdPredictor::load_file(o.predictor);
+      } catch (const predict::ModelFileError& e) {
+        throw UsageError(std::string("--predictor: ") + e.what());
+      }
+    }();
+    for (auto& r : records) {
+      if (r.tau || !r.prompt) continue;
+      r.tau = predictor.predict(*r.prompt, r.dataset.value_or(""));
+      ++predicted;
+    }
+  }
   const auto n = static_cast<std::int64_t>(records.size());
   const std::int64_t budget = o.budget.empty()
                                   ? parse_positive_tokens(o.per_query, "--per-query") * n
@@ -180,6 +197,7 @@ void run_allocate(const AllocateOptions& o) {
                                 {"kappa", model.kappa}};
   }
   summary["solve_seconds"] = seconds;
+  if (!o.predictor.empty()) summary["tau_predicted"] = predicted;
   const std::string text = summary.dump(2) + "\n";
   if (o.summary.empty()) {
     std::fputs(text.c_str(), stderr);
@@ -222,6 +240,9 @@ void add_allocate_command(CLI::App& app) {
   cmd->add_option("-o,--out", opts->out, "Plan JSONL (id, max_tokens, abandoned); '-' = stdout")
       ->capture_default_str();
   cmd->add_option("--summary", opts->summary, "Summary JSON file (default: stderr)");
+  cmd->add_option("--predictor", opts->predictor,
+                  "Threshold predictor (clearhouse train): estimates tau from 'prompt' (or "
+                  "'question', and 'dataset' if given) for queries without a tau");
   cmd->callback([opts] { run_allocate(*opts); });
 }
 

@@ -87,6 +87,10 @@ std::vector<QueryRecord> parse_query_records(std::string_view text, std::string_
         break;
       }
     }
+    if (const auto d = obj.find("dataset"); d != obj.end() && !d->is_null()) {
+      if (!d->is_string()) fail(source, line, "dataset", "expected a string");
+      r.dataset = d->get<std::string>();
+    }
     records.push_back(std::move(r));
   }
   if (records.empty()) throw UsageError(std::string(source) + ": no queries (empty input)");
@@ -105,7 +109,7 @@ void require_field(const std::vector<QueryRecord>& records, std::string_view sou
     std::string problem = "missing";
     if (field == "tau" && r.prompt) {
       problem += "; this query has a prompt but no threshold: a threshold predictor is needed to "
-                 "estimate tau from text (--predictor FILE)";
+                 "estimate tau from text (--predictor FILE, made by clearhouse train)";
     }
     fail(source, r.line, field, problem);
   }

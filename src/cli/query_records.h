@@ -3,7 +3,8 @@
 // Fields: id (string or number, unique), tau (tokens, > 0), optional alpha and beta (utility
 // overrides, > 0), value (scaled utility's peak value, > 0), teacher_tau (TALE-EP's teacher estimate,
 // tokens, > 0), tokens_needed (oracle: true length, tokens, >= 0) and correct (oracle: bool), prompt
-// or question (text, for a threshold predictor). Blank lines are skipped.
+// or question (text, for a threshold predictor), dataset (workload name, for the predictor). Blank
+// lines are skipped.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +28,7 @@ struct QueryRecord {
   std::optional<double> tokens_needed;
   std::optional<bool> correct;
   std::optional<std::string> prompt;
+  std::optional<std::string> dataset;  // workload name (e.g. "gsm"), helps a threshold predictor
 };
 
 // Parses every non-blank line. Throws UsageError "<source>:<line>: field '<f>': ..." on a malformed

@@ -12,11 +12,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/calibration_file.h"
 #include "cli/errors.h"
 #include "cli/io.h"
 #include "data/data_error.h"
 #include "data/dataset.h"
 #include "data/split.h"
+#include "eval/replay_pool.h"
 #include "predict/evaluation.h"
 #include "predict/threshold_predictor.h"
 
@@ -143,15 +145,21 @@ void run_train(const TrainOptions& o) {
     } catch (const predict::ModelFileError& e) {
       throw UsageError(e.what());
     }
+    // clear-plus's success calibration, from out-of-fold predictions on the same questions, beside
+    // the model (read by `clearhouse bench --predictor`).
+    save_calibration_beside(
+        o.out, eval::calibrate_success(ds, model, o.split == "all" ? all : split.train,
+                                       fit_options));
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::fprintf(stderr,
                  "%s",
                  fmt::format("clearhouse train: {} questions of {} ({} split), lambda {}, "
                              "out-of-fold MAE of log tokens {:.3f}, residual std {:.3f}; wrote {} "
-                             "in {:.2f} s\n",
+                             "and its clear-plus calibration {} in {:.2f} s\n",
                              report.examples, o.model_name, o.split, report.lambda,
-                             report.cv_log_mae, report.residual_std, o.out, seconds)
+                             report.cv_log_mae, report.residual_std, o.out,
+                             calibration_path_for(o.out), seconds)
                      .c_str());
   }
 }

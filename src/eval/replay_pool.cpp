@@ -22,15 +22,16 @@ std::vector<predict::Example> examples_for(const data::Dataset& dataset, std::ui
 
 predict::ThresholdPredictor train_predictor(const data::Dataset& dataset, std::uint32_t backbone,
                                             std::span<const std::uint32_t> questions,
-                                            predict::FitReport* report) {
-  predict::FitOptions options;
+                                            predict::FitReport* report,
+                                            predict::FitOptions options) {
   options.backbone = std::string(dataset.models()[backbone]);
   const auto examples = examples_for(dataset, backbone, questions);
   return predict::ThresholdPredictor::fit(examples, options, report);
 }
 
 SuccessCalibration calibrate_success(const data::Dataset& dataset, std::uint32_t backbone,
-                                     std::span<const std::uint32_t> questions) {
+                                     std::span<const std::uint32_t> questions,
+                                     const predict::FitOptions& options) {
   std::array<std::vector<std::uint32_t>, 2> folds;
   for (std::size_t k = 0; k < questions.size(); ++k) folds[k % 2].push_back(questions[k]);
   std::vector<CalibrationExample> examples;
@@ -38,7 +39,7 @@ SuccessCalibration calibrate_success(const data::Dataset& dataset, std::uint32_t
     const auto& fit_on = folds[1 - f];
     const auto& predict_on = folds[f];
     if (examples_for(dataset, backbone, fit_on).size() < 2) continue;
-    const auto model = train_predictor(dataset, backbone, fit_on);
+    const auto model = train_predictor(dataset, backbone, fit_on, nullptr, options);
     for (const std::uint32_t q : predict_on) {
       const data::Run* run = dataset.find_run(backbone, q);
       if (run == nullptr) continue;

@@ -38,14 +38,16 @@ struct ReplayPool {
                                     const SuccessCalibration* calibration);
 
 // Fits the threshold predictor on the backbone's answers to `questions`.
-[[nodiscard]] predict::ThresholdPredictor train_predictor(const data::Dataset& dataset,
-                                                          std::uint32_t backbone,
-                                                          std::span<const std::uint32_t> questions,
-                                                          predict::FitReport* report = nullptr);
+// options.backbone is set from the dataset.
+[[nodiscard]] predict::ThresholdPredictor train_predictor(
+    const data::Dataset& dataset, std::uint32_t backbone, std::span<const std::uint32_t> questions,
+    predict::FitReport* report = nullptr, predict::FitOptions options = {});
 
 // clear-plus's calibration from a 2-fold cross-fit over `questions` (training questions only).
+// Each fold's predictor is fitted with `options` (as the final predictor is).
 [[nodiscard]] SuccessCalibration calibrate_success(const data::Dataset& dataset,
                                                    std::uint32_t backbone,
-                                                   std::span<const std::uint32_t> questions);
+                                                   std::span<const std::uint32_t> questions,
+                                                   const predict::FitOptions& options = {});
 
 }  // namespace clearhouse::eval

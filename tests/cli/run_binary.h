@@ -5,6 +5,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -26,10 +27,14 @@ inline std::string slurp(const std::filesystem::path& path) {
   return ss.str();
 }
 
-inline std::filesystem::path scratch_dir() {
+// A fresh, empty directory for the current test (kind "test") or for the runner's captured output
+// (kind "run"); each call empties the directory of that kind.
+inline std::filesystem::path scratch_dir(const std::string& kind = "test") {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  auto dir = std::filesystem::temp_directory_path() /
-             (std::string("clearhouse-test-") + info->test_suite_name() + "-" + info->name());
+  std::string name = std::string("clearhouse-") + kind + "-" + info->test_suite_name() + "-" +
+                     info->name();
+  std::replace(name.begin(), name.end(), '/', '_');
+  auto dir = std::filesystem::temp_directory_path() / name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
@@ -38,8 +43,7 @@ inline std::filesystem::path scratch_dir() {
 // args: everything after the binary name, as a shell fragment. stdin_path: fed to standard input.
 inline RunResult run_clearhouse(const std::string& args,
                                 const std::string& stdin_path = "/dev/null") {
-  const auto dir = scratch_dir() / "run";
-  std::filesystem::create_directories(dir);
+  const auto dir = scratch_dir("run");
   const auto out = dir / "stdout";
   const auto err = dir / "stderr";
   const std::string cmd = std::string(CLEARHOUSE_BIN) + " " + args + " > " + out.string() +

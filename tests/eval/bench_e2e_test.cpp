@@ -86,6 +86,43 @@ INSTANTIATE_TEST_SUITE_P(
                       BadBench{"--predictor /nonexistent/model.bin", "--predictor"},
                       BadBench{"--seeds 0", "--seeds"}));
 
+TEST(TrainBenchE2E, TrainWritesTheCalibrationThatBenchAndAllocateUse) {
+  const auto dir = scratch_dir();
+  const auto model = (dir / "m.model").string();
+  const auto t = run_clearhouse("train --data " + fixture("bench") +
+                                " --model-name Qwen2-7B-Instruct --split train --out " + model);
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  ASSERT_TRUE(std::filesystem::exists(model + ".calibration.json"));
+  const json cal = json::parse(slurp(model + ".calibration.json"));
+  EXPECT_EQ(cal["format"], "clearhouse-success-calibration");
+
+  const auto b = run_clearhouse("bench --data " + fixture("bench") + " --predictor " + model +
+                                " --seeds 1 --stream-size 30 --budgets 128 --json --out " +
+                                (dir / "r").string());
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(b.err.find("no clear-plus calibration"), std::string::npos) << b.err;
+  EXPECT_NE(json::parse(b.out)["predictor"]["source"].get<std::string>().find(model),
+            std::string::npos);
+
+  // A query with a prompt and no tau gets one from the predictor.
+  const auto a = run_clearhouse("allocate " + fixture("allocate/prompt_only.jsonl") +
+                                " --budget 500 --predictor " + model);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(json::parse(a.err)["tau_predicted"], 1);
+  EXPECT_NE(a.out.find("\"max_tokens\""), std::string::npos);
+
+  // A corrupt calibration beside the model is a clear error, not a silent fallback.
+  {
+    std::ofstream bad(model + ".calibration.json");
+    bad << "{\"format\": \"something-else\"}";
+  }
+  const auto c = run_clearhouse("bench --data " + fixture("bench") + " --predictor " + model +
+                                " --seeds 1 --stream-size 30 --budgets 128 --quiet --out " +
+                                (dir / "r2").string());
+  EXPECT_EQ(c.exit_code, 2);
+  EXPECT_NE(c.err.find("m.model.calibration.json"), std::string::npos) << c.err;
+}
+
 TEST(BenchE2E, MissingDataDirectoryIsAClearError) {
   const auto r = run_clearhouse("bench --data /nonexistent/data --quiet");
   EXPECT_EQ(r.exit_code, 2) << r.err;
