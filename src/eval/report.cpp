@@ -109,7 +109,17 @@ std::string pareto_svg(const GridResult& result, const BenchGrid& grid, const st
     x_max = std::max(x_max, c.consumed_tokens / n);
     y_max = std::max(y_max, c.accuracy);
   }
-  x_max *= 1.05;
+  // Axis ends on round numbers: x on a 1-2-5 step with five intervals, y on tenths.
+  const double raw_step = x_max / 5.0;
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw_step)));
+  double step = magnitude;
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    if (m * magnitude >= raw_step) {
+      step = m * magnitude;
+      break;
+    }
+  }
+  x_max = 5.0 * step;
   y_max = std::min(1.0, std::ceil(y_max * 10.0 + 0.5) / 10.0);
   const double pw = kW - kLeft - kRight, ph = kH - kTop - kBottom;
   auto px = [&](double x) { return kLeft + pw * x / x_max; };
