@@ -18,5 +18,6 @@ void add_train_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_market_command(CLI::App& app);
 void add_curves_command(CLI::App& app);
+void add_fit_command(CLI::App& app);
 
 }  // namespace clearhouse::cli
