@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -53,6 +54,7 @@ QuestionSummary summarize_questions(std::span<const CurveFits> questions) {
   s.families.assign(families.begin(), families.end());
   const std::size_t k = families.size();
   s.wins.assign(k, 0);
+  s.clear_wins.assign(k, 0);
   std::vector<std::vector<double>> rmse(k), delta(k);
   s.questions = questions.size();
   for (const CurveFits& q : questions) {
@@ -61,6 +63,15 @@ QuestionSummary summarize_questions(std::span<const CurveFits> questions) {
       continue;
     }
     ++s.wins[q.winner];
+    double runner_up = std::numeric_limits<double>::infinity();
+    for (std::size_t f = 0; f < q.fits.size(); ++f) {
+      if (f != q.winner) runner_up = std::min(runner_up, q.fits[f].aic);
+    }
+    if (runner_up - q.fits[q.winner].aic >= kClearAicGap) {
+      ++s.clear_wins[q.winner];
+    } else {
+      ++s.undecided;
+    }
     for (std::size_t f = 0; f < k && f < q.fits.size(); ++f) {
       rmse[f].push_back(q.fits[f].rmse);
       delta[f].push_back(q.fits[f].aic - q.fits[q.winner].aic);
@@ -117,13 +128,15 @@ std::string fit_detail_markdown(std::span<const CurveFits> curves) {
 
 std::string question_summary_markdown(const QuestionSummary& s) {
   std::string out = fmt::format(
-      "{} questions; {} never answered correctly (flat curves, not ranked); {} ranked.\n\n"
-      "| family | wins (AIC) | median RMSE | mean RMSE | median ΔAIC |\n| --- | ---: | ---: | ---: | "
-      "---: |\n",
-      s.questions, s.flat, s.questions - s.flat);
+      "{} questions; {} never answered correctly (flat curves, not ranked); {} ranked, of which {} "
+      "without a clear winner (no family ahead of all others by ΔAIC >= {:g}).\n\n"
+      "| family | clear wins | wins (AIC, first on ties) | median RMSE | mean RMSE | median ΔAIC "
+      "|\n| --- | ---: | ---: | ---: | ---: | ---: |\n",
+      s.questions, s.flat, s.questions - s.flat, s.undecided, kClearAicGap);
   for (std::size_t f = 0; f < s.families.size(); ++f) {
-    out += fmt::format("| {} | {} | {:.4f} | {:.4f} | {:.1f} |\n", to_string(s.families[f]), s.wins[f],
-                       s.median_rmse[f], s.mean_rmse[f], s.median_delta_aic[f]);
+    out += fmt::format("| {} | {} | {} | {:.4f} | {:.4f} | {:.1f} |\n", to_string(s.families[f]),
+                       s.clear_wins[f], s.wins[f], s.median_rmse[f], s.mean_rmse[f],
+                       s.median_delta_aic[f]);
   }
   return out;
 }
@@ -187,11 +200,15 @@ nlohmann::json question_summary_json(const QuestionSummary& s) {
   for (std::size_t f = 0; f < s.families.size(); ++f) {
     families.push_back({{"family", to_string(s.families[f])},
                         {"wins", s.wins[f]},
+                        {"clear_wins", s.clear_wins[f]},
                         {"median_rmse", s.median_rmse[f]},
                         {"mean_rmse", s.mean_rmse[f]},
                         {"median_delta_aic", s.median_delta_aic[f]}});
   }
-  return {{"questions", s.questions}, {"flat", s.flat}, {"families", families}};
+  return {{"questions", s.questions},
+          {"flat", s.flat},
+          {"undecided", s.undecided},
+          {"families", families}};
 }
 
 std::string fit_svg(const CurveFits& c, const std::string& title) {

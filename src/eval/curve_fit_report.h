@@ -27,12 +27,17 @@ struct CurveFits {
 
 [[nodiscard]] CurveFits fit_named(NamedCurve curve, const FitOptions& options = {});
 
+// An AIC lead of 2 or more is the usual threshold for "substantially better" (Burnham & Anderson).
+inline constexpr double kClearAicGap = 2.0;
+
 // Over per-question fits: flat curves are counted, not ranked.
 struct QuestionSummary {
   std::size_t questions = 0;  // curves given
   std::size_t flat = 0;       // never correct: left out of everything below
   std::vector<CurveFamily> families;
-  std::vector<std::size_t> wins;       // times each family had the smallest AIC
+  std::vector<std::size_t> wins;       // times each family had the smallest AIC (first on ties)
+  std::vector<std::size_t> clear_wins; // ... by at least kClearAicGap over every other family
+  std::size_t undecided = 0;           // ranked questions without a clear winner
   std::vector<double> median_rmse;     // per family
   std::vector<double> mean_rmse;       // per family
   std::vector<double> median_delta_aic;  // per family, AIC minus that question's best AIC
