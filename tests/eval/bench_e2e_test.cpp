@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../cli/run_binary.h"
+#include "support/run_binary.h"
 
 namespace clearhouse::testing {
 namespace {

@@ -19,47 +19,19 @@
 #include "market/equilibrium.h"
 #include "market/market.h"
 #include "market_test_util.h"
+#include "support/run_binary.h"
 
 namespace clearhouse::market {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using Result = clearhouse::testing::RunResult;
+using clearhouse::testing::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+Result run(const std::string& args) { return clearhouse::testing::run_clearhouse(args); }
 
-fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::path(::testing::TempDir()) / "clearhouse_market_e2e";
-  fs::create_directories(dir);
-  return dir / name;
-}
-
-Result run(const std::string& args) {
-  static int counter = 0;
-  const std::string tag = std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  const fs::path out = scratch("out_" + tag);
-  const fs::path err = scratch("err_" + tag);
-  const std::string cmd = std::string(CLEARHOUSE_BIN) + " " + args + " >" + out.string() + " 2>" +
-                          err.string();
-  const int raw = std::system(cmd.c_str());
-  Result r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  fs::remove(out);
-  fs::remove(err);
-  return r;
-}
+fs::path scratch(const std::string& name) { return clearhouse::testing::scratch_dir() / name; }
 
 std::string fixture(const std::string& name) {
   return std::string(CLEARHOUSE_FIXTURES) + "/market/" + name;
@@ -73,7 +45,7 @@ Market load(const std::string& name, const MarketParams& params = {}) {
 
 TEST(MarketCli, JsonHasExactlyTheDocumentedShapeAndCorrectResults) {
   const Result r = run("market --curves " + fixture("three.csv") + " --beta 0.1,1,10,1000 --json");
-  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   std::vector<std::string> keys;
   for (const auto& [k, v] : j.items()) keys.push_back(k);
@@ -126,8 +98,8 @@ TEST(MarketCli, OptimumMethodsAgreeOnNineRealProviders) {
   const std::string base = "market --curves " + fixture("real9_math_l5.csv") + " --sweep 1:1000000:5 --json";
   const Result dk = run(base);
   const Result bb = run(base + " --optimum branch-and-bound --threads 2");
-  ASSERT_EQ(dk.status, 0) << dk.err;
-  ASSERT_EQ(bb.status, 0) << bb.err;
+  ASSERT_EQ(dk.exit_code, 0) << dk.err;
+  ASSERT_EQ(bb.exit_code, 0) << bb.err;
   const auto a = nlohmann::json::parse(dk.out)["results"];
   const auto b = nlohmann::json::parse(bb.out)["results"];
   ASSERT_EQ(a.size(), 5U);
@@ -143,7 +115,7 @@ TEST(MarketCli, SweepOfAHundredBetasOnNineBySixTakesUnderTwoSeconds) {
   const Result r = run("market --curves " + fixture("real9_math_l5.csv") + " --sweep 1:1000000:100 --json");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["results"].size(), 100U);
   EXPECT_DOUBLE_EQ(j["results"][0]["beta"].get<double>(), 1.0);
@@ -156,7 +128,7 @@ TEST(MarketCli, OutWritesTablesAndPlots) {
   fs::remove_all(dir);
   const Result r = run("market --curves " + fixture("three.csv") + " --sweep 0.1:100:4 --value-curve exp --out " +
                        dir.string());
-  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("auction: winner"), std::string::npos);
   for (const char* f : {"results.csv", "profiles.csv", "auction.csv", "summary.md"}) {
     EXPECT_FALSE(slurp(dir / f).empty()) << f;
@@ -190,7 +162,7 @@ TEST(MarketCli, BadCurvesExitTwoNamingTheLine) {
   };
   for (const BadCase& c : cases) {
     const Result r = run("market --curves " + fixture(c.file) + " --json");
-    EXPECT_EQ(r.status, 2) << c.file;
+    EXPECT_EQ(r.exit_code, 2) << c.file;
     EXPECT_TRUE(r.out.empty()) << c.file;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << c.file << ": " << r.err;
     EXPECT_NE(r.err.find(c.file), std::string::npos) << r.err;
@@ -217,7 +189,7 @@ TEST(MarketCli, BadOptionsExitTwo) {
     std::string args = c.file;
     if (args.find("--curves") == std::string::npos) args += curves;
     const Result r = run(args);
-    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_EQ(r.exit_code, 2) << args;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << args << ": " << r.err;
   }
 }
@@ -227,7 +199,7 @@ TEST(CurvesCli, TokenCappedCurvesFromRuns) {
   const Result r = run("curves --data " + fixture("zeroeval") +
                        " --models Qwen2-7B-Instruct,Meta-Llama-3-8B-Instruct --thetas 64,256 --out " +
                        out.string());
-  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   const CurvesParse p = parse_curves_csv(slurp(out), "capped.csv");
   ASSERT_TRUE(p.ok()) << p.error;
   ASSERT_EQ(p.providers.size(), 2U);
@@ -250,17 +222,17 @@ TEST(CurvesCli, TokenCappedCurvesFromRuns) {
   const Result math = run("curves --data " + fixture("zeroeval") +
                           " --models Qwen2-7B-Instruct,Meta-Llama-3-8B-Instruct --dataset math-l5"
                           " --thetas 64,256 --prices Qwen2-7B-Instruct=0.5 --out " + out.string());
-  ASSERT_EQ(math.status, 0) << math.err;
+  ASSERT_EQ(math.exit_code, 0) << math.err;
   const CurvesParse q = parse_curves_csv(slurp(out), "capped.csv");
   ASSERT_TRUE(q.ok());
   EXPECT_DOUBLE_EQ(q.providers[0].usd_per_mtok, 0.5);
   EXPECT_DOUBLE_EQ(q.providers[0].levels[1].accuracy, 2.0 / 3.0);
-  EXPECT_EQ(run("market --curves " + out.string() + " --json").status, 0);
+  EXPECT_EQ(run("market --curves " + out.string() + " --json").exit_code, 0);
 }
 
 TEST(CurvesCli, VotingCurvesFromSamples) {
   const Result r = run("curves --samples " + fixture("samples.jsonl") + " --ns 1,2,3");
-  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   const CurvesParse p = parse_curves_csv(r.out, "stdout");
   ASSERT_TRUE(p.ok()) << p.error;
   ASSERT_EQ(p.providers.size(), 2U);
@@ -293,11 +265,11 @@ TEST(CurvesCli, BadRequestsExitTwo) {
   };
   for (const BadCase& c : cases) {
     const Result r = run(std::string(c.file) + data);
-    EXPECT_EQ(r.status, 2) << c.file;
+    EXPECT_EQ(r.exit_code, 2) << c.file;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << c.file << ": " << r.err;
   }
   const Result ns = run("curves --samples " + fixture("samples.jsonl") + " --ns 1,4");
-  EXPECT_EQ(ns.status, 2);
+  EXPECT_EQ(ns.exit_code, 2);
   EXPECT_NE(ns.err.find("--ns"), std::string::npos) << ns.err;
 }
 

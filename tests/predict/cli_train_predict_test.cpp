@@ -14,15 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/run_binary.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using Result = clearhouse::testing::RunResult;
 
 class CliTrainPredict : public ::testing::Test {
  protected:
@@ -45,18 +43,9 @@ class CliTrainPredict : public ::testing::Test {
     std::ofstream out(p, std::ios::binary);
     out << content;
   }
-  // Runs the binary with `args` (shell-quoted by the caller), stdin from `input` if not empty.
-  Result run(const std::string& args, const std::string& input = "") const {
-    const fs::path in = dir_ / "stdin.txt", out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    write(in, input);
-    const std::string cmd = std::string("'") + CLEARHOUSE_BIN + "' " + args + " < '" +
-                            in.string() + "' > '" + out.string() + "' 2> '" + err.string() + "'";
-    const int raw = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = read(out);
-    r.err = read(err);
-    return r;
+  // Runs the binary with `args` (shell-quoted by the caller), stdin from `input`.
+  static Result run(const std::string& args, const std::string& input = "") {
+    return clearhouse::testing::run_clearhouse_with_input(args, input);
   }
   std::string fixture() const { return std::string(CLEARHOUSE_FIXTURES) + "/data/tiny"; }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
@@ -64,7 +53,7 @@ class CliTrainPredict : public ::testing::Test {
     const std::string model = path("tiny.model");
     const Result r = run("train --data '" + fixture() + "' --model-name model-a --out '" + model +
                          "' --lambda 0.5,2");
-    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.exit_code, 0) << r.err;
     return model;
   }
 
@@ -82,7 +71,7 @@ TEST_F(CliTrainPredict, TrainWritesAModelAndPredictAddsTau) {
       R"({"messages": [{"role": "user", "content": "What is 7 * 6?"}]})"
       "\n";
   const Result r = run("predict --model '" + model + "' --sigma", input);
-  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   std::istringstream lines(r.out);
   std::string line;
   std::vector<nlohmann::ordered_json> rows;
@@ -103,20 +92,20 @@ TEST_F(CliTrainPredict, TrainWritesAModelAndPredictAddsTau) {
   write(dir_ / "queries.jsonl", input);
   const Result f = run("predict --model '" + model + "' --sigma -i '" + path("queries.jsonl") +
                        "' -o '" + path("out.jsonl") + "'");
-  ASSERT_EQ(f.status, 0) << f.err;
+  ASSERT_EQ(f.exit_code, 0) << f.err;
   EXPECT_EQ(read(dir_ / "out.jsonl"), r.out);
 }
 
 TEST_F(CliTrainPredict, EvalPrintsTheHeldOutTableAndJson) {
   const Result table =
       run("train --data '" + fixture() + "' --model-name model-a --eval --lambda 1");
-  ASSERT_EQ(table.status, 0) << table.err;
+  ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_NE(table.out.find("train questions 6 / test questions 2"), std::string::npos)
       << table.out;
   EXPECT_NE(table.out.find("baseline: question length"), std::string::npos);
   const Result json =
       run("train --data '" + fixture() + "' --model-name model-a --eval --json --lambda 1");
-  ASSERT_EQ(json.status, 0) << json.err;
+  ASSERT_EQ(json.exit_code, 0) << json.err;
   const auto j = nlohmann::json::parse(json.out);
   EXPECT_EQ(j["model"], "model-a");
   EXPECT_EQ(j["train_questions"], 6);
@@ -129,27 +118,27 @@ TEST_F(CliTrainPredict, EvalPrintsTheHeldOutTableAndJson) {
 TEST_F(CliTrainPredict, TrainOnTheTrainSplitOnly) {
   const Result r = run("train --data '" + fixture() + "' --model-name model-a --split train --out '" +
                        path("m") + "' --lambda 1");
-  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("6 questions of model-a (train split)"), std::string::npos) << r.err;
 }
 
 TEST_F(CliTrainPredict, TrainErrorsExitTwoWithAClearMessage) {
   Result r = run("train --data '" + path("missing") + "' --model-name model-a --out '" +
                  path("m") + "'");
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no such directory"), std::string::npos) << r.err;
 
   r = run("train --data '" + fixture() + "' --model-name gpt-9 --out '" + path("m") + "'");
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown model 'gpt-9' (available: model-a, model-b)"), std::string::npos)
       << r.err;
 
   r = run("train --data '" + fixture() + "' --model-name model-a");
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("nothing to do"), std::string::npos) << r.err;
 
   r = run("train --data '" + fixture() + "' --model-name model-a --split test --out x");
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.exit_code, 2);
 
   // A bad number on line 3 of runs.csv.
   fs::create_directories(dir_ / "bad");
@@ -159,49 +148,49 @@ TEST_F(CliTrainPredict, TrainErrorsExitTwoWithAClearMessage) {
         "model-a,gsm,g1,20,80,1,1,qwen\n"
         "model-a,gsm,g2,forty,160,1,1,qwen\n");
   r = run("train --data '" + path("bad") + "' --model-name model-a --out '" + path("m") + "'");
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("runs.csv:3: field 'output_tokens': not a non-negative integer: 'forty'"),
             std::string::npos)
       << r.err;
   // A question line that is not JSON.
   write(dir_ / "bad" / "questions.jsonl", "{\"dataset\": \"gsm\", \"qid\": \"g1\"\nnot json\n");
   r = run("train --data '" + path("bad") + "' --model-name model-a --out '" + path("m") + "'");
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("questions.jsonl:1: invalid JSON"), std::string::npos) << r.err;
 }
 
 TEST_F(CliTrainPredict, PredictErrorsExitTwoNamingTheLine) {
   const std::string model = train_model();
   Result r = run("predict --model '" + path("nope.model") + "'", "");
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("nope.model: cannot open predictor model file"), std::string::npos) << r.err;
 
   write(dir_ / "fake.model", "{\"weights\": []}\n");
   r = run("predict --model '" + path("fake.model") + "'", "");
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("not a clearhouse predictor model file"), std::string::npos) << r.err;
 
   std::string bytes = read(model);
   bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 1);
   write(dir_ / "corrupt.model", bytes);
   r = run("predict --model '" + path("corrupt.model") + "'", "");
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("checksum mismatch"), std::string::npos) << r.err;
 
   r = run("predict --model '" + model + "'", "{\"prompt\": \"ok\"}\n{\"prompt\": \"broken\"\n");
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("<stdin>:2: invalid JSON"), std::string::npos) << r.err;
 
   r = run("predict --model '" + model + "'", "{\"prompt\": \"ok\"}\n\n{\"text\": \"no prompt\"}\n");
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("<stdin>:3: field 'prompt': missing"), std::string::npos) << r.err;
 
   r = run("predict --model '" + model + "'", "{\"prompt\": 42}\n");
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("<stdin>:1: field 'prompt': not a string"), std::string::npos) << r.err;
 
   r = run("predict --model '" + model + "' -i '" + path("absent.jsonl") + "'");
-  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("absent.jsonl"), std::string::npos) << r.err;
 }
 

@@ -1,16 +1,20 @@
-// Runs the real `clearhouse` binary for end-to-end tests: arguments are passed through /bin/sh with
-// stdout and stderr captured in temporary files. Arguments must not need shell quoting beyond what
-// the caller writes.
+// Runs the real `clearhouse` binary for end-to-end tests (shared by every tests/ folder): arguments
+// are passed through /bin/sh with stdout and stderr captured in files of a per-test directory.
+// Arguments must not need shell quoting beyond what the caller writes.
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace clearhouse::testing {
 
@@ -53,6 +57,20 @@ inline RunResult run_clearhouse(const std::string& args,
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.out = slurp(out);
   r.err = slurp(err);
+  return r;
+}
+
+// As run_clearhouse, with `input` written to a file and fed to standard input.
+inline RunResult run_clearhouse_with_input(const std::string& args, const std::string& input) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("clearhouse-stdin-" + std::to_string(::getpid()) + "-" +
+                     std::to_string(std::hash<std::string>{}(args + input)));
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << input;
+  }
+  RunResult r = run_clearhouse(args, path.string());
+  std::filesystem::remove(path);
   return r;
 }
 
