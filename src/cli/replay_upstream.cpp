@@ -1,0 +1,151 @@
+// `clearhouse replay-upstream`: serves recorded real model outputs as an OpenAI-compatible upstream
+// (gateway/replay_upstream.h; user guide docs/replay-upstream.md).
+//
+// The first line on stdout is "listening on HOST:PORT" (the chosen port when --port 0), flushed at
+// once, so scripts and tests can wait for it. SIGINT and SIGTERM stop the server gracefully: pacing
+// and delays end, streams in flight finish at full speed, then the process exits 0.
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/errors.h"
+#include "data/data_error.h"
+#include "gateway/http_server.h"
+#include "gateway/replay_upstream.h"
+
+namespace clearhouse::cli {
+namespace {
+
+struct ReplayUpstreamCliOptions {
+  std::string data = "data";
+  std::string host = "127.0.0.1";
+  int port = 0;
+  double tokens_per_second = 0;
+  std::size_t threads = 1024;
+  std::string model;
+  std::string unknown = "lorem";
+  std::int64_t lorem_tokens = 128;
+  std::string fault;
+  std::size_t max_body_bytes = 8u << 20u;
+};
+
+void run_replay_upstream(const ReplayUpstreamCliOptions& o) {
+  gateway::ReplayUpstreamOptions options;
+  options.tokens_per_second = o.tokens_per_second;
+  options.unknown_prompt =
+      o.unknown == "error" ? gateway::UnknownPrompt::kError : gateway::UnknownPrompt::kLorem;
+  options.lorem_tokens = o.lorem_tokens;
+  options.default_model = o.model;
+  try {
+    options.fault = gateway::parse_fault_spec(o.fault);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--fault: ") + e.what());
+  }
+
+  std::shared_ptr<const gateway::ReplayStore> store;
+  try {
+    store = std::make_shared<const gateway::ReplayStore>(gateway::ReplayStore::load(o.data));
+  } catch (const data::DataError& e) {
+    throw UsageError(e.what());
+  }
+  std::unique_ptr<gateway::ReplayUpstream> upstream;
+  try {
+    upstream = std::make_unique<gateway::ReplayUpstream>(store, options);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+
+  // Signals go to one waiting thread (blocked everywhere else; threads inherit the mask), which stops
+  // the server outside any signal handler.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  gateway::HttpServerOptions server_options;
+  server_options.host = o.host;
+  server_options.port = o.port;
+  server_options.max_threads = o.threads;
+  server_options.max_body_bytes = o.max_body_bytes;
+  gateway::HttpServer server(server_options, [&upstream](const gateway::HttpRequest& request) {
+    return upstream->handle(request);
+  });
+  int port = 0;
+  try {
+    port = server.bind();
+  } catch (const gateway::HttpBindError& e) {
+    throw UsageError(e.what());
+  }
+  std::printf("listening on %s:%d\n", o.host.c_str(), port);
+  std::fflush(stdout);
+  std::size_t records = store->records().size();
+  std::string models;
+  for (const auto& m : store->models()) models += (models.empty() ? "" : ", ") + m;
+  std::fprintf(stderr,
+               "replay-upstream: %zu recorded outputs of %s; default model %s; %g tokens/s%s%s\n",
+               records, models.c_str(), upstream->default_model().c_str(), o.tokens_per_second,
+               options.fault.empty() ? "" : "; fault ",
+               gateway::to_string(options.fault).c_str());
+
+  std::thread waiter([&] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    std::fprintf(stderr, "replay-upstream: signal %d, stopping\n", signal);
+    upstream->shutdown();
+    server.stop();
+  });
+  server.run();
+  waiter.join();
+  std::fprintf(stderr, "replay-upstream: stopped\n");
+}
+
+}  // namespace
+
+void add_replay_upstream_command(CLI::App& app) {
+  auto options = std::make_shared<ReplayUpstreamCliOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "replay-upstream",
+      "Serve recorded real model outputs as an OpenAI-compatible upstream (for tests and demos of "
+      "the gateway); see docs/replay-upstream.md");
+  cmd->add_option("--data", options->data,
+                  "ZeroEval data directory with outputs/<model>.<dataset>.jsonl, questions.jsonl and "
+                  "runs.csv (data/ or data/zeroeval/)")
+      ->capture_default_str();
+  cmd->add_option("--port", options->port, "TCP port; 0 picks a free one (printed on stdout)")
+      ->required()
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--host", options->host, "address to listen on")->capture_default_str();
+  cmd->add_option("--tokens-per-second", options->tokens_per_second,
+                  "stream pacing per request; 0 = as fast as possible")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", options->threads,
+                  "most connections served at once (one thread each, started on demand)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  cmd->add_option("--model", options->model,
+                  "model that answers requests naming an unknown model (default: the first)");
+  cmd->add_option("--unknown", options->unknown,
+                  "answer to a prompt with no recording: lorem (lorem ipsum text) or error (404)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"lorem", "error"}));
+  cmd->add_option("--lorem-tokens", options->lorem_tokens, "length of the lorem answer in tokens")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000}));
+  cmd->add_option("--fault", options->fault,
+                  "fault for requests that name none, e.g. status=500 or delay-ms=2000,close-after=3");
+  cmd->add_option("--max-body-bytes", options->max_body_bytes,
+                  "larger request bodies are refused with 413")
+      ->capture_default_str();
+  cmd->callback([options] { run_replay_upstream(*options); });
+}
+
+}  // namespace clearhouse::cli
