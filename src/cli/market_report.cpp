@@ -182,45 +182,37 @@ void write_market_report(const std::string& dir, const MarketRun& run) {
   }));
   write_file(base / "poa.svg", render_svg(poa));
 
-  Chart welfare{"Social welfare per user", "beta (per USD, log scale)", "USD", many, {}};
-  welfare.series.push_back(series("market equilibrium", run, [](const BetaResult& r) {
-    return r.at_equilibrium.social_welfare;
-  }));
-  welfare.series.push_back(series("welfare optimum", run, [](const BetaResult& r) {
-    return r.at_optimum.social_welfare;
-  }));
-  if (sold) welfare.series.push_back(flat("auction", run, run.auction.social_welfare));
-  write_file(base / "welfare.svg", render_svg(welfare));
-
-  Chart price{"Price paid per user", "beta (per USD, log scale)", "USD", many, {}};
-  price.series.push_back(series("market equilibrium", run, [](const BetaResult& r) {
-    return r.at_equilibrium.mean_price;
-  }));
-  price.series.push_back(series("welfare optimum", run, [](const BetaResult& r) {
-    return r.at_optimum.mean_price;
-  }));
-  if (sold) price.series.push_back(flat("auction", run, run.auction.price));
-  write_file(base / "price.svg", render_svg(price));
-
-  Chart value{"User value (quality - price) per user", "beta (per USD, log scale)", "USD", many, {}};
-  value.series.push_back(series("market equilibrium", run, [](const BetaResult& r) {
-    return r.at_equilibrium.user_value;
-  }));
-  value.series.push_back(series("welfare optimum", run, [](const BetaResult& r) {
-    return r.at_optimum.user_value;
-  }));
-  if (sold) value.series.push_back(flat("auction", run, run.auction.user_value));
-  write_file(base / "user_value.svg", render_svg(value));
-
-  Chart tokens{"Output tokens spent per user", "beta (per USD, log scale)", "tokens", many, {}};
-  tokens.series.push_back(series("market equilibrium", run, [](const BetaResult& r) {
-    return r.at_equilibrium.mean_tokens;
-  }));
-  tokens.series.push_back(series("welfare optimum", run, [](const BetaResult& r) {
-    return r.at_optimum.mean_tokens;
-  }));
-  if (sold) tokens.series.push_back(flat("auction", run, run.auction.tokens));
-  write_file(base / "tokens.svg", render_svg(tokens));
+  // Market equilibrium vs welfare optimum (vs the auction when it sold), one chart per quantity.
+  struct Comparison {
+    const char* file;
+    const char* title;
+    const char* unit;
+    double market::MarketSummary::*field;
+    double auction_value;
+  };
+  const Comparison comparisons[] = {
+      {"welfare.svg", "Social welfare per user", "USD", &market::MarketSummary::social_welfare,
+       run.auction.social_welfare},
+      {"price.svg", "Price paid per user", "USD", &market::MarketSummary::mean_price,
+       run.auction.price},
+      {"user_value.svg", "User value (quality - price) per user", "USD",
+       &market::MarketSummary::user_value, run.auction.user_value},
+      {"tokens.svg", "Output tokens spent per user", "tokens", &market::MarketSummary::mean_tokens,
+       run.auction.tokens},
+  };
+  for (const Comparison& c : comparisons) {
+    Chart chart{c.title, "beta (per USD, log scale)", c.unit, many, {}};
+    ChartSeries at_equilibrium{"market equilibrium", {}, false, run.results.size() <= 20};
+    ChartSeries at_optimum{"welfare optimum", {}, false, run.results.size() <= 20};
+    for (const BetaResult& r : run.results) {
+      at_equilibrium.points.emplace_back(r.beta, r.at_equilibrium.*c.field);
+      at_optimum.points.emplace_back(r.beta, r.at_optimum.*c.field);
+    }
+    chart.series.push_back(std::move(at_equilibrium));
+    chart.series.push_back(std::move(at_optimum));
+    if (sold) chart.series.push_back(flat("auction", run, c.auction_value));
+    write_file(base / c.file, render_svg(chart));
+  }
 
   Chart excess{"Over-spending: tokens above each provider's efficient level",
                "beta (per USD, log scale)", "output tokens per query", many, {}};
