@@ -30,8 +30,6 @@ class PriceRoots {
   double shared_u_ = 0.0;
 };
 
-double cap_given_root(const SurgeUtility& q, double u) { return q.tau + (1.0 - u) / q.beta; }
-
 // Sum of funded caps and its slope at lambda (funded set fixed).
 struct FundedTotal {
   double tokens = 0.0;
@@ -39,14 +37,13 @@ struct FundedTotal {
 };
 
 FundedTotal funded_total(std::span<const SurgeUtility> queries, std::span<const std::size_t> funded,
-                         double lambda, bool shared) {
-  const PriceRoots roots(queries, lambda, shared);
+                         double lambda) {
+  const PriceRoots roots(queries, lambda, /*shared=*/false);
   FundedTotal total;
   for (const std::size_t i : funded) {
-    const auto& q = queries[i];
     const double u = roots.u(i);
-    total.tokens += cap_given_root(q, u);
-    total.slope -= 1.0 / (q.alpha * q.beta * std::exp(u - 1.0) * (1.0 + u));
+    total.tokens += queries[i].cap_given_root(u);
+    total.slope += queries[i].cap_slope_given_root(u);
   }
   return total;
 }
@@ -63,17 +60,16 @@ double fill_price(std::span<const SurgeUtility> queries, std::span<const std::si
   if (shared) {
     const double u = 1.0 - (budget - tau_sum) / inv_beta_sum;
     if (u <= 0.0) return 0.0;
-    const double alpha = queries.front().alpha;
-    return std::min(lambda_star, alpha * u * std::exp(u - 1.0));
+    return std::min(lambda_star, price_for_root(queries.front().alpha, u));
   }
-  FundedTotal at = funded_total(queries, funded, 0.0, false);
+  FundedTotal at = funded_total(queries, funded, 0.0);
   if (at.tokens <= budget) return 0.0;
   double lambda = 0.0;
   for (int pass = 0; pass < kExactMaxPasses; ++pass) {
     const double next = std::min(lambda_star, lambda + (at.tokens - budget) / -at.slope);
     if (next - lambda <= kExactPriceTolerance * next) break;
     lambda = next;
-    at = funded_total(queries, funded, lambda, false);
+    at = funded_total(queries, funded, lambda);
     if (at.tokens <= budget + kTokenSlack) break;
   }
   // Never above lambda*: there the funded total already fits.
@@ -108,7 +104,7 @@ double bound_with(std::span<const SurgeUtility> queries, double budget, double l
   for (std::size_t i = 0; i < queries.size(); ++i) {
     const auto& q = queries[i];
     if (lambda >= q.alpha) continue;  // t* = tau: surplus -lambda tau < 0
-    const double t = cap_given_root(q, roots.u(i));
+    const double t = q.cap_given_root(roots.u(i));
     bound += std::max(0.0, q.value(t) - lambda * t);
   }
   return bound;
@@ -183,7 +179,7 @@ ClearPlan allocate_clear(std::span<const SurgeUtility> queries, std::int64_t bud
   const PriceRoots roots(queries, plan.fill_price, shared);
   for (const std::size_t i : funded) {
     const auto& q = queries[i];
-    shares.push_back(std::min(cap_given_root(q, roots.u(i)), std::floor(q.peak_tokens())));
+    shares.push_back(std::min(q.cap_given_root(roots.u(i)), std::floor(q.peak_tokens())));
   }
   std::vector<std::int64_t> whole = round_to_total(shares, budget);
   hand_out_stranded_tokens(queries, funded, budget, whole);

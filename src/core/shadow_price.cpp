@@ -14,9 +14,6 @@
 namespace clearhouse::core {
 namespace {
 
-// lambda = alpha u e^(u-1) is the inverse of u = W0(lambda e / alpha).
-double price_from_u(double alpha, double u) { return alpha * u * std::exp(u - 1.0); }
-
 double max_alpha(std::span<const SurgeUtility> queries) {
   double m = 0.0;
   for (const auto& q : queries) m = std::max(m, q.alpha);
@@ -144,7 +141,7 @@ std::optional<ShadowPrice> solve_shared_alpha(std::span<const SurgeUtility> quer
   ShadowPrice result{SolveStatus::kOptimal, 0.0, 0.0, funded, 3, kMethod, cut,
                      funded_tau, funded_inv_beta};
   const double next_breakpoint =
-      std::isinf(cut) ? 0.0 : price_from_u(alpha, abandonment_root(cut));
+      std::isinf(cut) ? 0.0 : price_for_root(alpha, abandonment_root(cut));
   if (funded == 0) {
     result.status = SolveStatus::kNothingFunded;
     result.lambda = next_breakpoint;
@@ -153,7 +150,7 @@ std::optional<ShadowPrice> solve_shared_alpha(std::span<const SurgeUtility> quer
   // Root of funded_tau + (1 - u) funded_inv_beta = B on the smooth piece, unless the next breakpoint
   // (where T jumps below B) comes first.
   const double u_root = 1.0 - (budget - funded_tau) / funded_inv_beta;
-  const double root = u_root <= 0.0 ? 0.0 : price_from_u(alpha, u_root);
+  const double root = u_root <= 0.0 ? 0.0 : price_for_root(alpha, u_root);
   result.lambda = std::max(next_breakpoint, root);
   const double u = lambert_w0(result.lambda * std::numbers::e / alpha);
   result.planned_tokens = std::min(budget, funded_tau + (1.0 - u) * funded_inv_beta);
@@ -182,8 +179,8 @@ Pass evaluate(std::span<const SurgeUtility> queries, std::span<const double> dro
     }
     const auto& q = queries[i];
     const double u = lambda <= 0.0 ? 0.0 : lambert_w0(lambda * std::numbers::e / q.alpha);
-    p.tokens += q.tau + (1.0 - u) / q.beta;
-    p.slope -= 1.0 / (q.alpha * q.beta * std::exp(u - 1.0) * (1.0 + u));
+    p.tokens += q.cap_given_root(u);
+    p.slope += q.cap_slope_given_root(u);
     p.next_drop = std::min(p.next_drop, drop_prices[i]);
     ++p.funded;
   }

@@ -30,11 +30,12 @@ double SurgeUtility::marginal(double tokens) const {
 
 double SurgeUtility::peak_value() const { return alpha / (beta * std::numbers::e); }
 
+double price_for_root(double alpha, double u) { return alpha * u * std::exp(u - 1.0); }
+
 double SurgeUtility::cap_at_price(double lambda) const {
   if (lambda <= 0.0) return peak_tokens();
   if (lambda >= alpha) return tau;
-  const double u = lambert_w0(lambda * std::numbers::e / alpha);
-  return tau + (1.0 - u) / beta;
+  return cap_given_root(lambert_w0(lambda * std::numbers::e / alpha));
 }
 
 double SurgeUtility::surplus_at_price(double lambda) const {
@@ -43,13 +44,15 @@ double SurgeUtility::surplus_at_price(double lambda) const {
 }
 
 double SurgeUtility::abandonment_price() const {
-  const double u = abandonment_root(beta * tau);
-  return alpha * u * std::exp(u - 1.0);
+  return price_for_root(alpha, abandonment_root(beta * tau));
+}
+
+double SurgeUtility::cap_slope_given_root(double u) const {
+  return -1.0 / (alpha * beta * std::exp(u - 1.0) * (1.0 + u));
 }
 
 double SurgeUtility::cap_slope_at_price(double lambda) const {
-  const double u = lambda <= 0.0 ? 0.0 : lambert_w0(lambda * std::numbers::e / alpha);
-  return -1.0 / (alpha * beta * std::exp(u - 1.0) * (1.0 + u));
+  return cap_slope_given_root(lambda <= 0.0 ? 0.0 : lambert_w0(lambda * std::numbers::e / alpha));
 }
 
 }  // namespace clearhouse::core

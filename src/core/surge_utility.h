@@ -40,7 +40,15 @@ struct SurgeUtility {
   [[nodiscard]] double abandonment_price() const;
   // dt*/dlambda (tokens per unit price, negative) at a price below alpha.
   [[nodiscard]] double cap_slope_at_price(double lambda) const;
+
+  // The same two in terms of the root u = W0(lambda e / alpha), for callers that share one root
+  // between many queries (one alpha) or already have it.
+  [[nodiscard]] double cap_given_root(double u) const { return tau + (1.0 - u) / beta; }
+  [[nodiscard]] double cap_slope_given_root(double u) const;
 };
+
+// The price whose root is u: lambda = alpha u e^(u - 1), the inverse of u = W0(lambda e / alpha).
+[[nodiscard]] double price_for_root(double alpha, double u);
 
 // u_a(c): the root in (0, 1) of (1 - u)^2 = c u, c = beta tau > 0. Written as 2 / (2 + c + sqrt(c^2+4c))
 // (the product of the two roots is 1) to avoid cancellation for large c.
