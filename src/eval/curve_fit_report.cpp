@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "eval/svg_chart.h"
+
 namespace clearhouse::eval {
 namespace {
 
@@ -212,77 +214,42 @@ nlohmann::json question_summary_json(const QuestionSummary& s) {
 }
 
 std::string fit_svg(const CurveFits& c, const std::string& title) {
-  constexpr double kW = 760, kH = 460, kLeft = 60, kRight = 230, kTop = 40, kBottom = 55;
   static constexpr std::array<const char*, 7> kColors{"#d62728", "#e377c2", "#ff7f0e", "#1f77b4",
                                                       "#2ca02c", "#9467bd", "#8c564b"};
   const auto& t = c.curve.curve.t;
   const auto& y = c.curve.curve.y;
   const double x_lo = std::log(t.front()), x_hi = std::log(t.back());
-  double y_max = 0.05;
-  for (const double v : y) y_max = std::max(y_max, v);
-  y_max = std::min(1.0, std::ceil(y_max * 10.0 + 0.5) / 10.0);
-  const double pw = kW - kLeft - kRight, ph = kH - kTop - kBottom;
-  auto px = [&](double tokens) { return kLeft + pw * (std::log(tokens) - x_lo) / (x_hi - x_lo); };
-  auto py = [&](double v) { return kTop + ph * (1.0 - v / y_max); };
-  std::string svg = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
-      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
-      "fill=\"white\"/>\n<defs><clipPath id=\"plot\"><rect x=\"{}\" y=\"{}\" width=\"{}\" "
-      "height=\"{}\"/></clipPath></defs>\n<text x=\"{}\" y=\"22\" font-size=\"15\" "
-      "text-anchor=\"middle\">{}</text>\n",
-      kW, kH, kLeft, kTop, pw, ph, kLeft + pw / 2, title);
-  for (int k = 0; k <= 5; ++k) {
-    const double v = y_max * k / 5.0;
-    svg += fmt::format(
-        "<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"#ddd\"/>"
-        "<text x=\"{3}\" y=\"{4:.1f}\" text-anchor=\"end\">{5:.0f}%</text>\n",
-        kLeft, py(v), kLeft + pw, kLeft - 6, py(v) + 4, 100.0 * v);
-  }
+  double largest = 0.0;
+  for (const double v : y) largest = std::max(largest, v);
+  SvgChart chart(title, SvgChart::Layout{760, 460, 60, 230, 40, 55});
+  chart.set_y_max(percent_axis_max(largest));
+  const double y_max = chart.y_max();
+  auto px = [&](double tokens) { return chart.x_position((std::log(tokens) - x_lo) / (x_hi - x_lo)); };
+  chart.y_grid_percent(5);
   // x ticks at powers of two inside the range
   for (double tick = std::exp2(std::ceil(std::log2(t.front()))); tick <= t.back() * 1.0001;
        tick *= 2) {
-    svg += fmt::format(
-        "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#ddd\"/>"
-        "<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">{4:.0f}</text>\n",
-        px(tick), kTop, kTop + ph, kTop + ph + 18, tick);
+    chart.x_tick(px(tick), fmt::format("{:.0f}", tick));
   }
-  svg += fmt::format(
-      "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n"
-      "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">output-token cap t (log scale)</text>\n"
-      "<text x=\"16\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {})\">share correct "
-      "within t</text>\n",
-      kLeft, kTop, pw, ph, kLeft + pw / 2, kH - 16, kTop + ph / 2, kTop + ph / 2);
+  chart.frame("output-token cap t (log scale)", "share correct within t");
   const std::vector<double> dense = geometric_grid(t.front(), t.back(), 240);
   for (std::size_t f = 0; f < c.fits.size(); ++f) {
     const FitResult& r = c.fits[f];
     const char* color = kColors[f % kColors.size()];
-    std::string points;
+    std::vector<std::pair<double, double>> points;
     for (const double x : dense) {
       const double v = std::clamp(evaluate(r.family, r.params, x), -0.1 * y_max, 1.1 * y_max);
-      points += fmt::format("{:.1f},{:.1f} ", px(x), py(v));
+      points.emplace_back(px(x), chart.y_position(v));
     }
-    svg += fmt::format(
-        "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" "
-        "clip-path=\"url(#plot)\"{}/>\n",
-        points, color, f == c.winner ? 2.5 : 1.6,
-        r.family == CurveFamily::kSurgePhi ? "" : (f == c.winner ? "" : " stroke-opacity=\"0.8\""));
-    const double ly = kTop + 12 + 20.0 * static_cast<double>(f);
-    svg += fmt::format(
-        "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"3\"/>"
-        "<text x=\"{4}\" y=\"{5}\"{6}>{7} RMSE {8:.3f}</text>\n",
-        kLeft + pw + 12, ly, kLeft + pw + 36, color, kLeft + pw + 42, ly + 4,
-        f == c.winner ? " font-weight=\"bold\"" : "", to_string(r.family), r.rmse);
+    const bool winner = f == c.winner;
+    chart.polyline(points, color, winner ? 2.5 : 1.6,
+                   r.family == CurveFamily::kSurgePhi || winner ? "" : " stroke-opacity=\"0.8\"");
+    chart.legend_line(f, fmt::format("{} RMSE {:.3f}", to_string(r.family), r.rmse), color,
+                      winner ? " font-weight=\"bold\"" : "");
   }
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.6\" fill=\"black\"/>\n", px(t[i]),
-                       py(y[i]));
-  }
-  const double ly = kTop + 12 + 20.0 * static_cast<double>(c.fits.size());
-  svg += fmt::format(
-      "<circle cx=\"{}\" cy=\"{}\" r=\"3\" fill=\"black\"/><text x=\"{}\" y=\"{}\">empirical "
-      "({} items)</text>\n</svg>\n",
-      kLeft + pw + 24, ly, kLeft + pw + 42, ly + 4, c.curve.items);
-  return svg;
+  for (std::size_t i = 0; i < t.size(); ++i) chart.marker(px(t[i]), chart.y_position(y[i]), "black", 2.6);
+  chart.legend_dot(c.fits.size(), fmt::format("empirical ({} items)", c.curve.items), "black");
+  return chart.finish();
 }
 
 }  // namespace clearhouse::eval

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "eval/svg_chart.h"
+
 namespace clearhouse::eval {
 namespace {
 
@@ -99,73 +101,48 @@ nlohmann::json results_json(const GridResult& result) {
 
 std::string pareto_svg(const GridResult& result, const BenchGrid& grid, const std::string& stream,
                        const std::string& title) {
-  constexpr double kW = 720, kH = 460, kLeft = 70, kRight = 170, kTop = 40, kBottom = 60;
   static constexpr std::array<const char*, 8> kColors{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
                                                       "#9467bd", "#8c564b", "#e377c2", "#17becf"};
   const double n = static_cast<double>(grid.stream_size);
-  double x_max = 1.0, y_max = 0.05;
+  double x_max = 1.0, largest = 0.0;
   for (const auto& c : result.cells) {
     if (c.stream != stream) continue;
     x_max = std::max(x_max, c.consumed_tokens / n);
-    y_max = std::max(y_max, c.accuracy);
+    largest = std::max(largest, c.accuracy);
   }
-  // Axis ends on round numbers: x on a 1-2-5 step with five intervals, y on tenths.
+  // x ends on a round number: a 1-2-5 step of about a fifth of the range.
   const double raw_step = x_max / 5.0;
   const double magnitude = std::pow(10.0, std::floor(std::log10(raw_step)));
-  double step = magnitude;
-  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+  double step = 10.0 * magnitude;
+  for (double m : {1.0, 2.0, 5.0}) {
     if (m * magnitude >= raw_step) {
       step = m * magnitude;
       break;
     }
   }
-  x_max = 5.0 * step;
-  y_max = std::min(1.0, std::ceil(y_max * 10.0 + 0.5) / 10.0);
-  const double pw = kW - kLeft - kRight, ph = kH - kTop - kBottom;
-  auto px = [&](double x) { return kLeft + pw * x / x_max; };
-  auto py = [&](double y) { return kTop + ph * (1.0 - y / y_max); };
-  std::string svg = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
-      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" "
-      "fill=\"white\"/>\n<text x=\"{}\" y=\"22\" font-size=\"15\" text-anchor=\"middle\">{}</text>\n",
-      kW, kH, kLeft + pw / 2, title);
-  for (int k = 0; k <= 5; ++k) {
-    const double y = y_max * k / 5.0, x = x_max * k / 5.0;
-    svg += fmt::format(
-        "<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"#ddd\"/>"
-        "<text x=\"{3}\" y=\"{4:.1f}\" text-anchor=\"end\">{5:.0f}%</text>\n",
-        kLeft, py(y), kLeft + pw, kLeft - 6, py(y) + 4, 100.0 * y);
-    svg += fmt::format(
-        "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#ddd\"/>"
-        "<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">{4:.0f}</text>\n",
-        px(x), kTop, kTop + ph, kTop + ph + 18, x);
+  const int intervals = std::max(1, static_cast<int>(std::ceil(x_max / step - 1e-9)));
+  x_max = step * intervals;
+
+  SvgChart chart(title, SvgChart::Layout{});
+  chart.set_y_max(percent_axis_max(largest));
+  chart.y_grid_percent(5);
+  for (int k = 0; k <= intervals; ++k) {
+    chart.x_tick(chart.x_position(static_cast<double>(k) / intervals), fmt::format("{:.0f}", step * k));
   }
-  svg += fmt::format(
-      "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n"
-      "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">consumed tokens per query (mean)</text>\n"
-      "<text x=\"18\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 18 {})\">accuracy"
-      "</text>\n",
-      kLeft, kTop, pw, ph, kLeft + pw / 2, kH - 18, kTop + ph / 2, kTop + ph / 2);
+  chart.frame("consumed tokens per query (mean)", "accuracy");
   for (std::size_t p = 0; p < grid.policies.size(); ++p) {
-    const auto& name = grid.policies[p];
     const char* color = kColors[p % kColors.size()];
-    std::string points;
+    std::vector<std::pair<double, double>> points;
     for (auto b : grid.budgets) {
-      const CellResult* c = find_cell(result, stream, b, name);
-      points += fmt::format("{:.1f},{:.1f} ", px(c->consumed_tokens / n), py(c->accuracy));
-      svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n",
-                         px(c->consumed_tokens / n), py(c->accuracy), color);
+      const CellResult* c = find_cell(result, stream, b, grid.policies[p]);
+      points.emplace_back(chart.x_position(c->consumed_tokens / n / x_max),
+                          chart.y_position(c->accuracy));
+      chart.marker(points.back().first, points.back().second, color);
     }
-    svg += fmt::format(
-        "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n", points, color);
-    const double ly = kTop + 10 + 20.0 * static_cast<double>(p);
-    svg += fmt::format(
-        "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"3\"/>"
-        "<text x=\"{4}\" y=\"{5}\">{6}</text>\n",
-        kLeft + pw + 12, ly, kLeft + pw + 36, color, kLeft + pw + 42, ly + 4, name);
+    chart.polyline(points, color);
+    chart.legend_line(p, grid.policies[p], color);
   }
-  svg += "</svg>\n";
-  return svg;
+  return chart.finish();
 }
 
 }  // namespace clearhouse::eval
