@@ -19,6 +19,7 @@ void add_predict_command(CLI::App& app);
 void add_market_command(CLI::App& app);
 void add_curves_command(CLI::App& app);
 void add_fit_command(CLI::App& app);
+void add_ledger_command(CLI::App& app);
 void add_replay_upstream_command(CLI::App& app);
 
 }  // namespace clearhouse::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   clearhouse::cli::add_market_command(app);
   clearhouse::cli::add_curves_command(app);
   clearhouse::cli::add_fit_command(app);
+  clearhouse::cli::add_ledger_command(app);
   clearhouse::cli::add_replay_upstream_command(app);
   try {
     app.parse(argc, argv);
