@@ -38,7 +38,8 @@ struct HttpServerOptions {
   std::size_t max_body_bytes = 8u << 20u;   // larger request bodies get 413
   std::chrono::seconds read_timeout{30};    // per read of a request (headers or body)
   std::chrono::seconds write_timeout{30};   // per write of a response
-  std::chrono::seconds keep_alive_timeout{5};
+  std::chrono::seconds keep_alive_timeout{5};  // an idle keep-alive connection is closed after it
+  std::size_t keep_alive_max_requests = 1000;  // requests on one connection before it is closed
 };
 
 // bind() failed: the address is in use, or the host does not resolve to a local address.
