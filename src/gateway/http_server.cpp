@@ -73,6 +73,16 @@ class GrowingThreadPool : public httplib::TaskQueue {
   bool shutdown_ = false;
 };
 
+// cpp-httplib listens with a backlog of 5 (compiled into Debian's shared library): a burst of
+// connections overflows it and clients see resets. Listening again on the bound socket raises it.
+class BacklogServer : public httplib::Server {
+ public:
+  void raise_backlog() {
+    const socket_t sock = svr_sock_;
+    if (sock != INVALID_SOCKET) ::listen(sock, SOMAXCONN);
+  }
+};
+
 class SinkWriter : public BodyWriter {
  public:
   explicit SinkWriter(httplib::DataSink& sink) : sink_(sink) {}
@@ -117,7 +127,7 @@ void to_response(HttpResponse in, httplib::Response& out) {
 struct HttpServer::Impl {
   HttpServerOptions options;
   HttpHandler handler;
-  httplib::Server server;
+  BacklogServer server;
   int port = -1;
   std::thread background;
 
@@ -190,6 +200,7 @@ int HttpServer::bind() {
     throw HttpBindError("cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " +
                         reason + (err == EADDRINUSE ? " (is another server on this port?)" : ""));
   }
+  impl_->server.raise_backlog();
   impl_->port = port;
   return port;
 }
