@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "gateway/ledger_checkpointer.h"
 #include "gateway/ledger_schema.h"
 #include "gateway/ledger_sqlite.h"
 
@@ -117,6 +118,8 @@ int prepare_connection(sqlite::Connection& db, const LedgerOptions& o) {
       db.exec("PRAGMA journal_mode = WAL");
       db.exec(o.durability == Durability::kPowerLoss ? "PRAGMA synchronous = FULL"
                                                      : "PRAGMA synchronous = NORMAL");
+      // After a checkpoint the WAL is reused from its start; cap the file's size left on disk.
+      db.exec("PRAGMA journal_size_limit = 67108864");
     }
     return open_schema(db, o.read_only);
   } catch (const LedgerError& e) {
@@ -136,7 +139,9 @@ int prepare_connection(sqlite::Connection& db, const LedgerOptions& o) {
 
 struct Ledger::Impl {
   Impl(const std::string& path, const Clock& c, const LedgerOptions& o)
-      : clock(c), options(o), db(path, o.read_only), found_version(prepare_connection(db, o)) {}
+      : clock(c), options(o), db(path, o.read_only), found_version(prepare_connection(db, o)) {
+    if (!o.read_only) checkpointer = std::make_unique<Checkpointer>(path, db);
+  }
 
   void require_writable() const {
     if (options.read_only) throw LedgerError(db.path() + ": ledger opened read-only");
@@ -244,6 +249,8 @@ struct Ledger::Impl {
       db,
       "UPDATE requests SET state = ?, used_tokens = ?, payment_usd = ?, closed_at_ms = ? "
       "WHERE request_id = ? AND state = 'open'"};
+  // Declared after db: stopped and closed before the writer's connection closes.
+  std::unique_ptr<Checkpointer> checkpointer;
 };
 
 Ledger Ledger::open(const std::string& path, const Clock& clock, const LedgerOptions& options) {

@@ -19,8 +19,11 @@
 // Storage: one SQLite file in WAL mode with exactly one writing connection (see ledger_sqlite.h). All
 // operations of one Ledger go through that connection under a mutex: SQLite admits one writer at a time
 // anyway, so a mutex costs nothing in parallelism, and it makes each reserve's read-check-insert a
-// plain BEGIN IMMEDIATE transaction with no SQLITE_BUSY retries in-process. A second process (the
-// `clearhouse ledger` CLI) may read at the same time: WAL readers do not block the writer.
+// plain BEGIN IMMEDIATE transaction with no SQLITE_BUSY retries in-process. WAL checkpoints (the
+// only fsyncs in the default durability) run on a background thread with its own connection, off
+// the lock (ledger_checkpointer.h). A second process (the `clearhouse ledger` CLI) may read at the
+// same time: WAL readers do not block the writer. Do not fork() while a Ledger is open and use it
+// in the child; open a new one there.
 //
 // Thread-safety: every member function is safe to call concurrently from any number of threads.
 //

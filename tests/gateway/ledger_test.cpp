@@ -280,6 +280,28 @@ TEST(Ledger, EverythingSurvivesCloseAndReopen) {
   EXPECT_EQ(summed.reserved_tokens, after.overall.reserved_tokens);
 }
 
+TEST(Ledger, ManyOperationsAcrossBackgroundCheckpointsSurviveReopen) {
+  // Enough writes to cross the checkpoint threshold several times (see ledger_checkpointer.h).
+  ManualClock clock(kT0);
+  const std::string path = ledger_path();
+  constexpr int kPairs = 3000;
+  {
+    Ledger ledger = Ledger::open(path, clock);
+    for (int i = 0; i < kPairs; ++i) {
+      const std::string id = "r" + std::to_string(i);
+      ASSERT_EQ(ledger.reserve(id, "k" + std::to_string(i % 7), "u", 10).status,
+                ReserveStatus::kReserved);
+      ASSERT_EQ(ledger.settle(id, i % 10, 0.0).status, CloseStatus::kClosed);
+    }
+  }
+  Ledger ledger = Ledger::open(path, clock);
+  const LedgerTotals t = ledger.totals();
+  EXPECT_EQ(t.overall.requests, kPairs);
+  EXPECT_EQ(t.overall.spent_tokens, kPairs / 10 * 45);
+  EXPECT_EQ(t.window.spent_tokens, t.overall.spent_tokens);
+  EXPECT_EQ(t.overall.reserved_tokens, 0);
+}
+
 TEST(Ledger, FileIsInWalMode) {
   ManualClock clock(kT0);
   const std::string path = ledger_path();
