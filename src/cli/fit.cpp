@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -41,22 +40,12 @@ struct FitOptions {
   bool quiet = false;
 };
 
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> items;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, sep)) {
-    if (!item.empty()) items.push_back(item);
-  }
-  return items;
-}
-
 // "log:LO:HI:N" (N caps equally spaced in ln t), "lin:LO:HI:N" (equally spaced in t) or a
 // comma-separated list of increasing caps.
 std::vector<double> parse_grid(const std::string& spec) {
   const bool linear = spec.rfind("lin:", 0) == 0;
   if (spec.rfind("log:", 0) == 0 || linear) {
-    const auto parts = split(spec.substr(4), ':');
+    const auto parts = split_list(spec.substr(4), ':');
     if (parts.size() != 3) throw UsageError("--grid: expected log:LO:HI:N or lin:LO:HI:N, got '" + spec + "'");
     const auto lo = parse_positive_tokens(parts[0], "--grid LO");
     const auto hi = parse_positive_tokens(parts[1], "--grid HI");
@@ -77,7 +66,7 @@ std::vector<double> parse_grid(const std::string& spec) {
                                 static_cast<std::size_t>(n));
   }
   std::vector<double> grid;
-  for (const auto& item : split(spec, ',')) {
+  for (const auto& item : split_list(spec)) {
     grid.push_back(static_cast<double>(parse_positive_tokens(item, "--grid")));
     if (grid.size() > 1 && grid.back() <= grid[grid.size() - 2]) {
       throw UsageError("--grid: caps must increase ('" + item + "')");
@@ -105,7 +94,7 @@ void run_fit(const FitOptions& o) {
     std::fprintf(stderr, "fit: %s (%.2f s)\n", line.c_str(), s);
   };
   const std::vector<double> grid = parse_grid(o.grid);
-  const std::vector<std::string> models = split(o.models, ',');
+  const std::vector<std::string> models = split_list(o.models);
   if (models.empty()) throw UsageError("--model-name: give at least one model");
   if (o.question_points < 3) throw UsageError("--question-points: need at least 3");
   const std::string samples_path =

@@ -67,6 +67,21 @@ void write_text_atomic(const std::string& path, std::string_view content) {
   }
 }
 
+std::vector<std::string> split_list(std::string_view text, char separator) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find(separator, start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view item = text.substr(start, end - start);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) items.emplace_back(item);
+    start = end + 1;
+  }
+  return items;
+}
+
 std::int64_t parse_positive_tokens(std::string_view text, std::string_view what) {
   double value = 0.0;
   const auto* end = text.data() + text.size();

@@ -20,6 +20,9 @@ namespace clearhouse::cli {
 // empty. Throws UsageError naming the path on failure.
 void write_text_atomic(const std::string& path, std::string_view content);
 
+// "a, b,,c" -> {"a", "b", "c"}: items split at `separator`, spaces trimmed, empty items dropped.
+[[nodiscard]] std::vector<std::string> split_list(std::string_view text, char separator = ',');
+
 // "12000", "1.2e4" -> 12000. Throws UsageError("<what>: ...") unless a finite whole number > 0.
 [[nodiscard]] std::int64_t parse_positive_tokens(std::string_view text, std::string_view what);
 
