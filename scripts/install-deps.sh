@@ -8,7 +8,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libboost-dev libfmt-dev
   libsqlite3-dev
-  libcpp-httplib-dev
+  libcpp-httplib-dev libyaml-cpp-dev libssl-dev
 )
 
 sudo_cmd=()
