@@ -25,7 +25,8 @@ struct ReplayRequest {
   std::optional<FaultSpec> fault;     // x-replay-fault header or metadata.replay_fault
 };
 
-// Throws HttpError (400) for invalid JSON, a missing or malformed `messages` / `prompt`, caps that
+// Parsed with parse_completion_request (openai_request.h), so the replay upstream validates exactly
+// as the gateway does. Throws HttpError (400) for invalid JSON, a missing or malformed `messages` / `prompt`, caps that
 // are not integers >= 1, `n` other than 1, or a bad fault spec.
 ReplayRequest parse_replay_request(const HttpRequest& request, bool chat);
 
