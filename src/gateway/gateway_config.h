@@ -1,0 +1,149 @@
+// GatewayConfig: everything `clearhouse serve --config FILE` needs, read from one YAML file
+// (reference: docs/gateway-config.md; a complete example: examples/gateway.yaml).
+//
+// Contract: parse_gateway_config either returns a config in which every field is in range (so the
+// gateway asserts rather than re-checks), or throws ConfigError with one line of the form
+//   FILE:LINE: dotted.field.path: what is wrong (got "value")
+// Unknown keys, missing required fields, wrong types, out-of-range numbers, duplicates and unset
+// environment variables are all errors: a typo in a budget must not silently become a default.
+//
+// Secrets: upstream API keys are read from environment variables named in the file (api_key_env)
+// and kept only in UpstreamConfig::api_key; client and admin keys are stored as SHA-256 hashes
+// (make one with `clearhouse hash-key`). No error message and nothing describe_config returns
+// contains an API key, a key hash, or the value of a field that looks like a mistyped secret.
+//
+// Units: tokens are completion (output) tokens; prices are USD (per million tokens for upstreams);
+// times are seconds (double, except budget.window_seconds, a whole number); sizes are bytes.
+// Relative paths in the file (ledger, predictor) are resolved against the config file's folder.
+//
+// Thread-safety: the functions are pure apart from load_gateway_config's file read and getenv; a
+// GatewayConfig is a plain value.
+//
+// Example:
+//   GatewayConfig config = load_gateway_config("gateway.yaml");   // throws ConfigError
+//   HttpServer server({.host = config.listen_host, .port = config.listen_port}, handler);
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/accuracy_curve.h"
+#include "gateway/pacing_policy.h"
+
+namespace clearhouse::gateway {
+
+// Longest upstream name or key id: the ledger stores them, and logs print them.
+inline constexpr std::size_t kMaxConfigNameLength = 64;
+// Upper bound of every timeout and grace period, in seconds (one day): larger values are typos, and
+// keeping them bounded keeps conversions to std::chrono durations far from overflow.
+inline constexpr double kMaxConfigSeconds = 86400.0;
+
+struct UpstreamConfig {
+  std::string name;             // unique, [A-Za-z0-9._-]{1,64}
+  std::string base_url;         // http://host:port[/prefix] (https allowed in the string; the
+                                // gateway reports it as unsupported if no TLS) - no trailing '/'
+  std::string model;            // model name sent upstream (required)
+  double price_per_mtok = 0.0;  // USD per million completion tokens, >= 0
+  std::string api_key_env;      // env var holding the upstream API key; "" = none
+  std::string api_key;          // resolved from the environment at load; NEVER printed/logged
+  std::vector<AccuracyPoint> accuracy_curve;  // optional (accuracy_curve.h), validated
+  double connect_timeout_seconds = 5.0;
+  double read_timeout_seconds = 120.0;   // longest wait for the next bytes from the upstream
+  double total_timeout_seconds = 600.0;  // longest whole upstream call
+};
+
+struct ClientKeyConfig {
+  std::string id;      // unique; used in the ledger as key_id; [A-Za-z0-9._-]{1,64}
+  std::string sha256;  // 64 lowercase hex chars: SHA-256 of the secret key
+  std::optional<std::int64_t> budget_tokens;  // per budget window; nullopt = only the global budget
+};
+
+// The surge utility every request is priced with (core/surge_utility.h): alpha > 0 is the utility
+// per token just past the threshold; beta >= 0 the decay per token (0 = 1 / median predicted tau).
+struct UtilityConfig {
+  double alpha = 2.0;
+  double beta = 0.0;
+};
+
+struct PacerConfig {
+  std::size_t window_queries = 512;           // recent queries the shadow price is solved on, >= 1
+  double expected_requests_per_window = 0.0;  // requests per budget window, >= 0; 0 = estimate from
+                                              // the arrival rate
+  std::int64_t min_tokens = 1;                // smallest cap worth sending, >= 1
+  std::int64_t max_tokens = 32768;            // largest cap the gateway sends, >= min_tokens
+  double default_tau = 256.0;  // predicted threshold (tokens) when no predictor is configured, > 0
+};
+
+// The auction between upstreams: an upstream's bid for a request is
+// value_usd * accuracy(cap) - price(cap); outside_value_usd is what not answering is worth.
+struct AuctionConfig {
+  double value_usd = 0.01;         // value of a right answer, >= 0
+  double outside_value_usd = 0.0;  // >= 0
+};
+
+struct LimitsConfig {
+  std::size_t max_body_bytes = 1u << 20;  // larger bodies get 413
+  double header_timeout_seconds = 10.0;   // reading one request's headers/body, per read
+  double idle_timeout_seconds = 5.0;      // keep-alive idle
+  std::size_t max_connections = 2048;     // connections served at once
+  int max_json_depth = 64;
+  double shutdown_grace_seconds = 30.0;  // in-flight requests get this long on SIGTERM
+};
+
+struct GatewayConfig {
+  std::string source;                     // the config file's path (for messages)
+  std::string listen_host = "127.0.0.1";  // without brackets for IPv6 ("::1")
+  int listen_port = 8080;                 // 0 allowed (any free port)
+  std::string ledger_path;  // required; relative paths resolved against the config file's folder
+  std::int64_t budget_tokens = 0;      // budget.completion_tokens, required, > 0
+  std::int64_t window_seconds = 3600;  // budget.window_seconds, >= 0 (0 = one window for all time)
+  // Optional model file (ThresholdPredictor), resolved like ledger_path; "" = none.
+  std::string predictor_path;
+  PacingPolicy policy = PacingPolicy::kClear;  // pacing_policy.h
+  AbandonAction on_abandon = AbandonAction::kReject;
+  std::int64_t degrade_tokens = 64;  // cap for abandoned requests under on_abandon: degrade, >= 1
+  UtilityConfig utility;
+  PacerConfig pacer;
+  AuctionConfig auction;
+  LimitsConfig limits;
+  std::vector<UpstreamConfig> upstreams;  // at least one
+  std::vector<ClientKeyConfig> keys;      // empty = no client authentication (serve warns)
+  std::string admin_key_sha256;           // "" = /admin/* disabled
+
+  // The upstream called `name`, or nullptr.
+  [[nodiscard]] const UpstreamConfig* find_upstream(std::string_view name) const;
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Looks up an environment variable (tests pass a map; production passes getenv).
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// The process environment, through getenv.
+[[nodiscard]] EnvLookup process_environment();
+
+// Parses and validates yaml_text; `source` is the file's path, used in messages and as the folder
+// relative paths are resolved against.
+[[nodiscard]] GatewayConfig parse_gateway_config(std::string_view yaml_text,
+                                                 const std::string& source, const EnvLookup& env);
+
+// Reads the file (ConfigError naming the path if it is missing or unreadable) and parses it with
+// the process environment.
+[[nodiscard]] GatewayConfig load_gateway_config(const std::filesystem::path& path);
+
+// For /admin/state: every setting except secrets (no api_key, no key hashes: ids and budgets only;
+// whether an upstream key and the admin key are set, as booleans).
+[[nodiscard]] nlohmann::json describe_config(const GatewayConfig& config);
+
+}  // namespace clearhouse::gateway
