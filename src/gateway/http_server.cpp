@@ -1,4 +1,4 @@
-// The only file that includes cpp-httplib: adapts its Request/Response to HttpRequest/HttpResponse,
+// One of two files that include cpp-httplib (the other is upstream_client.cpp): adapts its Request/Response to HttpRequest/HttpResponse,
 // replaces its socket options (no SO_REUSEPORT) and its fixed thread pool.
 #include "gateway/http_server.h"
 

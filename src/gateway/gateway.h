@@ -1,0 +1,80 @@
+// Gateway: the OpenAI-compatible proxy of `clearhouse serve`, as one HttpHandler (no sockets here:
+// HttpServer serves it, tests call handle() directly). It paces a token budget with the CLEAR shadow
+// price and never spends beyond it. The user guide, with the path of a request and the threads, is
+// docs/gateway.md.
+//
+// Routes: POST /v1/chat/completions and /v1/completions (streaming SSE or not), GET /v1/models,
+// GET /health, GET /metrics (Prometheus), GET /admin/state (admin key only).
+//
+// A completion request: authenticate (Bearer key, stored hashed) -> parse -> predict the threshold
+// tau_hat -> the pacer's cap t*(lambda) or abandonment (429 + Retry-After, or a small cap under
+// on_abandon: degrade) -> cap = min(ours, the client's) -> pick the upstream (auction when several)
+// -> reserve cap x choices in the ledger (a 429 when the budget cannot fit it) -> forward -> relay ->
+// settle what was generated (usage as reported, else estimated; a timeout with nothing known counts
+// the whole reservation) -> the rest returns to the pool -> feed the pacer. Every reserved request is
+// settled or released exactly once, on every path: success, upstream error, timeout, the client
+// leaving mid-stream, shutdown.
+//
+// Budget guarantee: the upstream is never asked for more than was reserved, and reservations never
+// exceed the budget (ledger.h), so spend stays within the budget unless an upstream generates beyond
+// the cap it was sent (then the overrun is recorded, never hidden).
+//
+// Thread-safety: handle() may be called from any number of threads at once.
+//
+//   Gateway gateway(load_gateway_config("gateway.yaml"), ledger, clock, predictor);
+//   HttpServer server(options, [&](const HttpRequest& r) { return gateway.handle(r); });
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/gateway_config.h"
+#include "gateway/http.h"
+#include "gateway/ledger.h"
+#include "gateway/ledger_clock.h"
+#include "predict/threshold_predictor.h"
+
+namespace clearhouse::gateway {
+
+// The key id recorded in the ledger for requests when no client keys are configured.
+inline constexpr std::string_view kAnonymousKeyId = "anonymous";
+
+class Gateway {
+ public:
+  // Configures the ledger's budgets from `config` (global and per key; keys no longer configured lose
+  // their budgets). Does not reconcile: the caller does that once at startup, before serving.
+  // Throws std::invalid_argument for an upstream base_url that is not http://host[:port][/prefix].
+  // The ledger and the clock must outlive the Gateway.
+  Gateway(GatewayConfig config, Ledger& ledger, const Clock& clock,
+          std::optional<predict::ThresholdPredictor> predictor = std::nullopt);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  [[nodiscard]] HttpResponse handle(const HttpRequest& request);
+
+  // Shutdown, in this order: drain() makes new completion requests fail with 503 while those in
+  // flight go on; wait_idle() waits (up to timeout) until none is in flight; abort_streams() makes
+  // streams still running stop at their next bytes and settle what they generated.
+  void drain();
+  bool wait_idle(std::chrono::milliseconds timeout);
+  void abort_streams();
+  [[nodiscard]] std::int64_t in_flight() const;
+
+  // The body of GET /admin/state and of GET /metrics.
+  [[nodiscard]] nlohmann::json admin_state() const;
+  [[nodiscard]] std::string metrics_text() const;
+
+  [[nodiscard]] const GatewayConfig& config() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace clearhouse::gateway
