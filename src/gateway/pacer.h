@@ -43,8 +43,10 @@
 //
 // Example:
 //   Pacer pacer({.policy = PacingPolicy::kClear, .window_queries = 512});
-//   const WindowTotals w = ...;                          // from the ledger
-//   PacerDecision d = pacer.decide(tau_hat, now_ms, {w.budget, w.remaining, w.start_ms, w.end_ms});
+//   const WindowTotals w = ledger.window_totals();       // a window with a global budget
+//   PacerDecision d = pacer.decide(tau_hat, clock.now_ms(),
+//                                  {*w.budget_tokens, *w.remaining_tokens, w.window_start_ms,
+//                                   w.window_end_ms});
 //   if (!d.funded) return reject_or_degrade();
 //   ... reserve d.cap, forward, settle ...
 //   pacer.record_usage(d.cap, usage.completion_tokens);
