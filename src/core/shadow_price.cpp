@@ -33,7 +33,13 @@ ShadowPrice slack_result(std::span<const SurgeUtility> queries, double peaks, st
 // (monotone for positive doubles), the bucket where h crosses B is found from per-bucket sums, and
 // only that bucket is sorted.
 
-constexpr int kBucketBits = 14;  // 16384 buckets
+// At most 2^14 = 16384 buckets, and about one per query below that: clearing and scanning the
+// histogram must not cost more than the pass over the queries when the batch is small (the
+// gateway's pacer re-solves a ring of a few hundred queries online).
+constexpr int kMaxBucketBits = 14;
+int bucket_bits(std::size_t queries) {
+  return std::clamp(static_cast<int>(std::bit_width(queries)), 4, kMaxBucketBits);
+}
 
 struct BucketSums {
   double tau = 0.0;
@@ -71,7 +77,8 @@ std::optional<ShadowPrice> solve_shared_alpha(std::span<const SurgeUtility> quer
     return slack;
   }
   int shift = 0;
-  while (((hi_bits - lo_bits) >> shift) >= (std::uint64_t{1} << kBucketBits)) ++shift;
+  const int bits = bucket_bits(queries.size());
+  while (((hi_bits - lo_bits) >> shift) >= (std::uint64_t{1} << bits)) ++shift;
   const std::size_t bucket_count = static_cast<std::size_t>((hi_bits - lo_bits) >> shift) + 1;
   auto bucket_of = [&](double key) {
     return static_cast<std::size_t>((key_bits(key) - lo_bits) >> shift);

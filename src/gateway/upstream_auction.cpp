@@ -1,0 +1,83 @@
+#include "gateway/upstream_auction.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <stdexcept>
+
+namespace clearhouse::gateway {
+namespace {
+
+bool finite_non_negative(double x) { return std::isfinite(x) && x >= 0.0; }
+
+}  // namespace
+
+UpstreamAuction::UpstreamAuction(std::vector<UpstreamBidder> bidders, double value_usd,
+                                 double outside_value_usd)
+    : bidders_(std::move(bidders)), value_usd_(value_usd), outside_value_usd_(outside_value_usd) {
+  if (bidders_.empty()) throw std::invalid_argument("upstream auction: no upstreams");
+  for (const UpstreamBidder& b : bidders_) {
+    if (!finite_non_negative(b.usd_per_token)) {
+      throw std::invalid_argument("upstream auction: upstream '" + b.name +
+                                  "' has a price that is not finite and >= 0");
+    }
+  }
+  if (!finite_non_negative(value_usd_)) {
+    throw std::invalid_argument("upstream auction: value_usd must be finite and >= 0");
+  }
+  if (!finite_non_negative(outside_value_usd_)) {
+    throw std::invalid_argument("upstream auction: outside_value_usd must be finite and >= 0");
+  }
+}
+
+double UpstreamAuction::quality(std::size_t k, std::int64_t cap) const {
+  return value_usd_ * bidders_[k].curve.at(static_cast<double>(cap));
+}
+
+double UpstreamAuction::cost(std::size_t k, std::int64_t tokens) const {
+  return bidders_[k].usd_per_token * static_cast<double>(tokens);
+}
+
+AuctionPick UpstreamAuction::pick(std::int64_t cap) const {
+  assert(cap >= 0);
+  const auto score = [&](std::size_t k) { return quality(k, cap) - cost(k, cap); };
+  std::size_t first = 0;
+  std::optional<std::size_t> second;
+  double first_score = score(0);
+  double second_score = 0.0;
+  // Strict comparisons keep the lower index on ties, for the winner and the runner-up alike.
+  for (std::size_t k = 1; k < bidders_.size(); ++k) {
+    const double s = score(k);
+    if (s > first_score) {
+      second = first;
+      second_score = first_score;
+      first = k;
+      first_score = s;
+    } else if (!second || s > second_score) {
+      second = k;
+      second_score = s;
+    }
+  }
+  AuctionPick out;
+  out.winner = first;
+  out.runner_up = second;
+  out.winner_quality_usd = quality(first, cap);
+  out.winner_score_usd = first_score;
+  out.runner_up_score_usd = second ? second_score : 0.0;
+  out.sold = !second || first_score >= outside_value_usd_;
+  return out;
+}
+
+double UpstreamAuction::payment_usd(const AuctionPick& pick, std::int64_t cap,
+                                    std::int64_t used_tokens) const {
+  assert(pick.winner < bidders_.size());
+  assert(!pick.runner_up || *pick.runner_up < bidders_.size());
+  assert(cap >= 0 && used_tokens >= 0);
+  const double posted = cost(pick.winner, used_tokens);
+  if (!pick.runner_up) return posted;
+  const double second_score = quality(*pick.runner_up, cap) - cost(*pick.runner_up, used_tokens);
+  const double user_keeps = std::max(second_score, outside_value_usd_);
+  return std::max(quality(pick.winner, cap) - user_keeps, posted);
+}
+
+}  // namespace clearhouse::gateway

@@ -1,0 +1,84 @@
+// The upstream auction: which configured upstream serves a request, and what the user pays for it.
+// The reverse second-price auction of Test-Time Compute Games (market/auction.h), run per request at
+// the token cap c the pacer set. market::run_auction works on a Market of discrete compute levels,
+// which a gateway upstream does not have, so the rule is re-stated here rather than shared:
+//
+//   q_k(c)  = value_usd * curve_k.at(c)        expected quality, USD (an empty curve reads 1)
+//   cost_k(t) = usd_per_token_k * t            posted price of t tokens, USD
+//   S_k     = q_k(c) - cost_k(c)               score; the highest wins (ties: lower index)
+//
+// With several upstreams, nothing is sold (AuctionPick::sold = false) when the best score is below
+// the user's outside value v0; the best upstream is still named so a gateway may serve anyway. An
+// operator who configured a single upstream wants it used: it always wins (sold) and is paid its
+// posted price.
+//
+// Payment, once the request used u tokens: the second-price rule with the costs at u,
+//   pay = max( q_win(c) - max(S_second(u), v0),  cost_win(u) ),   S_second(u) = q_second(c) - cost_second(u)
+// so the user keeps max(S_second, v0) of the winner's quality, as in the market simulator, and the
+// winner is never paid below its posted price. Without the floor term the payment does not depend
+// on the winner's own price at all (the truthfulness property); the floor only binds when u is so
+// far below the cap that the runner-up, cheaper per token but weaker, would score higher at u.
+// Both terms lie in [cost_win(u), q_win(c)] whenever the winner's score at u reaches
+// max(S_second(u), v0), which holds at u = c for every sold pick.
+//
+// Units: USD, tokens. Pure logic, immutable after construction: safe to call from any thread.
+//
+// Example:
+//   UpstreamAuction auction({{"small", 2e-7, small_curve}, {"large", 1e-6, large_curve}}, 0.01, 0.0);
+//   AuctionPick pick = auction.pick(decision.cap);
+//   ... forward to auction.bidders()[pick.winner] ...
+//   const double usd = auction.payment_usd(pick, decision.cap, usage.completion_tokens);
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/accuracy_curve.h"
+
+namespace clearhouse::gateway {
+
+struct UpstreamBidder {
+  std::string name;
+  double usd_per_token = 0.0;  // posted price, finite and >= 0
+  AccuracyCurve curve;         // empty: accuracy 1 at every cap
+};
+
+struct AuctionPick {
+  std::size_t winner = 0;
+  std::optional<std::size_t> runner_up;  // nullopt with a single upstream
+  double winner_quality_usd = 0.0;       // q_win(c)
+  double winner_score_usd = 0.0;         // S_win at the cap
+  double runner_up_score_usd = 0.0;      // S_second at the cap (0 without a runner-up)
+  bool sold = true;  // false: several upstreams and no score reaches the outside value
+};
+
+class UpstreamAuction {
+ public:
+  // bidders: at least one, prices finite and >= 0. value_usd (the user's value of a right answer)
+  // and outside_value_usd (v0, the value of not buying): finite and >= 0. Else std::invalid_argument.
+  UpstreamAuction(std::vector<UpstreamBidder> bidders, double value_usd, double outside_value_usd);
+
+  // The auction at cap `cap` (tokens, >= 0).
+  [[nodiscard]] AuctionPick pick(std::int64_t cap) const;
+  // What the user pays once the request used `used_tokens` (>= 0) of `cap` (see above); a sole
+  // upstream pays exactly its posted price for the tokens used.
+  [[nodiscard]] double payment_usd(const AuctionPick& pick, std::int64_t cap,
+                                   std::int64_t used_tokens) const;
+
+  [[nodiscard]] const std::vector<UpstreamBidder>& bidders() const { return bidders_; }
+  [[nodiscard]] double value_usd() const { return value_usd_; }
+  [[nodiscard]] double outside_value_usd() const { return outside_value_usd_; }
+
+ private:
+  [[nodiscard]] double quality(std::size_t k, std::int64_t cap) const;
+  [[nodiscard]] double cost(std::size_t k, std::int64_t tokens) const;
+
+  std::vector<UpstreamBidder> bidders_;
+  double value_usd_ = 0.0;
+  double outside_value_usd_ = 0.0;
+};
+
+}  // namespace clearhouse::gateway
