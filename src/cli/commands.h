@@ -21,6 +21,7 @@ void add_curves_command(CLI::App& app);
 void add_fit_command(CLI::App& app);
 void add_ledger_command(CLI::App& app);
 void add_replay_upstream_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 void add_hash_key_command(CLI::App& app);
 
 }  // namespace clearhouse::cli

@@ -72,8 +72,9 @@ class Gateway {
 
   [[nodiscard]] const GatewayConfig& config() const;
 
+  struct Impl;  // internal (gateway_impl.h)
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -48,12 +48,11 @@ std::unique_ptr<httplib::Client> make_client(const std::string& origin, const Up
 
 UpstreamClient::UpstreamClient(UpstreamEndpoint endpoint)
     : endpoint_(std::move(endpoint)), pool_(std::make_unique<Pool>()) {
-  static const std::regex url(R"(^(http://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?)(/[^?#]*)?$)");
+  static const std::regex url(R"(^(https?://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?)(/[^?#]*)?$)");
   std::smatch m;
   if (!std::regex_match(endpoint_.base_url, m, url)) {
     throw UpstreamUrlError("upstream '" + endpoint_.name + "': base_url '" + endpoint_.base_url +
-                           "' is not http://host[:port][/prefix] (https is not supported: put a "
-                           "TLS-terminating proxy in front, or run the gateway beside the upstream)");
+                           "' is not http[s]://host[:port][/prefix]");
   }
   origin_ = m[1].str();
   prefix_ = m[4].str();

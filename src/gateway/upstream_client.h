@@ -29,7 +29,8 @@ namespace clearhouse::gateway {
 
 struct UpstreamEndpoint {
   std::string name;      // for messages and metrics
-  std::string base_url;  // http://host[:port][/prefix]
+  std::string base_url;  // http[s]://host[:port][/prefix]; https verifies the server's certificate
+                         // against the system's CA store (cpp-httplib built with OpenSSL)
   std::string api_key;   // "" = no Authorization header
   double connect_timeout_seconds = 5.0;
   double read_timeout_seconds = 120.0;
@@ -57,7 +58,7 @@ struct UpstreamReply {
 // Receives the response body in pieces, with the status of the response head. Return false to stop.
 using UpstreamBodySink = std::function<bool(int status, std::string_view bytes)>;
 
-// Thrown by the constructor for a base_url that is not http://host[:port][/prefix].
+// Thrown by the constructor for a base_url that is not http[s]://host[:port][/prefix].
 class UpstreamUrlError : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;

@@ -1,0 +1,230 @@
+#include "gateway/gateway.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "gateway/gateway_impl.h"
+
+namespace clearhouse::gateway {
+namespace {
+
+using nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
+
+PacerOptions pacer_options(const GatewayConfig& c) {
+  PacerOptions o;
+  o.policy = c.policy;
+  o.alpha = c.utility.alpha;
+  o.beta = c.utility.beta;
+  o.window_queries = c.pacer.window_queries;
+  o.expected_requests_per_window = c.pacer.expected_requests_per_window;
+  o.min_tokens = c.pacer.min_tokens;
+  o.max_tokens = c.pacer.max_tokens;
+  o.window_ms = c.window_seconds * 1000;
+  return o;
+}
+
+UpstreamAuction make_auction(const GatewayConfig& c) {
+  std::vector<UpstreamBidder> bidders;
+  for (const UpstreamConfig& u : c.upstreams) {
+    bidders.push_back({u.name, u.price_per_mtok / 1e6, AccuracyCurve(u.accuracy_curve)});
+  }
+  return UpstreamAuction(std::move(bidders), c.auction.value_usd, c.auction.outside_value_usd);
+}
+
+std::vector<std::string> upstream_names(const GatewayConfig& c) {
+  std::vector<std::string> names;
+  for (const UpstreamConfig& u : c.upstreams) names.push_back(u.name);
+  return names;
+}
+
+// The route label of a path (a fixed set: client input never becomes a label value).
+std::string_view route_of(const std::string& path) {
+  if (path == "/v1/chat/completions") return "chat_completions";
+  if (path == "/v1/completions") return "completions";
+  if (path == "/v1/models") return "models";
+  if (path == "/health") return "health";
+  if (path == "/metrics") return "metrics";
+  if (path == "/admin/state") return "admin_state";
+  return "other";
+}
+
+}  // namespace
+
+Gateway::Impl::Impl(GatewayConfig config_in, Ledger& ledger_in, const Clock& clock_in,
+                    std::optional<predict::ThresholdPredictor> predictor_in)
+    : config(std::move(config_in)),
+      ledger(ledger_in),
+      clock(clock_in),
+      predictor(std::move(predictor_in)),
+      keys(config.keys),
+      pacer(pacer_options(config)),
+      auction(make_auction(config)),
+      metrics(upstream_names(config)),
+      rng(std::random_device{}()) {
+  for (const UpstreamConfig& u : config.upstreams) {
+    upstreams.push_back(std::make_unique<UpstreamClient>(UpstreamEndpoint{
+        u.name, u.base_url, u.api_key, u.connect_timeout_seconds, u.read_timeout_seconds,
+        u.total_timeout_seconds}));
+  }
+  ledger.configure_budget({.window_seconds = config.window_seconds, .global_tokens = config.budget_tokens});
+  for (const auto& [id, tokens] : ledger.key_budgets()) {
+    const bool configured = std::any_of(config.keys.begin(), config.keys.end(),
+                                        [&](const ClientKeyConfig& k) { return k.id == id; });
+    if (!configured) ledger.set_key_budget(id, std::nullopt);
+  }
+  for (const ClientKeyConfig& k : config.keys) ledger.set_key_budget(k.id, k.budget_tokens);
+
+  router.add("POST", "/v1/chat/completions",
+             [this](const HttpRequest& r) { return completion(r, Endpoint::kChat); });
+  router.add("POST", "/v1/completions",
+             [this](const HttpRequest& r) { return completion(r, Endpoint::kCompletions); });
+  router.add("GET", "/v1/models", [this](const HttpRequest& r) { return models(r); });
+  router.add("GET", "/health", [this](const HttpRequest&) {
+    return json_response(draining ? 503 : 200, {{"status", draining ? "draining" : "ok"}});
+  });
+  router.add("GET", "/metrics", [this](const HttpRequest&) {
+    HttpResponse response;
+    response.content_type = std::string(kPrometheusContentType);
+    response.body = metrics_text();
+    return response;
+  });
+  router.add("GET", "/admin/state", [this](const HttpRequest& r) { return admin_state_route(r); });
+}
+
+std::string Gateway::Impl::authenticate(const HttpRequest& request) const {
+  if (keys.empty()) return std::string(kAnonymousKeyId);
+  const auto token = bearer_token(request.header("authorization"));
+  if (!token) {
+    throw HttpError(401, "missing API key: send 'Authorization: Bearer <key>'", {}, {},
+                    "invalid_api_key");
+  }
+  auto id = keys.authenticate(*token);
+  if (!id) throw HttpError(401, "invalid API key", {}, {}, "invalid_api_key");
+  return std::move(*id);
+}
+
+HttpResponse Gateway::Impl::models(const HttpRequest& request) const {
+  (void)authenticate(request);
+  json data = json::array();
+  for (const UpstreamConfig& u : config.upstreams) {
+    data.push_back({{"id", u.model}, {"object", "model"}, {"created", 0}, {"owned_by", u.name}});
+  }
+  return json_response(200, {{"object", "list"}, {"data", data}});
+}
+
+HttpResponse Gateway::Impl::admin_state_route(const HttpRequest& request) const {
+  if (config.admin_key_sha256.empty()) {
+    throw HttpError(403, "the admin API is disabled: set admin_key in the config", {}, {},
+                    "admin_disabled");
+  }
+  const auto token = bearer_token(request.header("authorization"));
+  if (!token || !secret_matches(*token, config.admin_key_sha256)) {
+    throw HttpError(401, "admin key required", {}, {}, "invalid_api_key");
+  }
+  return json_response(200, state());
+}
+
+json Gateway::Impl::state() const {
+  const PacerState p = pacer.state();
+  const WindowTotals w = ledger.window_totals();
+  json budget = {{"window_seconds", config.window_seconds},
+                 {"window_start_ms", w.window_start_ms},
+                 {"budget_tokens", w.budget_tokens.value_or(0)},
+                 {"spent_tokens", w.spent_tokens},
+                 {"reserved_tokens", w.reserved_tokens},
+                 {"remaining_tokens", w.remaining_tokens.value_or(0)}};
+  if (w.window_end_ms) budget["window_end_ms"] = *w.window_end_ms;
+  return {{"pacer",
+           {{"policy", to_string(config.policy)},
+            {"lambda", p.lambda},
+            {"allowance_tokens", p.allowance_tokens},
+            {"expected_remaining_requests", p.expected_remaining_requests},
+            {"usage_ratio", p.usage_ratio},
+            {"median_tau", p.median_tau},
+            {"beta", p.beta},
+            {"window_size", p.window_size},
+            {"decisions", p.decisions},
+            {"abandoned", p.abandoned},
+            {"arrival_rate_per_second", p.arrival_rate_per_second}}},
+          {"budget", budget},
+          {"in_flight_requests", in_flight.load()},
+          {"draining", draining.load()},
+          {"predictor", predictor ? predictor->backbone() : std::string()},
+          {"config", describe_config(config)}};
+}
+
+std::string Gateway::Impl::metrics_text() const {
+  const PacerState p = pacer.state();
+  const WindowTotals w = ledger.window_totals();
+  GatewayMetrics::Gauges g;
+  g.shadow_price = p.lambda;
+  g.allowance_tokens = p.allowance_tokens;
+  g.budget_tokens = w.budget_tokens.value_or(0);
+  g.budget_remaining_tokens = w.remaining_tokens.value_or(0);
+  g.reserved_tokens = w.reserved_tokens;
+  g.open_reservations = in_flight.load();
+  g.in_flight_requests = in_flight.load();
+  g.usage_ratio = p.usage_ratio;
+  return metrics.render(g);
+}
+
+std::string Gateway::Impl::next_request_id() {
+  std::lock_guard<std::mutex> lock(rng_mutex);
+  return make_request_id(rng);
+}
+
+std::int64_t Gateway::Impl::retry_after_seconds() const {
+  if (config.window_seconds <= 0) return 60;
+  const std::int64_t window_ms = config.window_seconds * 1000;
+  const std::int64_t now = clock.now_ms();
+  const std::int64_t left_ms = window_ms - now % window_ms;
+  return std::max<std::int64_t>(1, (left_ms + 999) / 1000);
+}
+
+void Gateway::Impl::enter() { in_flight.fetch_add(1); }
+
+void Gateway::Impl::leave() {
+  if (in_flight.fetch_sub(1) == 1) {
+    std::lock_guard<std::mutex> lock(idle_mutex);
+    idle.notify_all();
+  }
+}
+
+Gateway::Gateway(GatewayConfig config, Ledger& ledger, const Clock& clock,
+                 std::optional<predict::ThresholdPredictor> predictor)
+    : impl_(std::make_unique<Impl>(std::move(config), ledger, clock, std::move(predictor))) {}
+
+Gateway::~Gateway() = default;
+
+HttpResponse Gateway::handle(const HttpRequest& request) {
+  const auto start = SteadyClock::now();
+  HttpResponse response = impl_->router.handle(request);
+  const std::string_view route = route_of(request.path);
+  impl_->metrics.count_request(route, response.status);
+  if (!response.stream) {
+    impl_->metrics.observe_request_seconds(
+        route, std::chrono::duration<double>(SteadyClock::now() - start).count());
+  }
+  return response;
+}
+
+void Gateway::drain() { impl_->draining = true; }
+
+bool Gateway::wait_idle(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(impl_->idle_mutex);
+  return impl_->idle.wait_for(lock, timeout, [this] { return impl_->in_flight.load() == 0; });
+}
+
+void Gateway::abort_streams() { impl_->aborting = true; }
+
+std::int64_t Gateway::in_flight() const { return impl_->in_flight.load(); }
+
+nlohmann::json Gateway::admin_state() const { return impl_->state(); }
+
+std::string Gateway::metrics_text() const { return impl_->metrics_text(); }
+
+const GatewayConfig& Gateway::config() const { return impl_->config; }
+
+}  // namespace clearhouse::gateway

@@ -1,0 +1,304 @@
+// The completion path of the gateway: decide, reserve, forward, relay, settle (gateway.h).
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "gateway/gateway_impl.h"
+#include "gateway/stream_relay.h"
+
+namespace clearhouse::gateway {
+namespace {
+
+using nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
+
+double seconds_since(SteadyClock::time_point start) {
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+HttpResponse too_many(const Gateway::Impl& g, std::string_view message, std::string_view code) {
+  HttpResponse response = error_response(429, message, {}, {}, code);
+  response.headers.emplace_back("Retry-After", std::to_string(g.retry_after_seconds()));
+  return response;
+}
+
+// One admitted request: counted in flight from admission until it is closed and gone, and, once
+// reserved, closed in the ledger exactly once. Whoever ends the request calls settle() or release();
+// a Flight destroyed without either (a stream whose producer never ran) releases its reservation.
+class Flight {
+ public:
+  explicit Flight(Gateway::Impl& g) : g_(g) { g_.enter(); }
+  ~Flight() {
+    if (reserved_ && !closed_) release();
+    g_.leave();
+  }
+  Flight(const Flight&) = delete;
+  Flight& operator=(const Flight&) = delete;
+
+  void reserved(std::string id, std::size_t upstream, AuctionPick pick, std::int64_t cap,
+                std::int64_t tokens) {
+    id_ = std::move(id);
+    upstream_ = upstream;
+    pick_ = pick;
+    cap_ = cap;
+    tokens_ = tokens;
+    reserved_ = true;
+    g_.metrics.add_tokens_reserved(tokens);
+  }
+
+  // used: tokens the upstream generated (may exceed the reservation only if it ignored the cap).
+  void settle(std::int64_t used) {
+    if (closed_) return;
+    closed_ = true;
+    const double usd = g_.auction.payment_usd(pick_, cap_, used);
+    const CloseResult r = g_.ledger.settle(id_, used, usd);
+    g_.metrics.add_tokens_used(r.used_tokens);
+    g_.metrics.add_tokens_released(r.released_tokens);
+    g_.metrics.add_payment_usd(name(), usd);
+    g_.pacer.record_usage(tokens_, r.used_tokens);
+  }
+
+  void release() {
+    if (closed_) return;
+    closed_ = true;
+    const CloseResult r = g_.ledger.release(id_);
+    g_.metrics.add_tokens_released(r.released_tokens);
+  }
+
+  [[nodiscard]] const std::string& id() const { return id_; }
+  [[nodiscard]] std::int64_t tokens() const { return tokens_; }
+  [[nodiscard]] std::int64_t cap() const { return cap_; }
+  [[nodiscard]] std::size_t upstream() const { return upstream_; }
+  [[nodiscard]] const std::string& name() const { return g_.config.upstreams[upstream_].name; }
+
+ private:
+  Gateway::Impl& g_;
+  std::string id_;
+  std::size_t upstream_ = 0;
+  AuctionPick pick_;
+  std::int64_t cap_ = 0;
+  std::int64_t tokens_ = 0;
+  bool reserved_ = false;
+  bool closed_ = false;
+};
+
+// The OpenAI error body a client gets for an upstream that failed or answered with an error.
+json upstream_error_body(std::string_view upstream, const UpstreamReply& reply, int status,
+                         std::string_view code) {
+  std::string message;
+  if (reply.failure != UpstreamFailure::kNone) {
+    message = fmt::format("upstream '{}': {}", upstream, reply.message);
+  } else {
+    message = fmt::format("upstream '{}' answered HTTP {}", upstream, reply.status);
+    const json body = json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_object() && body.contains("error") && body["error"].is_object() &&
+        body["error"].contains("message") && body["error"]["message"].is_string()) {
+      message += ": " + body["error"]["message"].get<std::string>();
+    }
+  }
+  return error_body(status, message, {}, {}, code);
+}
+
+std::string_view failure_kind(UpstreamFailure failure) {
+  switch (failure) {
+    case UpstreamFailure::kConnect: return "connect";
+    case UpstreamFailure::kTimeout: return "timeout";
+    case UpstreamFailure::kClosed: return "protocol";
+    default: return "status";
+  }
+}
+
+// What a failed or erroring upstream call used, when no usage was reported: nothing when it never
+// connected or refused the request; the whole reservation when it may have generated (a timeout or a
+// broken connection with nothing counted), since spend that may have happened is never forgotten.
+std::int64_t tokens_without_usage(const UpstreamReply& reply, std::int64_t reserved) {
+  if (reply.failure == UpstreamFailure::kConnect) return 0;
+  if (reply.failure == UpstreamFailure::kNone) return 0;
+  return reserved;
+}
+
+}  // namespace
+
+HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endpoint) {
+  const auto start = SteadyClock::now();
+  if (draining) {
+    throw HttpError(503, "the gateway is shutting down; retry on another instance", {}, {},
+                    "shutting_down");
+  }
+  const std::string key_id = authenticate(request);
+  CompletionRequest req = parse_completion_request(request.body, endpoint, config.limits.max_json_depth);
+  const std::string_view dataset_header = request.header("x-clearhouse-dataset");
+  const std::string dataset = dataset_header.empty() ? req.dataset : std::string(dataset_header);
+  const double tau_hat = predictor ? predictor->predict(req.prompt, dataset) : config.pacer.default_tau;
+
+  const WindowTotals window = ledger.window_totals();
+  const BudgetView view{window.budget_tokens.value_or(0), window.remaining_tokens.value_or(0),
+                        window.window_start_ms, window.window_end_ms};
+  const PacerDecision decision = pacer.decide(tau_hat, clock.now_ms(), view);
+  std::int64_t cap = decision.cap;
+  const std::int64_t generations = req.generations();
+  AuctionPick pick = auction.pick(std::max<std::int64_t>(cap, 1));
+  if (!decision.funded || !pick.sold) {
+    if (config.on_abandon == AbandonAction::kReject) {
+      metrics.count_abandoned("reject");
+      return too_many(*this,
+                      fmt::format("query abandoned: at the budget's current shadow price ({:.4g} "
+                                  "per token) its expected value does not cover its tokens "
+                                  "(predicted need {:.0f} tokens); retry later",
+                                  decision.lambda, tau_hat),
+                      "query_abandoned");
+    }
+    metrics.count_abandoned("degrade");
+    cap = config.degrade_tokens;
+    pick = auction.pick(cap);
+  }
+  if (const auto client_cap = req.client_cap()) cap = std::min(cap, *client_cap);
+
+  const auto flight = std::make_shared<Flight>(*this);
+  std::string id = next_request_id();
+  std::size_t upstream = pick.winner;
+  ReserveResult reserve = ledger.reserve(id, key_id, config.upstreams[upstream].name, cap * generations);
+  if (reserve.status == ReserveStatus::kOverGlobalBudget) {
+    // Racing requests took the tokens since the pacer looked: fit what is left, if it is worth it.
+    const std::int64_t fit = reserve.global_remaining.value_or(0) / generations;
+    if (fit >= config.pacer.min_tokens && fit < cap) {
+      cap = fit;
+      reserve = ledger.reserve(id, key_id, config.upstreams[upstream].name, cap * generations);
+    }
+  }
+  switch (reserve.status) {
+    case ReserveStatus::kReserved: break;
+    case ReserveStatus::kOverGlobalBudget:
+      metrics.count_budget_rejection();
+      return too_many(*this, "the token budget of this window is spent; retry when it renews",
+                      "budget_exhausted");
+    case ReserveStatus::kOverKeyBudget:
+      metrics.count_budget_rejection();
+      return too_many(*this, "this API key's token budget for the window is spent",
+                      "key_budget_exhausted");
+    case ReserveStatus::kDuplicateId:
+      throw HttpError(500, "request id collision in the ledger; retry");
+  }
+  flight->reserved(std::move(id), upstream, pick, cap, cap * generations);
+
+  UpstreamClient& client = *upstreams[upstream];
+  const UpstreamConfig& target = config.upstreams[upstream];
+  std::string body = upstream_body(req, cap, target.model).dump();
+  HttpHeaders headers = {{"x-clearhouse-request-id", flight->id()},
+                         {"x-clearhouse-cap", std::to_string(cap)},
+                         {"x-clearhouse-upstream", target.name}};
+
+  if (!req.stream) {
+    const UpstreamReply reply = client.post_collect(endpoint_path(endpoint), std::move(body));
+    metrics.observe_upstream_seconds(target.name, reply.seconds);
+    HttpResponse response;
+    const bool ok = reply.failure == UpstreamFailure::kNone && reply.status >= 200 && reply.status < 300;
+    if (ok) {
+      std::string text;
+      const auto reported = completion_usage(reply.body, &text);
+      flight->settle(reported.value_or(std::min(flight->tokens(), estimate_tokens_from_text(text))));
+      response.status = reply.status;
+      response.body = reply.body;
+    } else {
+      metrics.count_upstream_error(target.name, failure_kind(reply.failure));
+      const auto reported = completion_usage(reply.body, nullptr);
+      if (reply.failure == UpstreamFailure::kConnect) {
+        flight->release();
+      } else {
+        flight->settle(reported.value_or(tokens_without_usage(reply, flight->tokens())));
+      }
+      // A 4xx is about the request (context too long, bad field): the client learns it as is.
+      const bool client_fault = reply.failure == UpstreamFailure::kNone && reply.status >= 400 &&
+                                reply.status < 500 && reply.status != 429;
+      response.status = client_fault ? reply.status
+                        : reply.failure == UpstreamFailure::kTimeout ? 504
+                                                                      : 502;
+      const std::string_view code = reply.failure == UpstreamFailure::kTimeout ? "upstream_timeout"
+                                    : reply.failure == UpstreamFailure::kConnect
+                                        ? "upstream_unavailable"
+                                        : "upstream_error";
+      response.body = upstream_error_body(target.name, reply, response.status, code).dump();
+    }
+    response.headers = std::move(headers);
+    metrics.observe_added_seconds(std::max(0.0, seconds_since(start) - reply.seconds));
+    return response;
+  }
+
+  // Streaming: the producer runs after this handler returns, on the connection's thread; it shares
+  // the flight, so the request stays in flight (and reserved) until the stream ends, and a producer
+  // that never runs releases the reservation when the response is dropped.
+  struct StreamState {
+    std::shared_ptr<Flight> flight;
+    std::string body;
+    bool client_wants_usage = false;
+    Endpoint endpoint = Endpoint::kChat;
+    SteadyClock::time_point start;
+  };
+  auto state = std::make_shared<StreamState>(
+      StreamState{flight, std::move(body), req.include_usage, endpoint, start});
+
+  HttpResponse response;
+  response.content_type = std::string(kSseContentType);
+  response.headers = std::move(headers);
+  response.headers.emplace_back("Cache-Control", "no-cache");
+  response.stream = [this, state, &client](BodyWriter& out) -> bool {
+    metrics.stream_opened();
+    const std::string& name = state->flight->name();
+    StreamRelay relay(state->client_wants_usage);
+    std::string error_bytes;
+    bool client_gone = false;
+    const UpstreamReply reply = client.post(
+        endpoint_path(state->endpoint), std::move(state->body),
+        [&](int status, std::string_view bytes) {
+          if (aborting) return false;
+          if (status < 200 || status >= 300) {
+            error_bytes.append(bytes.substr(0, 65536 - std::min<std::size_t>(65536, error_bytes.size())));
+            return true;
+          }
+          const std::string forward = relay.feed(bytes);
+          if (!forward.empty() && !out.write(forward)) {
+            client_gone = true;
+            return false;
+          }
+          return true;
+        });
+    metrics.observe_upstream_seconds(name, reply.seconds);
+    const std::int64_t reserved = state->flight->tokens();
+    bool complete = false;
+    if (reply.failure == UpstreamFailure::kConnect) {
+      state->flight->release();
+    } else if (reply.failure == UpstreamFailure::kNone && (reply.status < 200 || reply.status >= 300)) {
+      state->flight->settle(completion_usage(error_bytes, nullptr).value_or(0));
+    } else if (const auto reported = relay.reported_completion_tokens()) {
+      state->flight->settle(*reported);
+      complete = reply.failure == UpstreamFailure::kNone && relay.done();
+    } else {
+      // No usage: count the chunks that arrived (a cut stream generated about that many tokens).
+      state->flight->settle(relay.tokens_generated(reserved));
+      complete = reply.failure == UpstreamFailure::kNone && relay.done();
+    }
+    if (!complete && !client_gone && !aborting) {
+      metrics.count_upstream_error(name, failure_kind(reply.failure));
+      UpstreamReply described = reply;
+      described.body = error_bytes;
+      const int status = reply.failure == UpstreamFailure::kTimeout ? 504 : 502;
+      const std::string_view code =
+          reply.failure == UpstreamFailure::kTimeout ? "upstream_timeout" : "upstream_error";
+      if (reply.failure == UpstreamFailure::kNone && !relay.done() && reply.status == 200) {
+        described.failure = UpstreamFailure::kClosed;
+        described.message = "the stream ended without [DONE]";
+      }
+      (void)out.write(sse_data(upstream_error_body(name, described, status, code).dump()));
+    }
+    metrics.stream_closed();
+    metrics.observe_request_seconds(state->endpoint == Endpoint::kChat ? "chat_completions" : "completions",
+                                    seconds_since(state->start));
+    return complete;
+  };
+  return response;
+}
+
+}  // namespace clearhouse::gateway

@@ -1,0 +1,68 @@
+// Internal to the gateway (gateway.cpp, gateway_completion.cpp): the state one Gateway holds and the
+// handlers' helpers. Not part of the public API.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gateway/api_keys.h"
+#include "gateway/gateway.h"
+#include "gateway/metrics.h"
+#include "gateway/openai_request.h"
+#include "gateway/pacer.h"
+#include "gateway/request_id.h"
+#include "gateway/upstream_auction.h"
+#include "gateway/upstream_client.h"
+
+namespace clearhouse::gateway {
+
+struct Gateway::Impl {
+  Impl(GatewayConfig config_in, Ledger& ledger_in, const Clock& clock_in,
+       std::optional<predict::ThresholdPredictor> predictor_in);
+
+  // Routes.
+  HttpResponse completion(const HttpRequest& request, Endpoint endpoint);  // gateway_completion.cpp
+  HttpResponse models(const HttpRequest& request) const;
+  HttpResponse admin_state_route(const HttpRequest& request) const;
+
+  // The key id of an authenticated client request; throws HttpError 401 otherwise.
+  [[nodiscard]] std::string authenticate(const HttpRequest& request) const;
+  [[nodiscard]] nlohmann::json state() const;
+  [[nodiscard]] std::string metrics_text() const;
+  [[nodiscard]] std::string next_request_id();
+  // Seconds until the budget window ends (at least 1), for Retry-After.
+  [[nodiscard]] std::int64_t retry_after_seconds() const;
+
+  // Requests in flight: counted from admission to settlement (a stream until its producer ends).
+  void enter();
+  void leave();
+
+  GatewayConfig config;
+  Ledger& ledger;
+  const Clock& clock;
+  std::optional<predict::ThresholdPredictor> predictor;
+  ApiKeyTable keys;
+  Pacer pacer;
+  UpstreamAuction auction;
+  std::vector<std::unique_ptr<UpstreamClient>> upstreams;  // in config order
+  GatewayMetrics metrics;
+  Router router;
+
+  std::atomic<bool> draining{false};
+  std::atomic<bool> aborting{false};
+  std::atomic<std::int64_t> in_flight{0};
+  std::mutex idle_mutex;
+  std::condition_variable idle;
+
+  std::mutex rng_mutex;
+  std::mt19937_64 rng;
+};
+
+}  // namespace clearhouse::gateway
