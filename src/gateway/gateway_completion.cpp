@@ -141,6 +141,11 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
   std::int64_t cap = decision.cap;
   const std::int64_t generations = req.generations();
   AuctionPick pick = auction.pick(std::max<std::int64_t>(cap, 1));
+  if (view.remaining_tokens < config.pacer.min_tokens * generations) {
+    metrics.count_budget_rejection();
+    return too_many(*this, "the token budget of this window is spent; retry when it renews",
+                    "budget_exhausted");
+  }
   if (!decision.funded || !pick.sold) {
     if (config.on_abandon == AbandonAction::kReject) {
       metrics.count_abandoned("reject");
