@@ -166,9 +166,13 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
   std::string id = next_request_id();
   std::size_t upstream = pick.winner;
   ReserveResult reserve = ledger.reserve(id, key_id, config.upstreams[upstream].name, cap * generations);
-  if (reserve.status == ReserveStatus::kOverGlobalBudget) {
-    // Racing requests took the tokens since the pacer looked: fit what is left, if it is worth it.
-    const std::int64_t fit = reserve.global_remaining.value_or(0) / generations;
+  if (reserve.status == ReserveStatus::kOverGlobalBudget ||
+      reserve.status == ReserveStatus::kOverKeyBudget) {
+    // Racing requests took the tokens since the pacer looked, or the key has less left than the
+    // cap: fit what is left, if it is worth sending.
+    const auto remaining = reserve.status == ReserveStatus::kOverGlobalBudget ? reserve.global_remaining
+                                                                             : reserve.key_remaining;
+    const std::int64_t fit = remaining.value_or(0) / generations;
     if (fit >= config.pacer.min_tokens && fit < cap) {
       cap = fit;
       reserve = ledger.reserve(id, key_id, config.upstreams[upstream].name, cap * generations);
