@@ -1,6 +1,7 @@
 #include "gateway/openai_request.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "gateway/replay_upstream_store.h"  // count_code_points
 
@@ -26,8 +27,8 @@ std::optional<std::int64_t> optional_int(const json& body, const char* key, std:
   // 512.0 is an integer to OpenAI's validator too; 512.5 is not.
   if (value->is_number_float()) {
     const double d = value->get<double>();
-    if (d == static_cast<double>(static_cast<std::int64_t>(d)) && d >= static_cast<double>(lo) &&
-        d <= static_cast<double>(hi)) {
+    // The range first: converting a double outside int64's range (1e300) is undefined behaviour.
+    if (d >= static_cast<double>(lo) && d <= static_cast<double>(hi) && d == std::floor(d)) {
       return static_cast<std::int64_t>(d);
     }
   }

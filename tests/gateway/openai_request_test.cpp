@@ -63,6 +63,10 @@ TEST(OpenAiRequest, RejectsBadFieldsNamingThem) {
   EXPECT_EQ(param_of(chat({{"max_tokens", "10"}}).dump()), "max_tokens");
   EXPECT_EQ(param_of(chat({{"max_completion_tokens", 2.5}}).dump()), "max_completion_tokens");
   EXPECT_EQ(param_of(chat({{"max_tokens", 18446744073709551615ULL}}).dump()), "max_tokens");
+  // Floats beyond int64's range (found by fuzz/request_parser_fuzz: converting them was UB).
+  EXPECT_EQ(param_of(chat({{"max_tokens", 1e300}}).dump()), "max_tokens");
+  EXPECT_EQ(param_of(chat({{"max_completion_tokens", -1e300}}).dump()), "max_completion_tokens");
+  EXPECT_EQ(param_of(chat({{"n", 9.3e18}}).dump()), "n");
   EXPECT_EQ(param_of(chat({{"n", 0}}).dump()), "n");
   EXPECT_EQ(param_of(chat({{"n", 1000}}).dump()), "n");
   EXPECT_EQ(param_of(chat({{"stream", "yes"}}).dump()), "stream");
