@@ -1,11 +1,11 @@
-// End to end: `clearhouse serve` SIGKILLed in the middle of a load, then restarted on the same ledger.
-// The real binaries: `clearhouse replay-upstream` at 200 tokens/s and `clearhouse serve` on port 0.
-// Client threads send streamed and whole requests and record every response they received in full
-// (a 200 with usage); one more client holds a long stream open, so the kill always finds requests in
-// flight. After the restart the ledger (read-only Ledger API, and `clearhouse ledger --json`) must
-// hold every acknowledged request as settled with exactly the usage its client saw, no open
-// reservation, the ones the crash left open counted at their full cap, and totals that add up.
-// What the test proves, and what it does not, is in docs/gateway-guarantees.md.
+// End to end: `clearhouse serve` SIGKILLed in the middle of a load, then restarted on the same
+// ledger. The real binaries: `clearhouse replay-upstream` at 200 tokens/s and `clearhouse serve` on
+// port 0. Client threads send streamed and whole requests and record every response they received
+// in full (a 200 with usage); one more client holds a long stream open, so the kill always finds
+// requests in flight. After the restart the ledger (read-only Ledger API, and `clearhouse ledger
+// --json`) must hold every acknowledged request as settled with exactly the usage its client saw,
+// no open reservation, the ones the crash left open counted at their full cap, and totals that add
+// up. What the test proves, and what it does not, is in docs/gateway-guarantees.md.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -100,7 +100,8 @@ TEST(ServeCrash, SigkillMidLoadLosesNothingAcknowledgedAndReconcilesTheRest) {
     const Received r = testing::post(
         port, "/v1/chat/completions",
         testing::chat("Not a recorded question: keep talking.",
-                      {{"stream", true}, {"max_tokens", kLongStreamTokens},
+                      {{"stream", true},
+                       {"max_tokens", kLongStreamTokens},
                        {"stream_options", {{"include_usage", true}}}}),
         [&](const std::string& received) {
           if (!log.long_stream_started && gateway::parse_sse(received).size() >= 2) {

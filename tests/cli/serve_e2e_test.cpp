@@ -1,8 +1,9 @@
-// End to end: `clearhouse serve` as an operator meets it: config errors and a missing file are usage
-// errors (exit 2, one line naming file, line and field), a port in use is refused (no SO_REUSEPORT),
-// and SIGTERM drains: new requests get 503, a stream in flight completes (or, past the grace period,
-// is cut and settled with what it generated), the process exits 0 and the ledger has nothing open.
-// Synchronisation is on the "listening on" line, on received bytes and on log lines: never a sleep.
+// End to end: `clearhouse serve` as an operator meets it: config errors and a missing file are
+// usage errors (exit 2, one line naming file, line and field), a port in use is refused (no
+// SO_REUSEPORT), and SIGTERM drains: new requests get 503, a stream in flight completes (or, past
+// the grace period, is cut and settled with what it generated), the process exits 0 and the ledger
+// has nothing open. Synchronisation is on the "listening on" line, on received bytes and on log
+// lines: never a sleep.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -39,7 +40,8 @@ std::int64_t content_chunks(const std::string& body) {
   for (const std::string& p : gateway::parse_sse(body)) {
     if (p == gateway::kSseDonePayload) continue;
     const json chunk = json::parse(p);
-    if (!chunk["choices"].empty() && !chunk["choices"][0]["delta"].value("content", "").empty()) ++n;
+    if (!chunk["choices"].empty() && !chunk["choices"][0]["delta"].value("content", "").empty())
+      ++n;
   }
   return n;
 }
@@ -64,7 +66,8 @@ TEST(ServeE2E, AConfigErrorExitsTwoWithOneLineNamingFileLineAndField) {
   const auto r = run_clearhouse("serve --config " + config.string());
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(line_count(r.err), 1) << r.err;
-  EXPECT_NE(r.err.find(config.string() + ":3: budget.completion_tokens"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(config.string() + ":3: budget.completion_tokens"), std::string::npos)
+      << r.err;
   EXPECT_EQ(r.out, "");
   EXPECT_FALSE(std::filesystem::exists(dir / "ledger.db"));  // nothing starts on a bad config
 
@@ -83,8 +86,8 @@ TEST(ServeE2E, ASecondGatewayOnAPortInUseExitsTwo) {
   std::filesystem::create_directories(dir / "first");
   std::filesystem::create_directories(dir / "second");
   // Nothing listens on port 9: the upstream is never called here.
-  auto first = testing::start_serve(testing::write_gateway_config(dir / "first", 9),
-                                    dir / "first.stderr");
+  auto first =
+      testing::start_serve(testing::write_gateway_config(dir / "first", 9), dir / "first.stderr");
   ASSERT_GT(first->wait_listening(), 0) << first->first_line() << first->stderr_text();
   const auto second_config = testing::write_gateway_config(dir / "second", 9);
   const auto r = run_clearhouse("serve --config " + second_config.string() + " --port " +
@@ -108,13 +111,14 @@ struct DrainRun {
   Received during_drain;  // a request sent while draining
 };
 
-DrainRun sigterm_during_stream(const std::filesystem::path& dir, const std::string& tokens_per_second,
-                               std::int64_t max_tokens, const std::string& extra_config) {
+DrainRun sigterm_during_stream(const std::filesystem::path& dir,
+                               const std::string& tokens_per_second, std::int64_t max_tokens,
+                               const std::string& extra_config) {
   DrainRun run;
   auto replay = testing::start_replay(dir, {"--tokens-per-second", tokens_per_second});
   EXPECT_GT(replay->wait_listening(), 0) << replay->stderr_text();
-  auto gateway = testing::start_serve(testing::write_gateway_config(dir, replay->port(), extra_config),
-                                      dir / "serve.stderr");
+  auto gateway = testing::start_serve(
+      testing::write_gateway_config(dir, replay->port(), extra_config), dir / "serve.stderr");
   const int port = gateway->wait_listening();
   EXPECT_GT(port, 0) << gateway->first_line() << gateway->stderr_text();
   if (port <= 0) return run;
@@ -123,7 +127,8 @@ DrainRun sigterm_during_stream(const std::filesystem::path& dir, const std::stri
   std::thread client([&] {
     run.stream = testing::post(
         port, "/v1/chat/completions",
-        testing::chat("Not a recorded question.", {{"stream", true}, {"max_tokens", max_tokens},
+        testing::chat("Not a recorded question.", {{"stream", true},
+                                                   {"max_tokens", max_tokens},
                                                    {"stream_options", {{"include_usage", true}}}}),
         [&](const std::string& body) {
           if (content_chunks(body) > 0) first_token = true;
@@ -132,8 +137,9 @@ DrainRun sigterm_during_stream(const std::filesystem::path& dir, const std::stri
   EXPECT_TRUE(eventually([&] { return first_token.load(); }));
   ::kill(gateway->pid(), SIGTERM);
   // Draining starts on the signal thread: then new requests are refused with 503.
-  EXPECT_TRUE(eventually([&] { return gateway->stderr_text().find("draining") != std::string::npos; }))
-      << gateway->stderr_text();
+  EXPECT_TRUE(eventually([&] {
+    return gateway->stderr_text().find("draining") != std::string::npos;
+  })) << gateway->stderr_text();
   run.during_drain = testing::post(port, "/v1/chat/completions", testing::chat("hello"));
   client.join();
   run.exit_code = gateway->wait();

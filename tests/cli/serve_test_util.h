@@ -1,6 +1,6 @@
-// Helpers shared by the end-to-end tests of `clearhouse serve`: the real replay upstream and gateway as
-// child processes (support/child_process.h), a config file for them, and an HTTP client that keeps
-// whatever arrived of a response, headers included, even when the connection breaks.
+// Helpers shared by the end-to-end tests of `clearhouse serve`: the real replay upstream and
+// gateway as child processes (support/child_process.h), a config file for them, and an HTTP client
+// that keeps whatever arrived of a response, headers included, even when the connection breaks.
 #pragma once
 
 #include <cstdint>
@@ -24,19 +24,21 @@ namespace clearhouse::cli::testing {
 using clearhouse::testing::ChildProcess;
 using nlohmann::json;
 
-inline std::string data_dir() { return std::string(CLEARHOUSE_SOURCE_DIR) + "/data"; }
+inline std::string data_dir() {
+  return std::string(CLEARHOUSE_SOURCE_DIR) + "/data";
+}
 
 // `clearhouse replay-upstream` on 127.0.0.1, port 0, serving the recorded answers of data/.
 inline std::unique_ptr<ChildProcess> start_replay(const std::filesystem::path& dir,
                                                   const std::vector<std::string>& extra = {}) {
   std::vector<std::string> args = {"replay-upstream", "--data", data_dir(), "--port", "0",
-                                   "--threads", "64"};
+                                   "--threads",       "64"};
   args.insert(args.end(), extra.begin(), extra.end());
   return std::make_unique<ChildProcess>(args, dir / "replay.stderr");
 }
 
-// A gateway config in `dir` (ledger dir/ledger.db, port 0, no client keys) for the replay upstream on
-// replay_port; `extra` is appended at the top level. Returns the file's path.
+// A gateway config in `dir` (ledger dir/ledger.db, port 0, no client keys) for the replay upstream
+// on replay_port; `extra` is appended at the top level. Returns the file's path.
 inline std::filesystem::path write_gateway_config(const std::filesystem::path& dir, int replay_port,
                                                   const std::string& extra = "") {
   const auto path = dir / "gateway.yaml";
@@ -71,7 +73,8 @@ inline std::vector<std::string> recorded_questions(std::size_t n) {
 }
 
 inline json chat(const std::string& prompt, json extra = json::object()) {
-  json body = {{"model", "Qwen2-7B-Instruct"}, {"messages", {{{"role", "user"}, {"content", prompt}}}}};
+  json body = {{"model", "Qwen2-7B-Instruct"},
+               {"messages", {{{"role", "user"}, {"content", prompt}}}}};
   body.update(extra);
   return body;
 }
@@ -79,9 +82,9 @@ inline json chat(const std::string& prompt, json extra = json::object()) {
 // What a client received of one response.
 struct Received {
   httplib::Error error = httplib::Error::Success;  // Success: the whole HTTP response arrived
-  int status = 0;                                   // 0: no response head arrived
-  std::string request_id;                           // x-clearhouse-request-id
-  std::string body;                                 // what arrived, even when the connection broke
+  int status = 0;                                  // 0: no response head arrived
+  std::string request_id;                          // x-clearhouse-request-id
+  std::string body;                                // what arrived, even when the connection broke
 };
 
 // POSTs `body` to the gateway on `port`. on_data (optional) sees the body received so far each time

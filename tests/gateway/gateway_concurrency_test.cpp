@@ -1,12 +1,14 @@
-// The gateway at the edge of its budget, over real sockets in one process: a ReplayUpstream (instant
-// pacing) and a Gateway, each on an HttpServer on port 0, and 1,000 requests from 40 client threads,
-// half of them streamed, asking together for about 1.35 times the budget. A watcher thread samples the
-// ledger while the load runs.
+// The gateway at the edge of its budget, over real sockets in one process: a ReplayUpstream
+// (instant pacing) and a Gateway, each on an HttpServer on port 0, and 1,000 requests from 40
+// client threads, two thirds of them streamed (with and without usage), asking together for
+// about 1.35 times the budget. A watcher thread samples the ledger while the load runs. A second
+// test pins the ordering the crash test relies on: a stream is settled before its client sees
+// [DONE].
 //
 // What would break these assertions: a reserve that does not check the budget atomically (spent +
-// reserved above the budget), a path that forgets to settle (open reservations afterwards), a settle
-// with other than the upstream's usage (clients' tokens != ledger spent), a response that is neither a
-// 200 nor an OpenAI-shaped 429.
+// reserved above the budget), a path that forgets to settle (open reservations afterwards), a
+// settle with other than the upstream's usage (clients' tokens != ledger spent), a response that is
+// neither a 200 nor an OpenAI-shaped 429.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -17,6 +19,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -50,7 +53,7 @@ constexpr std::int64_t kBudget = kRequests * kClientCap * 6 / 10;  // 9,600 toke
 // The replay upstream and the gateway, both listening on 127.0.0.1 with port 0.
 class Stack {
  public:
-  explicit Stack(const std::string& dir)
+  explicit Stack(const std::string& dir, std::int64_t budget = kBudget)
       : replay_(testing::tiny_store(), {}, std::make_shared<InstantPacingClock>()),
         replay_server_({.host = "127.0.0.1", .port = 0},
                        [this](const HttpRequest& r) { return replay_.handle(r); }),
@@ -59,21 +62,23 @@ class Stack {
     replay_server_.start();
     // Uniform caps with one expected request: the pacer offers everything left, so caps are set by
     // the client (16) until the budget runs out, and requests race for the last tokens.
-    const std::string yaml = "listen: 127.0.0.1:0\n"
-                             "ledger: ledger.db\n"
-                             "budget: {completion_tokens: " + std::to_string(kBudget) +
-                             ", window_seconds: 0}\n"
-                             "policy: uniform\n"
-                             "pacer: {expected_requests_per_window: 1, max_tokens: 64}\n"
-                             "upstreams:\n"
-                             "  - {name: replay, base_url: \"http://127.0.0.1:" +
-                             std::to_string(replay_port) + "\", model: model-a}\n";
+    const std::string yaml =
+        "listen: 127.0.0.1:0\n"
+        "ledger: ledger.db\n"
+        "budget: {completion_tokens: " +
+        std::to_string(budget) +
+        ", window_seconds: 0}\n"
+        "policy: uniform\n"
+        "pacer: {expected_requests_per_window: 1, max_tokens: 64}\n"
+        "upstreams:\n"
+        "  - {name: replay, base_url: \"http://127.0.0.1:" +
+        std::to_string(replay_port) + "\", model: model-a}\n";
     GatewayConfig config = parse_gateway_config(yaml, dir + "/gateway.yaml",
                                                 [](const std::string&) { return std::nullopt; });
     gateway_ = std::make_unique<Gateway>(std::move(config), ledger_, clock_);
-    gateway_server_ = std::make_unique<HttpServer>(
-        HttpServerOptions{.host = "127.0.0.1", .port = 0},
-        [this](const HttpRequest& r) { return gateway_->handle(r); });
+    gateway_server_ =
+        std::make_unique<HttpServer>(HttpServerOptions{.host = "127.0.0.1", .port = 0},
+                                     [this](const HttpRequest& r) { return gateway_->handle(r); });
     gateway_server_->bind();
     gateway_server_->start();
   }
@@ -112,8 +117,8 @@ Outcome failed(Outcome out, std::string problem) {
   return out;
 }
 
-// The completion tokens a client received, from the body it got; sets `problem` when the body is not
-// a well-formed answer.
+// The completion tokens a client received, from the body it got; sets `problem` when the body is
+// not a well-formed answer.
 Outcome read_answer(Kind kind, const std::string& body, Outcome out) {
   if (kind == Kind::kWhole) {
     const json b = json::parse(body, nullptr, false);
@@ -152,8 +157,7 @@ Outcome send(httplib::Client& client, Kind kind, const std::string& prompt) {
   json body = testing::chat_body(prompt, {{"max_tokens", kClientCap}});
   if (kind != Kind::kWhole) body["stream"] = true;
   if (kind == Kind::kStreamWithUsage) body["stream_options"] = {{"include_usage", true}};
-  const httplib::Result res =
-      client.Post("/v1/chat/completions", body.dump(), "application/json");
+  const httplib::Result res = client.Post("/v1/chat/completions", body.dump(), "application/json");
   Outcome out;
   if (!res) return failed(std::move(out), "transport error " + httplib::to_string(res.error()));
   out.status = res->status;
@@ -163,7 +167,8 @@ Outcome send(httplib::Client& client, Kind kind, const std::string& prompt) {
   const json b = json::parse(res->body, nullptr, false);
   const bool openai_error = b.is_object() && b.contains("error") && b["error"].is_object() &&
                             b["error"]["message"].is_string() && b["error"]["type"].is_string();
-  if (!openai_error) return failed(std::move(out), "429 without an OpenAI error body: " + res->body);
+  if (!openai_error)
+    return failed(std::move(out), "429 without an OpenAI error body: " + res->body);
   if (!res->has_header("Retry-After")) return failed(std::move(out), "429 without Retry-After");
   return out;
 }
@@ -244,6 +249,51 @@ TEST(GatewayConcurrency, AThousandRequestsAtTheEdgeOfTheBudgetNeverOverspend) {
   std::cout << "[          ] " << ok << " answered, " << rejected << " rejected; spent "
             << totals.overall.spent_tokens << " of " << kBudget << " tokens; " << samples
             << " ledger samples, at most " << most_charged << " charged\n";
+}
+
+// Captures a stream and, when [DONE] is written, what the ledger holds for the request at that
+// moment.
+class LedgerAtDoneWriter : public BodyWriter {
+ public:
+  LedgerAtDoneWriter(const Ledger& ledger, std::string request_id)
+      : ledger_(ledger), request_id_(std::move(request_id)) {}
+  bool write(std::string_view data) override {
+    if (data.find(kSseDone) != std::string_view::npos) at_done = ledger_.find(request_id_);
+    body += data;
+    return true;
+  }
+  std::string body;
+  std::optional<RequestRecord> at_done;
+
+ private:
+  const Ledger& ledger_;
+  std::string request_id_;
+};
+
+// The crash test's premise, made deterministic: a client that holds a stream's [DONE] has been
+// charged, so a gateway killed right after cannot count it again at its full cap.
+TEST(GatewayConcurrency, AStreamIsSettledBeforeItsClientSeesDone) {
+  Stack stack(clearhouse::testing::scratch_dir().string(), 1'000'000);
+  for (const Kind kind : {Kind::kStreamWithUsage, Kind::kStreamWithoutUsage}) {
+    json body =
+        testing::chat_body("Tell me a story.", {{"max_tokens", kClientCap}, {"stream", true}});
+    if (kind == Kind::kStreamWithUsage) body["stream_options"] = {{"include_usage", true}};
+    const HttpResponse response =
+        stack.gateway().handle(HttpRequest{"POST", "/v1/chat/completions", {}, body.dump()});
+    ASSERT_EQ(response.status, 200) << response.body;
+    ASSERT_TRUE(response.stream);
+    LedgerAtDoneWriter writer(stack.ledger(),
+                              testing::header_of(response, "x-clearhouse-request-id"));
+    EXPECT_TRUE(response.stream(writer));
+    Outcome ok;
+    ok.status = 200;
+    const Outcome seen = read_answer(kind, writer.body, ok);
+    EXPECT_EQ(seen.problem, "");
+    ASSERT_TRUE(writer.at_done.has_value());
+    EXPECT_EQ(writer.at_done->state, RequestState::kSettled);
+    EXPECT_EQ(writer.at_done->used_tokens, seen.tokens);
+    EXPECT_EQ(seen.tokens, kClientCap);
+  }
 }
 
 }  // namespace

@@ -1,11 +1,11 @@
 // ChildProcess: the real `clearhouse` binary running in the background, for end-to-end tests of the
-// servers (`serve`, `replay-upstream`). Started with posix_spawn; stdout comes back through a pipe so a
-// test can wait for the "listening on HOST:PORT" line (the synchronisation point: never a sleep), and
-// stderr goes to a file the test can read at any time (logs, sanitizer reports).
+// servers (`serve`, `replay-upstream`). Started with posix_spawn; stdout comes back through a pipe
+// so a test can wait for the "listening on HOST:PORT" line (the synchronisation point: never a
+// sleep), and stderr goes to a file the test can read at any time (logs, sanitizer reports).
 //
-// The destructor SIGKILLs and reaps a child that is still running, so a failed assertion never leaks
-// a server; tests that care about the exit status call terminate() or kill() and check the result.
-// Not thread-safe: one test thread drives one ChildProcess.
+// The destructor SIGKILLs and reaps a child that is still running, so a failed assertion never
+// leaks a server; tests that care about the exit status call terminate() or kill() and check the
+// result. Not thread-safe: one test thread drives one ChildProcess.
 //
 //   ChildProcess replay({"replay-upstream", "--data", data, "--port", "0"}, dir / "replay.err");
 //   ASSERT_GT(replay.wait_listening(), 0) << replay.stderr_text();
@@ -35,7 +35,8 @@ extern char** environ;
 
 namespace clearhouse::testing {
 
-// Polls `condition` until it holds or `timeout` passes (a deadline on a condition, not a fixed sleep).
+// Polls `condition` until it holds or `timeout` passes (a deadline on a condition, not a fixed
+// sleep).
 inline bool eventually(const std::function<bool()>& condition,
                        std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
