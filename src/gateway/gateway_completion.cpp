@@ -268,6 +268,12 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
             return true;
           }
           const std::string forward = relay.feed(bytes);
+          if (relay.done()) {
+            // Settled before the client sees [DONE]: a client holding a complete stream has been
+            // charged exactly the usage it was told, even if the gateway dies right after.
+            state->flight->settle(relay.reported_completion_tokens().value_or(
+                relay.tokens_generated(state->flight->tokens())));
+          }
           if (!forward.empty() && !out.write(forward)) {
             client_gone = true;
             return false;
