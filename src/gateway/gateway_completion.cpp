@@ -285,6 +285,11 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
     bool complete = false;
     if (reply.failure == UpstreamFailure::kConnect) {
       state->flight->release();
+    } else if (reply.status == 0 && (reply.failure == UpstreamFailure::kTimeout ||
+                                     reply.failure == UpstreamFailure::kClosed)) {
+      // Sent, then no response head at all: nothing tells what was generated, so the whole
+      // reservation counts, as for a non-streamed call (an absent chunk is no proof of no token).
+      state->flight->settle(reserved);
     } else if (reply.failure == UpstreamFailure::kNone && (reply.status < 200 || reply.status >= 300)) {
       state->flight->settle(completion_usage(error_bytes, nullptr).value_or(0));
     } else if (const auto reported = relay.reported_completion_tokens()) {
