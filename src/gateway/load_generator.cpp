@@ -1,5 +1,7 @@
 #include "gateway/load_generator.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -36,6 +38,15 @@ std::string outcome_of(const UpstreamReply& reply, bool stream, bool saw_done) {
   }
   if (stream && reply.status >= 200 && reply.status < 300 && !saw_done) return "no_done";
   return std::to_string(reply.status);
+}
+
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 double nearest_rank(const std::vector<double>& sorted, double q) {
@@ -85,6 +96,7 @@ LoadReport run_load(const LoadOptions& o) {
   endpoint.max_idle_connections = o.connections;
   UpstreamClient client(endpoint);  // throws UpstreamUrlError (an invalid_argument) for a bad URL
 
+  const double cpu_at_start = process_cpu_seconds();
   const bool open_loop = o.rate > 0;
   const auto start = SteadyClock::now() + std::chrono::milliseconds(5);
   const auto measure_start =
@@ -101,6 +113,7 @@ LoadReport run_load(const LoadOptions& o) {
   std::atomic<std::int64_t> next_index{0};     // open loop: the next request to send
   std::atomic<std::int64_t> next_measured{0};  // closed loop with a request count
   std::atomic<std::int64_t> in_flight{0};
+  std::atomic<std::int64_t> sent_with_warmup{0};
   std::atomic<std::int64_t> peak{0};
 
   const auto due_of = [&](std::int64_t i) {
@@ -111,6 +124,7 @@ LoadReport run_load(const LoadOptions& o) {
   const auto send_one = [&](WorkerTally& tally, bool measured, SteadyClock::time_point due) {
     const auto sent_at = SteadyClock::now();
     raise_peak(peak, ++in_flight);
+    ++sent_with_warmup;
     std::optional<SteadyClock::time_point> first_byte;
     std::string tail;  // the last bytes seen, so a [DONE] split across reads is still found
     bool saw_done = false;
@@ -196,6 +210,8 @@ LoadReport run_load(const LoadOptions& o) {
   report.first_byte = summarize_latencies(first_byte);
   report.send_lag = summarize_latencies(lag);
   report.peak_in_flight = peak.load();
+  report.sent_with_warmup = sent_with_warmup.load();
+  report.cpu_seconds = process_cpu_seconds() - cpu_at_start;
   return report;
 }
 
@@ -217,7 +233,9 @@ nlohmann::json to_json(const LoadReport& r) {
           {"first_byte", to_json(r.first_byte)},
           {"send_lag", to_json(r.send_lag)},
           {"peak_in_flight", r.peak_in_flight},
-          {"response_bytes", r.response_bytes}};
+          {"response_bytes", r.response_bytes},
+          {"sent_with_warmup", r.sent_with_warmup},
+          {"cpu_seconds", r.cpu_seconds}};
 }
 
 }  // namespace clearhouse::gateway

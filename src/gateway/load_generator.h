@@ -80,6 +80,8 @@ struct LoadReport {
   LatencySummary send_lag;             // open loop: how late requests were sent
   std::int64_t peak_in_flight = 0;     // most requests outstanding at once
   std::int64_t response_bytes = 0;     // body bytes received by measured requests
+  std::int64_t sent_with_warmup = 0;   // every request sent, warm-up included
+  double cpu_seconds = 0;              // user + system CPU of this process during run_load
 };
 
 // Throws std::invalid_argument for a bad base_url, no connections, a negative rate or an empty body.

@@ -25,10 +25,13 @@ using testing::tiny_store;
 class LoadGeneratorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    upstream_ = std::make_unique<ReplayUpstream>(tiny_store(), ReplayUpstreamOptions{.tokens_per_second = 5},
-                                                 std::make_shared<InstantPacingClock>());
-    server_ = std::make_unique<HttpServer>(HttpServerOptions{.host = "127.0.0.1", .port = 0},
-                                           [this](const HttpRequest& r) { return upstream_->handle(r); });
+    ReplayUpstreamOptions replay;
+    replay.tokens_per_second = 5;
+    upstream_ = std::make_unique<ReplayUpstream>(tiny_store(), replay, std::make_shared<InstantPacingClock>());
+    HttpServerOptions http;
+    http.host = "127.0.0.1";
+    http.port = 0;
+    server_ = std::make_unique<HttpServer>(http, [this](const HttpRequest& r) { return upstream_->handle(r); });
     port_ = server_->bind();
     server_->start();
   }
