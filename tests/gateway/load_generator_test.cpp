@@ -3,6 +3,11 @@
 // where they are bounded by construction (an open-loop request is never sent before it is due).
 #include "gateway/load_generator.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -148,14 +153,27 @@ TEST_F(LoadGeneratorTest, ErrorStatusesAreCountedNotMeasured) {
   EXPECT_EQ(j["latency"]["count"], 0);
 }
 
-TEST_F(LoadGeneratorTest, ConnectionFailuresAreCounted) {
-  LoadOptions o = options(chat_body(kQuestion));
-  server_->stop();  // nothing listens on the port any more
-  server_.reset();
+TEST(LoadGeneratorFailureTest, ConnectionFailuresAreCounted) {
+  // A socket bound to a port but not listening: connections to it are refused, and the port stays
+  // ours for the whole test.
+  const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(sock, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  LoadOptions o;
+  o.base_url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  o.body = chat_body(kQuestion).dump();
   o.requests = 2;
   o.connections = 1;
+  o.timeout_seconds = 5;
   const LoadReport r = run_load(o);
+  ::close(sock);
   EXPECT_EQ(r.outcomes, (std::map<std::string, std::int64_t>{{"connect", 2}}));
+  EXPECT_EQ(r.ok, 0);
 }
 
 TEST_F(LoadGeneratorTest, RejectsBadOptions) {
