@@ -23,5 +23,6 @@ void add_ledger_command(CLI::App& app);
 void add_replay_upstream_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_hash_key_command(CLI::App& app);
+void add_loadgen_command(CLI::App& app);
 
 }  // namespace clearhouse::cli

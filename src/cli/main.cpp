@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   clearhouse::cli::add_replay_upstream_command(app);
   clearhouse::cli::add_serve_command(app);
   clearhouse::cli::add_hash_key_command(app);
+  clearhouse::cli::add_loadgen_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

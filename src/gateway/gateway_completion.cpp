@@ -134,10 +134,8 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
   const std::string dataset = dataset_header.empty() ? req.dataset : std::string(dataset_header);
   const double tau_hat = predictor ? predictor->predict(req.prompt, dataset) : config.pacer.default_tau;
 
-  const WindowTotals window = ledger.window_totals();
-  const BudgetView view{window.budget_tokens.value_or(0), window.remaining_tokens.value_or(0),
-                        window.window_start_ms, window.window_end_ms};
-  const PacerDecision decision = pacer.decide(tau_hat, clock.now_ms(), view);
+  const std::int64_t now_ms = clock.now_ms();
+  const PacerDecision decision = pacer.decide(tau_hat, now_ms, budget_view.get(now_ms));
   std::int64_t cap = decision.cap;
   const std::int64_t generations = req.generations();
   AuctionPick pick = auction.pick(std::max<std::int64_t>(cap, 1));
@@ -178,6 +176,7 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
       reserve = ledger.reserve(id, key_id, config.upstreams[upstream].name, cap * generations);
     }
   }
+  budget_view.observe(reserve, now_ms);
   switch (reserve.status) {
     case ReserveStatus::kReserved: break;
     case ReserveStatus::kOverGlobalBudget:

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gateway/api_keys.h"
+#include "gateway/budget_view_cache.h"
 #include "gateway/gateway.h"
 #include "gateway/metrics.h"
 #include "gateway/openai_request.h"
@@ -50,6 +51,7 @@ struct Gateway::Impl {
   std::optional<predict::ThresholdPredictor> predictor;
   ApiKeyTable keys;
   Pacer pacer;
+  BudgetViewCache budget_view{ledger};  // what the pacer sees of the budget (no ledger read per request)
   UpstreamAuction auction;
   std::vector<std::unique_ptr<UpstreamClient>> upstreams;  // in config order
   GatewayMetrics metrics;

@@ -16,6 +16,10 @@ int wal_hook(void* self, sqlite3*, const char*, int pages) {
 Checkpointer::Checkpointer(const std::string& path, sqlite::Connection& writer)
     : writer_(writer), own_(path, false) {
   writer_.exec("PRAGMA wal_autocheckpoint = 0");
+  // A connection opens the WAL only when it first reads the database; until then
+  // sqlite3_wal_checkpoint_v2 on it is a silent no-op (SQLITE_OK, nothing copied), and the WAL
+  // grows without bound. One read here opens it for good.
+  own_.exec("SELECT count(*) FROM sqlite_master");
   sqlite3_wal_hook(writer_.handle(), &wal_hook, this);
   thread_ = std::thread([this] { run(); });
 }
