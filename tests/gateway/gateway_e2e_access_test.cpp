@@ -14,7 +14,8 @@ constexpr const char* kChat = "/v1/chat/completions";
 TEST(GatewayE2EAccess, CompletionsNeedAValidKey) {
   GatewayRig rig;
   const json body = chat_body(long_answer(), {{"max_tokens", 5}});
-  for (const std::string& key : {std::string(), std::string("ch-not-a-key"), std::string(kAdminKey)}) {
+  for (const std::string& key :
+       {std::string(), std::string("ch-not-a-key"), std::string(kAdminKey)}) {
     const Reply r = rig.post(kChat, body, key);
     EXPECT_EQ(r.status, 401) << "key '" << key << "': " << r.body;
     EXPECT_TRUE(is_openai_error(r.body, "invalid_api_key"));
@@ -99,19 +100,26 @@ TEST(GatewayE2EAccess, MetricsCountTheRequestsAndNameNoKey) {
   GatewayRig rig;
   ASSERT_EQ(rig.post(kChat, chat_body(long_answer(), {{"max_tokens", 8}})).status, 200);
   ASSERT_EQ(rig.post(kChat, chat_body(long_answer(), {{"max_tokens", 8}}), kBobKey).status, 200);
-  ASSERT_EQ(rig.stream(kChat, chat_body(long_answer(), {{"max_tokens", 8}, {"stream", true}})).status,
-            200);
+  ASSERT_EQ(
+      rig.stream(kChat, chat_body(long_answer(), {{"max_tokens", 8}, {"stream", true}})).status,
+      200);
   ASSERT_EQ(rig.post(kChat, chat_body(long_answer()), "").status, 401);
   ASSERT_EQ(rig.request("POST", "/v1/completions", "{", kAliceKey).status, 400);
 
   const Reply m = rig.get("/metrics", "");
   ASSERT_EQ(m.status, 200) << m.body;
-  EXPECT_EQ(m.header("Content-Type").rfind("text/plain; version=0.0.4", 0), 0u) << m.header("Content-Type");
+  EXPECT_EQ(m.header("Content-Type").rfind("text/plain; version=0.0.4", 0), 0u)
+      << m.header("Content-Type");
   const std::string& text = m.body;
   EXPECT_NE(text.find("# TYPE clearhouse_requests_total counter"), std::string::npos);
-  EXPECT_EQ(metric_value(text, "clearhouse_requests_total", R"(route="chat_completions",code="200")"), 3.0);
-  EXPECT_EQ(metric_value(text, "clearhouse_requests_total", R"(route="chat_completions",code="401")"), 1.0);
-  EXPECT_EQ(metric_value(text, "clearhouse_requests_total", R"(route="completions",code="400")"), 1.0);
+  EXPECT_EQ(
+      metric_value(text, "clearhouse_requests_total", R"(route="chat_completions",code="200")"),
+      3.0);
+  EXPECT_EQ(
+      metric_value(text, "clearhouse_requests_total", R"(route="chat_completions",code="401")"),
+      1.0);
+  EXPECT_EQ(metric_value(text, "clearhouse_requests_total", R"(route="completions",code="400")"),
+            1.0);
   EXPECT_EQ(metric_value(text, "clearhouse_tokens_used_total"), 24.0);
   EXPECT_EQ(metric_value(text, "clearhouse_tokens_reserved_total"), 24.0);
   EXPECT_EQ(metric_value(text, "clearhouse_reserved_tokens"), 0.0);

@@ -37,7 +37,8 @@ void short_timeouts(GatewayConfig& c) {
 
 TEST(GatewayE2EFaults, UpstreamErrorStatusIs502AndSettledWithNothingUsed) {
   GatewayRig rig;
-  const Reply r = rig.post(kChat, with_fault(chat_body(long_answer(), {{"max_tokens", 50}}), "status=500"));
+  const Reply r =
+      rig.post(kChat, with_fault(chat_body(long_answer(), {{"max_tokens", 50}}), "status=500"));
   ASSERT_EQ(r.status, 502) << r.body;
   EXPECT_TRUE(is_openai_error(r.body, "upstream_error"));
   EXPECT_NE(r.json_body()["error"]["message"].get<std::string>().find("500"), std::string::npos)
@@ -65,7 +66,8 @@ TEST(GatewayE2EFaults, UpstreamRejectingTheRequestPassesItsClientErrorOn) {
 TEST(GatewayE2EFaults, StreamFromAnErroringUpstreamEndsWithAnErrorEventAndNothingSpent) {
   GatewayRig rig;
   const StreamReply s = rig.stream(
-      kChat, with_fault(chat_body(long_answer(), {{"stream", true}, {"max_tokens", 50}}), "status=503"));
+      kChat,
+      with_fault(chat_body(long_answer(), {{"stream", true}, {"max_tokens", 50}}), "status=503"));
   EXPECT_FALSE(s.ends_with_done());
   EXPECT_TRUE(s.has_error_event()) << s.body;
   EXPECT_EQ(s.content_chunks(), 0);
@@ -96,8 +98,9 @@ TEST(GatewayE2EFaults, UpstreamSlowerThanTheReadTimeoutIs504AndCountsTheReservat
 
 TEST(GatewayE2EFaults, StreamFromAnUpstreamSlowerThanTheReadTimeoutEndsWithATimeoutEvent) {
   GatewayRig rig({.configure = short_timeouts, .real_time = true});
-  const StreamReply s = rig.stream(
-      kChat, with_fault(chat_body(long_answer(), {{"stream", true}, {"max_tokens", 60}}), "delay-ms=5000"));
+  const StreamReply s =
+      rig.stream(kChat, with_fault(chat_body(long_answer(), {{"stream", true}, {"max_tokens", 60}}),
+                                   "delay-ms=5000"));
   EXPECT_FALSE(s.ends_with_done());
   ASSERT_TRUE(s.has_error_event()) << s.body;
   EXPECT_EQ(s.chunks().back()["error"]["code"], "upstream_timeout") << s.body;
@@ -111,9 +114,9 @@ TEST(GatewayE2EFaults, StreamFromAnUpstreamSlowerThanTheReadTimeoutEndsWithATime
 TEST(GatewayE2EFaults, StreamCutByTheUpstreamEndsWithoutDoneAndCountsWhatWasGenerated) {
   GatewayRig rig;
   constexpr std::int64_t kCutAfter = 7;
-  const StreamReply s = rig.stream(
-      kChat, with_fault(chat_body(long_answer(), {{"stream", true}, {"max_tokens", 80}}),
-                        "close-after=" + std::to_string(kCutAfter)));
+  const StreamReply s =
+      rig.stream(kChat, with_fault(chat_body(long_answer(), {{"stream", true}, {"max_tokens", 80}}),
+                                   "close-after=" + std::to_string(kCutAfter)));
   EXPECT_EQ(s.status, 200);
   EXPECT_FALSE(s.ends_with_done());
   EXPECT_TRUE(s.has_error_event()) << s.body;
@@ -129,7 +132,8 @@ TEST(GatewayE2EFaults, StreamCutByTheUpstreamEndsWithoutDoneAndCountsWhatWasGene
 
 TEST(GatewayE2EFaults, ResponseCutBeforeItsBodyIs502AndCountsTheReservation) {
   GatewayRig rig;
-  const Reply r = rig.post(kChat, with_fault(chat_body(long_answer(), {{"max_tokens", 45}}), "close-after=0"));
+  const Reply r =
+      rig.post(kChat, with_fault(chat_body(long_answer(), {{"max_tokens", 45}}), "close-after=0"));
   ASSERT_EQ(r.status, 502) << r.body;
   EXPECT_TRUE(is_openai_error(r.body, "upstream_error"));
   const auto record = rig.record(r);
@@ -148,7 +152,8 @@ TEST(GatewayE2EFaults, UpstreamDownIs502AndReleasesTheReservation) {
   EXPECT_EQ(record->state, RequestState::kReleased);
   EXPECT_EQ(record->used_tokens, 0);
 
-  const StreamReply s = rig.stream(kChat, chat_body(long_answer(), {{"max_tokens", 50}, {"stream", true}}));
+  const StreamReply s =
+      rig.stream(kChat, chat_body(long_answer(), {{"max_tokens", 50}, {"stream", true}}));
   EXPECT_FALSE(s.ends_with_done());
   EXPECT_TRUE(s.has_error_event()) << s.body;
   const auto stream_record = rig.record(s);
@@ -164,7 +169,8 @@ TEST(GatewayE2EFaults, UpstreamDownIs502AndReleasesTheReservation) {
 
 TEST(GatewayE2EFaults, UpstreamWithoutUsageIsSettledWithAnEstimate) {
   GatewayRig rig;
-  const Reply r = rig.post(kChat, with_fault(chat_body(long_answer(), {{"max_tokens", 60}}), "no-usage"));
+  const Reply r =
+      rig.post(kChat, with_fault(chat_body(long_answer(), {{"max_tokens", 60}}), "no-usage"));
   ASSERT_EQ(r.status, 200) << r.body;
   const json body = r.json_body();
   EXPECT_FALSE(body.contains("usage") && body["usage"].is_object()) << r.body;
@@ -176,7 +182,8 @@ TEST(GatewayE2EFaults, UpstreamWithoutUsageIsSettledWithAnEstimate) {
   EXPECT_GT(*record->used_tokens, 0);
 
   const StreamReply s = rig.stream(
-      kChat, with_fault(chat_body(long_answer(), {{"max_tokens", 60}, {"stream", true}}), "no-usage"));
+      kChat,
+      with_fault(chat_body(long_answer(), {{"max_tokens", 60}, {"stream", true}}), "no-usage"));
   ASSERT_TRUE(s.ends_with_done()) << s.body;
   const auto stream_record = rig.record(s);
   ASSERT_TRUE(stream_record);
@@ -203,10 +210,11 @@ class RawClient {
   [[nodiscard]] bool connected() const { return connected_; }
 
   bool send_post(const std::string& path, const std::string& key, const std::string& body) {
-    const std::string request = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                                "Authorization: Bearer " + key + "\r\n" +
-                                "Content-Type: application/json\r\nContent-Length: " +
-                                std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    const std::string request =
+        "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "Authorization: Bearer " + key +
+        "\r\n" +
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nConnection: close\r\n\r\n" + body;
     std::size_t sent = 0;
     while (sent < request.size()) {
       const ssize_t n = ::send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
@@ -261,12 +269,14 @@ TEST(GatewayE2EFaults, ClientLeavingMidStreamSettlesWhatWasGenerated) {
   GatewayRig rig({.configure = {}, .tokens_per_second = 50, .real_time = true});
   RawClient client(rig.port());
   ASSERT_TRUE(client.connected());
-  ASSERT_TRUE(client.send_post(kChat, kAliceKey, chat_body(long_answer(), {{"stream", true}}).dump()));
+  ASSERT_TRUE(
+      client.send_post(kChat, kAliceKey, chat_body(long_answer(), {{"stream", true}}).dump()));
   ASSERT_TRUE(client.read_until([](const std::string& raw) { return raw_content_chunks(raw) >= 3; },
                                 milliseconds(10'000)))
       << client.received;
   const std::int64_t seen = raw_content_chunks(client.received);
-  ASSERT_NE(client.received.find("x-clearhouse-cap: " + std::to_string(kGatewayCap)), std::string::npos)
+  ASSERT_NE(client.received.find("x-clearhouse-cap: " + std::to_string(kGatewayCap)),
+            std::string::npos)
       << client.received;
   const auto left_at = SteadyClock::now();
   client.close();

@@ -83,7 +83,8 @@ TEST(GatewayE2E, ShortAnswerSettlesWhatWasUsedAndReleasesTheRestOfTheCap) {
 
 TEST(GatewayE2E, StreamingChatEndsWithDoneAndSettlesWhatWasStreamed) {
   GatewayRig rig;
-  const StreamReply s = rig.stream(kChat, chat_body(long_answer(), {{"stream", true}, {"max_tokens", 40}}));
+  const StreamReply s =
+      rig.stream(kChat, chat_body(long_answer(), {{"stream", true}, {"max_tokens", 40}}));
   ASSERT_EQ(s.status, 200) << s.body;
   EXPECT_EQ(s.header("Content-Type").rfind("text/event-stream", 0), 0u) << s.header("Content-Type");
   EXPECT_EQ(s.error, httplib::Error::Success);
@@ -97,8 +98,8 @@ TEST(GatewayE2E, StreamingChatEndsWithDoneAndSettlesWhatWasStreamed) {
 
 TEST(GatewayE2E, StreamingLegacyCompletionEndsWithDone) {
   GatewayRig rig;
-  const StreamReply s =
-      rig.stream(kCompletions, completion_body(long_answer(), {{"stream", true}, {"max_tokens", 12}}));
+  const StreamReply s = rig.stream(
+      kCompletions, completion_body(long_answer(), {{"stream", true}, {"max_tokens", 12}}));
   ASSERT_EQ(s.status, 200) << s.body;
   EXPECT_TRUE(s.ends_with_done());
   EXPECT_EQ(s.content_chunks(), 12);
@@ -116,11 +117,11 @@ TEST(GatewayE2E, UpstreamReceivesTheSmallerOfTheClientsAndTheGatewaysCap) {
     std::int64_t expected;
   };
   const Case cases[] = {
-      {json::object(), kGatewayCap},                                 // no client cap: ours
-      {{{"max_tokens", 17}}, 17},                                    // the client's, lower
-      {{{"max_completion_tokens", 23}}, 23},                         // the newer field
-      {{{"max_tokens", 50}, {"max_completion_tokens", 31}}, 31},     // both: the smaller
-      {{{"max_tokens", 5000}}, kGatewayCap},                         // above ours: lowered
+      {json::object(), kGatewayCap},                              // no client cap: ours
+      {{{"max_tokens", 17}}, 17},                                 // the client's, lower
+      {{{"max_completion_tokens", 23}}, 23},                      // the newer field
+      {{{"max_tokens", 50}, {"max_completion_tokens", 31}}, 31},  // both: the smaller
+      {{{"max_tokens", 5000}}, kGatewayCap},                      // above ours: lowered
       {{{"max_completion_tokens", 100000}}, kGatewayCap},
       {{{"max_tokens", kGatewayCap}}, kGatewayCap},
   };
@@ -162,13 +163,14 @@ TEST(GatewayE2E, GatewayNeverRaisesAClientsCap) {
 
 TEST(GatewayE2E, StreamWithoutIncludeUsageShowsNoUsageChunk) {
   GatewayRig rig;
-  const StreamReply s = rig.stream(kChat, chat_body(long_answer(), {{"stream", true}, {"max_tokens", 20}}));
+  const StreamReply s =
+      rig.stream(kChat, chat_body(long_answer(), {{"stream", true}, {"max_tokens", 20}}));
   ASSERT_EQ(s.status, 200) << s.body;
   ASSERT_TRUE(s.ends_with_done());
   EXPECT_FALSE(s.usage());
   for (const json& c : s.chunks()) {
-    EXPECT_FALSE(c.contains("usage")) << c;                  // not even "usage": null
-    EXPECT_FALSE(c["choices"].empty()) << c;                 // no usage-only chunk
+    EXPECT_FALSE(c.contains("usage")) << c;   // not even "usage": null
+    EXPECT_FALSE(c["choices"].empty()) << c;  // no usage-only chunk
   }
   // The gateway asked the upstream for usage anyway and settled with it.
   EXPECT_TRUE(rig.ledger_settled());
@@ -178,10 +180,10 @@ TEST(GatewayE2E, StreamWithoutIncludeUsageShowsNoUsageChunk) {
 
 TEST(GatewayE2E, StreamWithIncludeUsageEndsWithTheUsageChunk) {
   GatewayRig rig;
-  const StreamReply s = rig.stream(
-      kChat, chat_body(long_answer(), {{"stream", true},
-                                       {"max_tokens", 20},
-                                       {"stream_options", {{"include_usage", true}}}}));
+  const StreamReply s =
+      rig.stream(kChat, chat_body(long_answer(), {{"stream", true},
+                                                  {"max_tokens", 20},
+                                                  {"stream_options", {{"include_usage", true}}}}));
   ASSERT_EQ(s.status, 200) << s.body;
   ASSERT_TRUE(s.ends_with_done());
   const auto usage = s.usage();
@@ -209,7 +211,8 @@ TEST(GatewayE2E, TinyBudgetMakesClearAbandonWith429AndRetryAfter) {
   EXPECT_TRUE(rig.ledger_settled());
   EXPECT_EQ(rig.spent(), 0);
   const std::string metrics = rig.get("/metrics").body;
-  EXPECT_EQ(metric_value(metrics, "clearhouse_abandoned_requests_total", R"(action="reject")"), 1.0);
+  EXPECT_EQ(metric_value(metrics, "clearhouse_abandoned_requests_total", R"(action="reject")"),
+            1.0);
 }
 
 TEST(GatewayE2E, DegradeServesAbandonedQueriesWithTheDegradeCap) {
@@ -225,11 +228,13 @@ TEST(GatewayE2E, DegradeServesAbandonedQueriesWithTheDegradeCap) {
   EXPECT_TRUE(rig.ledger_settled());
   EXPECT_EQ(rig.spent(), 16);
   const std::string metrics = rig.get("/metrics").body;
-  EXPECT_EQ(metric_value(metrics, "clearhouse_abandoned_requests_total", R"(action="degrade")"), 1.0);
+  EXPECT_EQ(metric_value(metrics, "clearhouse_abandoned_requests_total", R"(action="degrade")"),
+            1.0);
 }
 
 TEST(GatewayE2E, SpentBudgetIsRejectedWithBudgetExhausted) {
-  // Degrade sends 64 tokens; the budget fits 50: the first request gets what is left, the next none.
+  // Degrade sends 64 tokens; the budget fits 50: the first request gets what is left, the next
+  // none.
   GatewayRig rig({.configure = [](GatewayConfig& c) {
     c.budget_tokens = 50;
     c.on_abandon = AbandonAction::kDegrade;
@@ -261,7 +266,8 @@ TEST(GatewayE2E, KeyWithItsOwnSmallBudgetIsRejectedWithKeyBudgetExhausted) {
   EXPECT_EQ(rig.requests_recorded(), 0);
 
   // Within his budget bob is served, and his spend counts against it.
-  const Reply small = rig.post(kChat, chat_body(long_answer(), {{"max_tokens", kBobBudget}}), kBobKey);
+  const Reply small =
+      rig.post(kChat, chat_body(long_answer(), {{"max_tokens", kBobBudget}}), kBobKey);
   ASSERT_EQ(small.status, 200) << small.body;
   EXPECT_EQ(completion_tokens(small), kBobBudget);
   EXPECT_EQ(rig.ledger().key_window_totals("bob").spent_tokens, kBobBudget);

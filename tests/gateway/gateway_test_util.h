@@ -57,7 +57,8 @@ inline constexpr const char* kBobKey = "ch-e2e-bob-0123456789abcdef";
 inline constexpr const char* kAdminKey = "ch-e2e-admin-0123456789abcdef";
 inline constexpr const char* kUpstreamApiKey = "sk-e2e-upstream-secret-0123456789";
 inline constexpr std::int64_t kBobBudget = 40;
-// The gateway's largest cap (pacer.max_tokens): with the default budget every request is funded at it.
+// The gateway's largest cap (pacer.max_tokens): with the default budget every request is funded at
+// it.
 inline constexpr std::int64_t kGatewayCap = 200;
 inline constexpr std::int64_t kDefaultBudget = 10'000'000;
 inline constexpr std::int64_t kClockStartMs = 1'700'000'000'000;
@@ -95,8 +96,8 @@ inline json completion_body(const RecordedOutput& answer, json extra = json::obj
   return body;
 }
 
-// A body that asks the replay upstream for a fault (replay_upstream_fault.h); the gateway passes the
-// body through.
+// A body that asks the replay upstream for a fault (replay_upstream_fault.h); the gateway passes
+// the body through.
 inline json with_fault(json body, const std::string& fault) {
   body["metadata"]["replay_fault"] = fault;
   return body;
@@ -185,7 +186,8 @@ struct StreamReply : Reply {
   }
 
   static std::string chunk_text(const json& c) {
-    if (!c.is_object() || !c.contains("choices") || !c["choices"].is_array() || c["choices"].empty()) {
+    if (!c.is_object() || !c.contains("choices") || !c["choices"].is_array() ||
+        c["choices"].empty()) {
       return {};
     }
     const json& choice = c["choices"][0];
@@ -193,7 +195,8 @@ struct StreamReply : Reply {
         choice["delta"]["content"].is_string()) {
       return choice["delta"]["content"].get<std::string>();
     }
-    if (choice.contains("text") && choice["text"].is_string()) return choice["text"].get<std::string>();
+    if (choice.contains("text") && choice["text"].is_string())
+      return choice["text"].get<std::string>();
     return {};
   }
 };
@@ -208,13 +211,15 @@ inline ::testing::AssertionResult is_openai_error(const std::string& body,
   }
   const json& e = j["error"];
   for (const char* field : {"message", "type", "param", "code"}) {
-    if (!e.contains(field)) return ::testing::AssertionFailure() << "no error." << field << ": " << body;
+    if (!e.contains(field))
+      return ::testing::AssertionFailure() << "no error." << field << ": " << body;
   }
-  if (!e["message"].is_string() || e["message"].get<std::string>().empty() || !e["type"].is_string() ||
-      e["type"].get<std::string>().empty()) {
+  if (!e["message"].is_string() || e["message"].get<std::string>().empty() ||
+      !e["type"].is_string() || e["type"].get<std::string>().empty()) {
     return ::testing::AssertionFailure() << "empty message or type: " << body;
   }
-  if (!(e["param"].is_null() || e["param"].is_string()) || !(e["code"].is_null() || e["code"].is_string())) {
+  if (!(e["param"].is_null() || e["param"].is_string()) ||
+      !(e["code"].is_null() || e["code"].is_string())) {
     return ::testing::AssertionFailure() << "param/code neither string nor null: " << body;
   }
   if (code && e["code"] != *code) {
@@ -267,7 +272,8 @@ class GatewayRig {
     upstream_port_ = upstream_server_->bind();
     upstream_server_->start();
 
-    config_ = default_config(options.upstream_down ? unused_port() : upstream_port_, dir / "ledger.db");
+    config_ =
+        default_config(options.upstream_down ? unused_port() : upstream_port_, dir / "ledger.db");
     if (options.configure) options.configure(config_);
 
     ledger_ = std::make_unique<Ledger>(Ledger::open(config_.ledger_path, clock_));
@@ -310,7 +316,8 @@ class GatewayRig {
     u.read_timeout_seconds = 20.0;
     u.total_timeout_seconds = 60.0;
     c.upstreams = {u};
-    c.keys = {{"alice", sha256_hex(kAliceKey), std::nullopt}, {"bob", sha256_hex(kBobKey), kBobBudget}};
+    c.keys = {{"alice", sha256_hex(kAliceKey), std::nullopt},
+              {"bob", sha256_hex(kBobKey), kBobBudget}};
     c.admin_key_sha256 = sha256_hex(kAdminKey);
     return c;
   }
@@ -391,11 +398,14 @@ class GatewayRig {
     ledger_->for_each_request([&](const RequestRecord& r) {
       if (r.state == RequestState::kOpen) open.push_back(r.request_id);
     });
-    if (!open.empty()) return ::testing::AssertionFailure() << open.size() << " requests still open";
+    if (!open.empty())
+      return ::testing::AssertionFailure() << open.size() << " requests still open";
     return ::testing::AssertionSuccess();
   }
   [[nodiscard]] std::int64_t spent() const { return ledger_->window_totals().spent_tokens; }
-  [[nodiscard]] std::int64_t requests_recorded() const { return ledger_->totals().overall.requests; }
+  [[nodiscard]] std::int64_t requests_recorded() const {
+    return ledger_->totals().overall.requests;
+  }
 
   [[nodiscard]] Ledger& ledger() { return *ledger_; }
   [[nodiscard]] Gateway& gateway() { return *gateway_; }
