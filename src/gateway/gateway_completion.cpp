@@ -135,7 +135,8 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
   const double tau_hat = predictor ? predictor->predict(req.prompt, dataset) : config.pacer.default_tau;
 
   const std::int64_t now_ms = clock.now_ms();
-  const PacerDecision decision = pacer.decide(tau_hat, now_ms, budget_view.get(now_ms));
+  const BudgetView view = budget_view.get(now_ms);
+  const PacerDecision decision = pacer.decide(tau_hat, now_ms, view);
   std::int64_t cap = decision.cap;
   const std::int64_t generations = req.generations();
   AuctionPick pick = auction.pick(std::max<std::int64_t>(cap, 1));

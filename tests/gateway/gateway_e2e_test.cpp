@@ -258,22 +258,20 @@ TEST(GatewayE2E, SpentBudgetIsRejectedWithBudgetExhausted) {
 
 TEST(GatewayE2E, KeyWithItsOwnSmallBudgetIsRejectedWithKeyBudgetExhausted) {
   GatewayRig rig;
-  // bob's budget (kBobBudget) cannot hold the gateway's cap; alice, without one, is served.
+  // bob's budget (kBobBudget) cannot hold the gateway's cap: the cap shrinks to what bob has left,
+  // and his spend counts against his budget.
   const Reply bob = rig.post(kChat, chat_body(long_answer()), kBobKey);
-  ASSERT_EQ(bob.status, 429) << bob.body;
-  EXPECT_TRUE(is_openai_error(bob.body, "key_budget_exhausted"));
-  EXPECT_FALSE(bob.header("Retry-After").empty());
-  EXPECT_EQ(rig.requests_recorded(), 0);
-
-  // Within his budget bob is served, and his spend counts against it.
-  const Reply small =
-      rig.post(kChat, chat_body(long_answer(), {{"max_tokens", kBobBudget}}), kBobKey);
-  ASSERT_EQ(small.status, 200) << small.body;
-  EXPECT_EQ(completion_tokens(small), kBobBudget);
+  ASSERT_EQ(bob.status, 200) << bob.body;
+  EXPECT_EQ(bob.header("x-clearhouse-cap"), std::to_string(kBobBudget));
+  EXPECT_EQ(completion_tokens(bob), kBobBudget);
   EXPECT_EQ(rig.ledger().key_window_totals("bob").spent_tokens, kBobBudget);
+
+  // Once it is spent, bob is refused; alice, without a budget of her own, is still served.
   const Reply more = rig.post(kChat, chat_body(long_answer(), {{"max_tokens", 1}}), kBobKey);
-  EXPECT_EQ(more.status, 429) << more.body;
+  ASSERT_EQ(more.status, 429) << more.body;
   EXPECT_TRUE(is_openai_error(more.body, "key_budget_exhausted"));
+  EXPECT_FALSE(more.header("Retry-After").empty());
+  EXPECT_EQ(rig.requests_recorded(), 1);
 
   const Reply alice = rig.post(kChat, chat_body(long_answer()), kAliceKey);
   EXPECT_EQ(alice.status, 200) << alice.body;
