@@ -4,17 +4,16 @@
 // The first line on stdout is "listening on HOST:PORT" (the chosen port when --port 0), flushed at
 // once, so scripts and tests can wait for it. SIGINT and SIGTERM stop the server gracefully: pacing
 // and delays end, streams in flight finish at full speed, then the process exits 0.
-#include <pthread.h>
 
 #include <csignal>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 #include "cli/commands.h"
 #include "cli/errors.h"
+#include "cli/server_lifecycle.h"
 #include "data/data_error.h"
 #include "gateway/http_server.h"
 #include "gateway/replay_upstream.h"
@@ -61,14 +60,7 @@ void run_replay_upstream(const ReplayUpstreamCliOptions& o) {
     throw UsageError(e.what());
   }
 
-  // Signals go to one waiting thread (blocked everywhere else; threads inherit the mask), which stops
-  // the server outside any signal handler.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = block_shutdown_signals();
 
   gateway::HttpServerOptions server_options;
   server_options.host = o.host;
@@ -78,14 +70,7 @@ void run_replay_upstream(const ReplayUpstreamCliOptions& o) {
   gateway::HttpServer server(server_options, [&upstream](const gateway::HttpRequest& request) {
     return upstream->handle(request);
   });
-  int port = 0;
-  try {
-    port = server.bind();
-  } catch (const gateway::HttpBindError& e) {
-    throw UsageError(e.what());
-  }
-  std::printf("listening on %s:%d\n", o.host.c_str(), port);
-  std::fflush(stdout);
+  bind_and_announce(server, o.host);
   std::size_t records = store->records().size();
   std::string models;
   for (const auto& m : store->models()) models += (models.empty() ? "" : ", ") + m;
@@ -95,15 +80,10 @@ void run_replay_upstream(const ReplayUpstreamCliOptions& o) {
                options.fault.empty() ? "" : "; fault ",
                gateway::to_string(options.fault).c_str());
 
-  std::thread waiter([&] {
-    int signal = 0;
-    sigwait(&signals, &signal);
+  run_until_signal(server, signals, [&](int signal) {
     std::fprintf(stderr, "replay-upstream: signal %d, stopping\n", signal);
     upstream->shutdown();
-    server.stop();
   });
-  server.run();
-  waiter.join();
   std::fprintf(stderr, "replay-upstream: stopped\n");
 }
 

@@ -6,20 +6,18 @@
 // new requests get 503, requests in flight get `limits.shutdown_grace_seconds` to finish, streams
 // still running then stop and settle what they generated, and the process exits 0 with the ledger
 // settled. Logs go to stderr and never contain keys.
-#include <pthread.h>
-
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/errors.h"
+#include "cli/server_lifecycle.h"
 #include "gateway/gateway.h"
 #include "gateway/http_server.h"
 #include "gateway/ledger.h"
@@ -55,13 +53,8 @@ void run_serve(const ServeOptions& o) {
     }
   }
 
-  // Signals go to one waiting thread (blocked everywhere else; threads inherit the mask).
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  // Before any thread starts (the ledger's checkpointer, the server's): they inherit the mask.
+  const sigset_t signals = block_shutdown_signals();
 
   gateway::SystemClock clock;
   std::optional<gateway::Ledger> ledger;
@@ -98,14 +91,7 @@ void run_serve(const ServeOptions& o) {
   gateway::HttpServer server(server_options, [&gw](const gateway::HttpRequest& request) {
     return gw->handle(request);
   });
-  int port = 0;
-  try {
-    port = server.bind();
-  } catch (const gateway::HttpBindError& e) {
-    throw UsageError(e.what());
-  }
-  std::printf("listening on %s:%d\n", config.listen_host.c_str(), port);
-  std::fflush(stdout);
+  bind_and_announce(server, config.listen_host);
   std::string upstreams;
   for (const auto& u : config.upstreams) {
     upstreams += fmt::format("{}{} ({}, {} USD/Mtok)", upstreams.empty() ? "" : ", ", u.name,
@@ -122,9 +108,7 @@ void run_serve(const ServeOptions& o) {
                          "can spend the budget\n");
   }
 
-  std::thread waiter([&] {
-    int signal = 0;
-    sigwait(&signals, &signal);
+  run_until_signal(server, signals, [&](int signal) {
     std::fprintf(stderr, "serve: signal %d: draining (%lld in flight)\n", signal,
                  static_cast<long long>(gw->in_flight()));
     gw->drain();
@@ -136,10 +120,7 @@ void run_serve(const ServeOptions& o) {
       gw->abort_streams();
       (void)gw->wait_idle(std::chrono::seconds(10));
     }
-    server.stop();
   });
-  server.run();
-  waiter.join();
   const gateway::WindowTotals w = ledger->window_totals();
   std::fprintf(stderr, "serve: stopped; window spent %lld tokens, %lld still reserved\n",
                static_cast<long long>(w.spent_tokens), static_cast<long long>(w.reserved_tokens));
