@@ -257,6 +257,12 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
     metrics.stream_opened();
     const std::string& name = state->flight->name();
     StreamRelay relay(state->client_wants_usage);
+    const std::int64_t reserved = state->flight->tokens();
+    // The usage the upstream reported; without it, the chunks that arrived (a cut stream generated
+    // about that many tokens).
+    const auto usage_so_far = [&] {
+      return relay.reported_completion_tokens().value_or(relay.tokens_generated(reserved));
+    };
     std::string error_bytes;
     bool client_gone = false;
     const UpstreamReply reply = client.post(
@@ -271,8 +277,7 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
           if (relay.done()) {
             // Settled before the client sees [DONE]: a client holding a complete stream has been
             // charged exactly the usage it was told, even if the gateway dies right after.
-            state->flight->settle(relay.reported_completion_tokens().value_or(
-                relay.tokens_generated(state->flight->tokens())));
+            state->flight->settle(usage_so_far());
           }
           if (!forward.empty() && !out.write(forward)) {
             client_gone = true;
@@ -281,7 +286,6 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
           return true;
         });
     metrics.observe_upstream_seconds(name, reply.seconds);
-    const std::int64_t reserved = state->flight->tokens();
     bool complete = false;
     if (reply.failure == UpstreamFailure::kConnect) {
       state->flight->release();
@@ -292,12 +296,8 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
       state->flight->settle(reserved);
     } else if (reply.failure == UpstreamFailure::kNone && (reply.status < 200 || reply.status >= 300)) {
       state->flight->settle(completion_usage(error_bytes, nullptr).value_or(0));
-    } else if (const auto reported = relay.reported_completion_tokens()) {
-      state->flight->settle(*reported);
-      complete = reply.failure == UpstreamFailure::kNone && relay.done();
     } else {
-      // No usage: count the chunks that arrived (a cut stream generated about that many tokens).
-      state->flight->settle(relay.tokens_generated(reserved));
+      state->flight->settle(usage_so_far());
       complete = reply.failure == UpstreamFailure::kNone && relay.done();
     }
     if (!complete && !client_gone && !aborting) {
