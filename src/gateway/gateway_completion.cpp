@@ -111,6 +111,24 @@ std::string_view failure_kind(UpstreamFailure failure) {
   }
 }
 
+// How an upstream's failure or error answer reaches the client: the status and the OpenAI error
+// code, for a whole response and for a stream's error event alike.
+struct UpstreamErrorReport {
+  int status = 502;
+  std::string_view code = "upstream_error";
+};
+
+UpstreamErrorReport report_upstream_error(const UpstreamReply& reply) {
+  // A 4xx other than 429 is about the request (context too long, a bad field): passed on as is.
+  if (reply.failure == UpstreamFailure::kNone && reply.status >= 400 && reply.status < 500 &&
+      reply.status != 429) {
+    return {reply.status, "upstream_error"};
+  }
+  if (reply.failure == UpstreamFailure::kTimeout) return {504, "upstream_timeout"};
+  if (reply.failure == UpstreamFailure::kConnect) return {502, "upstream_unavailable"};
+  return {};
+}
+
 // What a failed or erroring upstream call used, when no usage was reported: nothing when it never
 // connected or refused the request; the whole reservation when it may have generated (a timeout or a
 // broken connection with nothing counted), since spend that may have happened is never forgotten.
@@ -219,17 +237,9 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
       } else {
         flight->settle(reported.value_or(tokens_without_usage(reply, flight->tokens())));
       }
-      // A 4xx is about the request (context too long, bad field): the client learns it as is.
-      const bool client_fault = reply.failure == UpstreamFailure::kNone && reply.status >= 400 &&
-                                reply.status < 500 && reply.status != 429;
-      response.status = client_fault ? reply.status
-                        : reply.failure == UpstreamFailure::kTimeout ? 504
-                                                                      : 502;
-      const std::string_view code = reply.failure == UpstreamFailure::kTimeout ? "upstream_timeout"
-                                    : reply.failure == UpstreamFailure::kConnect
-                                        ? "upstream_unavailable"
-                                        : "upstream_error";
-      response.body = upstream_error_body(target.name, reply, response.status, code).dump();
+      const UpstreamErrorReport report = report_upstream_error(reply);
+      response.status = report.status;
+      response.body = upstream_error_body(target.name, reply, report.status, report.code).dump();
     }
     response.headers = std::move(headers);
     metrics.observe_added_seconds(std::max(0.0, seconds_since(start) - reply.seconds));
@@ -304,14 +314,13 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
       metrics.count_upstream_error(name, failure_kind(reply.failure));
       UpstreamReply described = reply;
       described.body = error_bytes;
-      const int status = reply.failure == UpstreamFailure::kTimeout ? 504 : 502;
-      const std::string_view code =
-          reply.failure == UpstreamFailure::kTimeout ? "upstream_timeout" : "upstream_error";
+      const UpstreamErrorReport report = report_upstream_error(reply);
       if (reply.failure == UpstreamFailure::kNone && !relay.done() && reply.status == 200) {
         described.failure = UpstreamFailure::kClosed;
         described.message = "the stream ended without [DONE]";
       }
-      (void)out.write(sse_data(upstream_error_body(name, described, status, code).dump()));
+      (void)out.write(
+          sse_data(upstream_error_body(name, described, report.status, report.code).dump()));
     }
     metrics.stream_closed();
     metrics.observe_request_seconds(state->endpoint == Endpoint::kChat ? "chat_completions" : "completions",

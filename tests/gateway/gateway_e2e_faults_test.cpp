@@ -155,7 +155,8 @@ TEST(GatewayE2EFaults, UpstreamDownIs502AndReleasesTheReservation) {
   const StreamReply s =
       rig.stream(kChat, chat_body(long_answer(), {{"max_tokens", 50}, {"stream", true}}));
   EXPECT_FALSE(s.ends_with_done());
-  EXPECT_TRUE(s.has_error_event()) << s.body;
+  ASSERT_TRUE(s.has_error_event()) << s.body;
+  EXPECT_EQ(s.chunks().back()["error"]["code"], "upstream_unavailable") << s.body;
   const auto stream_record = rig.record(s);
   ASSERT_TRUE(stream_record);
   EXPECT_EQ(stream_record->state, RequestState::kReleased);
