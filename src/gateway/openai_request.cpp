@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "gateway/replay_upstream_store.h"  // count_code_points
+#include "gateway/utf8.h"
 
 namespace clearhouse::gateway {
 namespace {

@@ -4,7 +4,8 @@
 #include <array>
 #include <cmath>
 
-#include "gateway/replay_upstream_store.h"
+#include "gateway/replay_upstream_store.h"  // kDefaultCharsPerToken
+#include "gateway/utf8.h"
 
 namespace clearhouse::gateway {
 

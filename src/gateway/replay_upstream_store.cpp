@@ -28,12 +28,6 @@ std::int64_t estimate_tokens(std::int64_t chars, double chars_per_token) {
 
 }  // namespace
 
-std::int64_t count_code_points(std::string_view text) {
-  return std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0u) != 0x80u;
-  });
-}
-
 std::string_view trim(std::string_view text) {
   constexpr std::string_view kSpace = " \t\r\n\f\v";
   const auto first = text.find_first_not_of(kSpace);

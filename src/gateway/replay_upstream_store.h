@@ -22,6 +22,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gateway/utf8.h"  // count_code_points, used with the records
+
 namespace clearhouse::gateway {
 
 // Characters per token assumed for a model with no recorded counts (a common rule of thumb).
@@ -69,9 +71,6 @@ class ReplayStore {
   std::unordered_map<std::string, std::size_t> by_qid_;   // model + '\n' + qid, and + dataset/qid
   std::unordered_map<std::string, double> chars_per_token_;
 };
-
-// Number of Unicode code points in UTF-8 text (bytes that do not start a sequence are not counted).
-std::int64_t count_code_points(std::string_view text);
 
 // `text` without leading and trailing ASCII whitespace.
 std::string_view trim(std::string_view text);

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gateway/replay_upstream_store.h"  // count_code_points
+#include "gateway/utf8.h"
 
 namespace clearhouse::gateway {
 namespace {
