@@ -164,7 +164,7 @@ std::string Gateway::Impl::metrics_text() const {
   g.budget_tokens = w.budget_tokens.value_or(0);
   g.budget_remaining_tokens = w.remaining_tokens.value_or(0);
   g.reserved_tokens = w.reserved_tokens;
-  g.open_reservations = in_flight.load();
+  g.open_reservations = open_reservations.load();
   g.in_flight_requests = in_flight.load();
   g.usage_ratio = p.usage_ratio;
   return metrics.render(g);

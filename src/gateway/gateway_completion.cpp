@@ -46,6 +46,7 @@ class Flight {
     cap_ = cap;
     tokens_ = tokens;
     reserved_ = true;
+    g_.open_reservations.fetch_add(1);
     g_.metrics.add_tokens_reserved(tokens);
   }
 
@@ -53,6 +54,7 @@ class Flight {
   void settle(std::int64_t used) {
     if (closed_) return;
     closed_ = true;
+    g_.open_reservations.fetch_sub(1);
     const double usd = g_.auction.payment_usd(pick_, cap_, used);
     const CloseResult r = g_.ledger.settle(id_, used, usd);
     g_.metrics.add_tokens_used(r.used_tokens);
@@ -64,6 +66,7 @@ class Flight {
   void release() {
     if (closed_) return;
     closed_ = true;
+    g_.open_reservations.fetch_sub(1);
     const CloseResult r = g_.ledger.release(id_);
     g_.metrics.add_tokens_released(r.released_tokens);
   }

@@ -60,6 +60,7 @@ struct Gateway::Impl {
   std::atomic<bool> draining{false};
   std::atomic<bool> aborting{false};
   std::atomic<std::int64_t> in_flight{0};
+  std::atomic<std::int64_t> open_reservations{0};  // reserved by this process, not yet closed
   std::mutex idle_mutex;
   std::condition_variable idle;
 

@@ -310,6 +310,7 @@ TEST(GatewayE2EFaults, DrainLetsAStreamInFlightFinishAndWaitIdleSeesIt) {
   EXPECT_TRUE(is_openai_error(refused.body, "shutting_down"));
   EXPECT_TRUE(rig.gateway().wait_idle(std::chrono::seconds(10)));
   EXPECT_EQ(rig.gateway().in_flight(), 0);
+  EXPECT_EQ(metric_value(rig.get("/metrics").body, "clearhouse_open_reservations"), 0.0);
   const StreamReply s = in_flight.get();
   EXPECT_TRUE(s.ends_with_done());  // the request admitted before the drain was served in full
   EXPECT_EQ(s.content_chunks(), 40);
