@@ -172,7 +172,7 @@ std::string Gateway::Impl::metrics_text() const {
 
 std::string Gateway::Impl::next_request_id() {
   std::lock_guard<std::mutex> lock(rng_mutex);
-  return make_request_id(rng);
+  return make_request_id(rng, clock.now_ms());
 }
 
 std::int64_t Gateway::Impl::retry_after_seconds() const {

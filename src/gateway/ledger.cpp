@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <utility>
 
 #include "gateway/ledger_checkpointer.h"
+#include "gateway/ledger_group_commit.h"
 #include "gateway/ledger_schema.h"
 #include "gateway/ledger_sqlite.h"
 
@@ -135,12 +137,113 @@ int prepare_connection(sqlite::Connection& db, const LedgerOptions& o) {
   }
 }
 
+CloseResult describe(const RequestRecord& r, CloseStatus status) {
+  CloseResult c;
+  c.status = status;
+  c.state = r.state;
+  c.reserved_tokens = r.reserved_tokens;
+  c.used_tokens = r.used_tokens.value_or(0);
+  c.released_tokens = std::max<std::int64_t>(0, c.reserved_tokens - c.used_tokens);
+  c.overrun_tokens = std::max<std::int64_t>(0, c.used_tokens - c.reserved_tokens);
+  return c;
+}
+
 }  // namespace
 
 struct Ledger::Impl {
   Impl(const std::string& path, const Clock& c, const LedgerOptions& o)
       : clock(c), options(o), db(path, o.read_only), found_version(prepare_connection(db, o)) {
     if (!o.read_only) checkpointer = std::make_unique<Checkpointer>(path, db);
+  }
+
+  // GroupCommit's runner: the batch's writes in one transaction. If any write or the commit fails,
+  // everything rolled back; each write then runs again in a transaction of its own, so each caller
+  // gets its own outcome and one failing write cannot take the others down with it.
+  void run_batch(std::span<GroupCommit::Write* const> batch) {
+    std::lock_guard lock(mu);
+    try {
+      sqlite::Transaction tx(db);
+      for (GroupCommit::Write* w : batch) (*w->apply)();
+      tx.commit();
+      return;
+    } catch (...) {
+      if (batch.size() == 1) {
+        batch.front()->error = std::current_exception();
+        return;
+      }
+    }
+    for (GroupCommit::Write* w : batch) {
+      try {
+        sqlite::Transaction tx(db);
+        (*w->apply)();
+        tx.commit();
+      } catch (...) {
+        w->error = std::current_exception();
+      }
+    }
+  }
+
+  // reserve()'s check-and-insert, inside the batch's transaction (which sees the batch's earlier
+  // writes, so the writes of one batch are checked against each other exactly as if serial). A
+  // refusal writes nothing.
+  ReserveResult reserve_in_batch(std::string_view request_id, std::string_view key_id,
+                                 std::string_view upstream, std::int64_t tokens) {
+    const BudgetConfig config = read_budget();
+    const std::int64_t now = clock.now_ms();
+    const Window w = window_at(now, config.window_seconds);
+    ReserveResult result;
+    result.window_start_ms = w.start_ms;
+    result.window_end_ms = w.end_ms;
+
+    const auto [all_reserved, all_used] = window_charge(w.start_ms, std::nullopt);
+    const auto [key_reserved, key_used] = window_charge(w.start_ms, key_id);
+    const std::int64_t global_charged = all_reserved + all_used;
+    const std::int64_t key_charged = key_reserved + key_used;
+    const std::optional<std::int64_t> key_budget = read_key_budget(key_id);
+    result.global_remaining = remaining(config.global_tokens, global_charged);
+    result.key_remaining = remaining(key_budget, key_charged);
+
+    if (find_locked(request_id)) {
+      result.status = ReserveStatus::kDuplicateId;
+      return result;
+    }
+    if (config.global_tokens && global_charged + tokens > *config.global_tokens) {
+      result.status = ReserveStatus::kOverGlobalBudget;
+      return result;
+    }
+    if (key_budget && key_charged + tokens > *key_budget) {
+      result.status = ReserveStatus::kOverKeyBudget;
+      return result;
+    }
+    insert_stmt.reset()
+        .bind(1, request_id)
+        .bind(2, key_id)
+        .bind(3, upstream)
+        .bind(4, tokens)
+        .bind(5, w.start_ms)
+        .bind(6, now)
+        .run();
+    add_usage(w.start_ms, key_id, tokens, 0);
+    result.status = ReserveStatus::kReserved;
+    result.global_remaining = remaining(config.global_tokens, global_charged + tokens);
+    result.key_remaining = remaining(key_budget, key_charged + tokens);
+    return result;
+  }
+
+  // settle() (state kSettled) or release() (kReleased, 0 used), inside the batch's transaction.
+  CloseResult close_in_batch(std::string_view request_id, RequestState state, std::int64_t used,
+                             double payment) {
+    std::optional<RequestRecord> r = find_locked(request_id);
+    if (!r) {
+      CloseResult c;
+      c.status = CloseStatus::kUnknownId;
+      return c;
+    }
+    if (r->state != RequestState::kOpen) return describe(*r, CloseStatus::kAlreadyClosed);
+    close_locked(*r, state, used, payment);
+    r->state = state;
+    r->used_tokens = used;
+    return describe(*r, CloseStatus::kClosed);
   }
 
   void require_writable() const {
@@ -251,6 +354,7 @@ struct Ledger::Impl {
       "WHERE request_id = ? AND state = 'open'"};
   // Declared after db: stopped and closed before the writer's connection closes.
   std::unique_ptr<Checkpointer> checkpointer;
+  GroupCommit commits{[this](std::span<GroupCommit::Write* const> batch) { run_batch(batch); }};
 };
 
 Ledger Ledger::open(const std::string& path, const Clock& clock, const LedgerOptions& options) {
@@ -323,66 +427,12 @@ ReserveResult Ledger::reserve(std::string_view request_id, std::string_view key_
   check_id(upstream, "upstream", true);
   check_tokens(tokens, "reserved tokens");
   Impl& m = *impl_;
-  std::lock_guard lock(m.mu);
   m.require_writable();
-  sqlite::Transaction tx(m.db);
-  const BudgetConfig config = m.read_budget();
-  const std::int64_t now = m.clock.now_ms();
-  const Window w = window_at(now, config.window_seconds);
   ReserveResult result;
-  result.window_start_ms = w.start_ms;
-  result.window_end_ms = w.end_ms;
-
-  const auto [all_reserved, all_used] = m.window_charge(w.start_ms, std::nullopt);
-  const auto [key_reserved, key_used] = m.window_charge(w.start_ms, key_id);
-  const std::int64_t global_charged = all_reserved + all_used;
-  const std::int64_t key_charged = key_reserved + key_used;
-  const std::optional<std::int64_t> key_budget = m.read_key_budget(key_id);
-  result.global_remaining = remaining(config.global_tokens, global_charged);
-  result.key_remaining = remaining(key_budget, key_charged);
-
-  if (m.find_locked(request_id)) {
-    result.status = ReserveStatus::kDuplicateId;
-    return result;  // the transaction rolls back: nothing was written
-  }
-  if (config.global_tokens && global_charged + tokens > *config.global_tokens) {
-    result.status = ReserveStatus::kOverGlobalBudget;
-    return result;
-  }
-  if (key_budget && key_charged + tokens > *key_budget) {
-    result.status = ReserveStatus::kOverKeyBudget;
-    return result;
-  }
-  m.insert_stmt.reset()
-      .bind(1, request_id)
-      .bind(2, key_id)
-      .bind(3, upstream)
-      .bind(4, tokens)
-      .bind(5, w.start_ms)
-      .bind(6, now)
-      .run();
-  m.add_usage(w.start_ms, key_id, tokens, 0);
-  tx.commit();
-  result.status = ReserveStatus::kReserved;
-  result.global_remaining = remaining(config.global_tokens, global_charged + tokens);
-  result.key_remaining = remaining(key_budget, key_charged + tokens);
+  m.commits.submit([&] { result = m.reserve_in_batch(request_id, key_id, upstream, tokens); });
   return result;
 }
 
-namespace {
-
-CloseResult describe(const RequestRecord& r, CloseStatus status) {
-  CloseResult c;
-  c.status = status;
-  c.state = r.state;
-  c.reserved_tokens = r.reserved_tokens;
-  c.used_tokens = r.used_tokens.value_or(0);
-  c.released_tokens = std::max<std::int64_t>(0, c.reserved_tokens - c.used_tokens);
-  c.overrun_tokens = std::max<std::int64_t>(0, c.used_tokens - c.reserved_tokens);
-  return c;
-}
-
-}  // namespace
 
 CloseResult Ledger::settle(std::string_view request_id, std::int64_t used_tokens,
                            double payment_usd) {
@@ -392,41 +442,20 @@ CloseResult Ledger::settle(std::string_view request_id, std::int64_t used_tokens
     throw std::invalid_argument("ledger: payment_usd must be finite and >= 0");
   }
   Impl& m = *impl_;
-  std::lock_guard lock(m.mu);
   m.require_writable();
-  sqlite::Transaction tx(m.db);
-  std::optional<RequestRecord> r = m.find_locked(request_id);
-  if (!r) {
-    CloseResult c;
-    c.status = CloseStatus::kUnknownId;
-    return c;
-  }
-  if (r->state != RequestState::kOpen) return describe(*r, CloseStatus::kAlreadyClosed);
-  m.close_locked(*r, RequestState::kSettled, used_tokens, payment_usd);
-  tx.commit();
-  r->state = RequestState::kSettled;
-  r->used_tokens = used_tokens;
-  return describe(*r, CloseStatus::kClosed);
+  CloseResult result;
+  m.commits.submit(
+      [&] { result = m.close_in_batch(request_id, RequestState::kSettled, used_tokens, payment_usd); });
+  return result;
 }
 
 CloseResult Ledger::release(std::string_view request_id) {
   check_id(request_id, "request id", false);
   Impl& m = *impl_;
-  std::lock_guard lock(m.mu);
   m.require_writable();
-  sqlite::Transaction tx(m.db);
-  std::optional<RequestRecord> r = m.find_locked(request_id);
-  if (!r) {
-    CloseResult c;
-    c.status = CloseStatus::kUnknownId;
-    return c;
-  }
-  if (r->state != RequestState::kOpen) return describe(*r, CloseStatus::kAlreadyClosed);
-  m.close_locked(*r, RequestState::kReleased, 0, 0.0);
-  tx.commit();
-  r->state = RequestState::kReleased;
-  r->used_tokens = 0;
-  return describe(*r, CloseStatus::kClosed);
+  CloseResult result;
+  m.commits.submit([&] { result = m.close_in_batch(request_id, RequestState::kReleased, 0, 0.0); });
+  return result;
 }
 
 ReconcileReport Ledger::reconcile_after_restart(ReconcilePolicy policy,
@@ -539,6 +568,11 @@ WindowTotals Ledger::window_totals() const {
 WindowTotals Ledger::key_window_totals(std::string_view key_id) const {
   std::lock_guard lock(impl_->mu);
   return impl_->window_totals_locked(key_id);
+}
+
+LedgerWriteStats Ledger::write_stats() const {
+  const GroupCommit::Stats s = impl_->commits.stats();
+  return {.commits = s.batches, .writes = s.writes, .largest_batch = s.largest_batch};
 }
 
 void Ledger::for_each_request(const std::function<void(const RequestRecord&)>& visit) const {

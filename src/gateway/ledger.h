@@ -18,8 +18,11 @@
 //
 // Storage: one SQLite file in WAL mode with exactly one writing connection (see ledger_sqlite.h). All
 // operations of one Ledger go through that connection under a mutex: SQLite admits one writer at a time
-// anyway, so a mutex costs nothing in parallelism, and it makes each reserve's read-check-insert a
-// plain BEGIN IMMEDIATE transaction with no SQLITE_BUSY retries in-process. WAL checkpoints (the
+// anyway, so a mutex costs nothing in parallelism, and it makes each reserve's read-check-insert part
+// of a plain BEGIN IMMEDIATE transaction with no SQLITE_BUSY retries in-process. Concurrent
+// reserve/settle/release calls share transactions (group commit, ledger_group_commit.h): each call
+// returns only after the transaction holding its write committed, and the calls of one transaction
+// are applied in order, each seeing the ones before it, so the budget checks are exactly as if serial. WAL checkpoints (the
 // only fsyncs in the default durability) run on a background thread with its own connection, off
 // the lock (ledger_checkpointer.h). A second process (the `clearhouse ledger` CLI) may read at the
 // same time: WAL readers do not block the writer. Do not fork() while a Ledger is open and use it
@@ -32,7 +35,7 @@
 //   Ledger ledger = Ledger::open("ledger.db", clock);
 //   ledger.reconcile_after_restart();                      // once, before serving
 //   ledger.configure_budget({.window_seconds = 3600, .global_tokens = 1'000'000});
-//   const std::string id = make_request_id(rng);            // gateway/request_id.h
+//   const std::string id = make_request_id(rng, clock.now_ms());  // gateway/request_id.h
 //   if (ledger.reserve(id, "key-a", "vllm", 512).status == ReserveStatus::kReserved) {
 //     ... forward with max_tokens = 512 ...
 //     ledger.settle(id, usage.completion_tokens, payment_usd);  // or ledger.release(id)
@@ -170,6 +173,13 @@ struct ReconcileReport {
   std::int64_t released_tokens = 0;     // tokens returned to the pool
 };
 
+// How reserve/settle/release calls were batched into transactions (ledger_group_commit.h).
+struct LedgerWriteStats {
+  std::uint64_t commits = 0;      // write transactions run for those calls
+  std::uint64_t writes = 0;       // reserve/settle/release calls committed
+  std::size_t largest_batch = 0;  // the most calls one transaction held
+};
+
 class Ledger {
  public:
   // Opens (creating if needed, unless read-only) the ledger at path and migrates its schema to the
@@ -222,6 +232,8 @@ class Ledger {
   // The current window of the global budget, or of one key's: cheap (no scan of the requests).
   [[nodiscard]] WindowTotals window_totals() const;
   [[nodiscard]] WindowTotals key_window_totals(std::string_view key_id) const;
+  // Since open: how many write transactions the reserve/settle/release calls took.
+  [[nodiscard]] LedgerWriteStats write_stats() const;
   // Calls visit for every request in the order they were reserved.
   void for_each_request(const std::function<void(const RequestRecord&)>& visit) const;
 
