@@ -1,15 +1,23 @@
 #include "gateway/ledger.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
-#include <span>
 #include <stdexcept>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "gateway/ledger_checkpointer.h"
-#include "gateway/ledger_group_commit.h"
+#include "gateway/ledger_journal.h"
 #include "gateway/ledger_schema.h"
-#include "gateway/ledger_sqlite.h"
+#include "gateway/ledger_store.h"
 
 namespace clearhouse::gateway {
 
@@ -27,14 +35,6 @@ void check_tokens(std::int64_t tokens, const char* what) {
     throw std::invalid_argument(std::string("ledger: ") + what + " out of range: " +
                                 std::to_string(tokens));
   }
-}
-
-RequestState parse_state(const std::string& s) {
-  if (s == "open") return RequestState::kOpen;
-  if (s == "settled") return RequestState::kSettled;
-  if (s == "released") return RequestState::kReleased;
-  if (s == "reconciled") return RequestState::kReconciled;
-  throw LedgerError("ledger: corrupt request state '" + s + "'");
 }
 
 std::int64_t floor_div(std::int64_t a, std::int64_t b) {
@@ -57,25 +57,6 @@ Window window_at(std::int64_t now_ms, std::int64_t window_seconds) {
 std::optional<std::int64_t> remaining(std::optional<std::int64_t> budget, std::int64_t charged) {
   if (!budget) return std::nullopt;
   return std::max<std::int64_t>(0, *budget - charged);
-}
-
-constexpr const char* kRequestColumns =
-    "request_id, key_id, upstream, state, reserved_tokens, used_tokens, payment_usd, "
-    "window_start_ms, reserved_at_ms, closed_at_ms";
-
-RequestRecord read_record(const sqlite::Statement& s) {
-  RequestRecord r;
-  r.request_id = s.text(0);
-  r.key_id = s.text(1);
-  r.upstream = s.text(2);
-  r.state = parse_state(s.text(3));
-  r.reserved_tokens = s.int64(4);
-  r.used_tokens = s.optional_int64(5);
-  r.payment_usd = s.is_null(6) ? 0.0 : s.real(6);
-  r.window_start_ms = s.int64(7);
-  r.reserved_at_ms = s.int64(8);
-  r.closed_at_ms = s.optional_int64(9);
-  return r;
 }
 
 }  // namespace
@@ -109,33 +90,8 @@ std::string_view to_string(CloseStatus status) {
   return "?";
 }
 
-namespace {
 
-// Sets the connection up (WAL, durability) and brings the schema to the current version; runs before
-// any statement of Impl is prepared. Returns the version found on disk.
-int prepare_connection(sqlite::Connection& db, const LedgerOptions& o) {
-  try {
-    if (!o.read_only) {
-      // Both pragmas return a row; exec ignores it. journal_mode=WAL persists in the file.
-      db.exec("PRAGMA journal_mode = WAL");
-      db.exec(o.durability == Durability::kPowerLoss ? "PRAGMA synchronous = FULL"
-                                                     : "PRAGMA synchronous = NORMAL");
-      // After a checkpoint the WAL is reused from its start; cap the file's size left on disk.
-      db.exec("PRAGMA journal_size_limit = 67108864");
-    }
-    return open_schema(db, o.read_only);
-  } catch (const LedgerError& e) {
-    const std::string what = e.what();
-    // SQLite says "file is not a database" for a file that is not SQLite or whose header is
-    // damaged: name it the way an operator would look for it.
-    if (what.find("file is not a database") != std::string::npos ||
-        what.find("malformed") != std::string::npos) {
-      const std::string reason = what.substr(what.rfind(": ") + 2);
-      throw LedgerError(db.path() + ": corrupt or not a clearhouse ledger (" + reason + ")");
-    }
-    throw;
-  }
-}
+namespace {
 
 CloseResult describe(const RequestRecord& r, CloseStatus status) {
   CloseResult c;
@@ -148,213 +104,324 @@ CloseResult describe(const RequestRecord& r, CloseStatus status) {
   return c;
 }
 
+// How often the applier moves journaled writes into SQLite, and how many writes wake it sooner.
+constexpr std::chrono::milliseconds kApplyInterval{20};
+constexpr std::size_t kApplyBatch = 1024;
+
+std::string journal_path(const std::string& db_path, int index) {
+  return db_path + "-writes-" + std::to_string(index);
+}
+
 }  // namespace
 
+// Locks, always taken in this order: apply_mu, state_mu, store_mu.
 struct Ledger::Impl {
+  struct Charge {
+    std::int64_t reserved = 0;
+    std::int64_t used = 0;
+    [[nodiscard]] std::int64_t total() const { return reserved + used; }
+  };
+  struct WindowCharges {
+    Charge all;
+    std::unordered_map<std::string, Charge> by_key;
+  };
+  struct OpenRequest {
+    std::string key_id;
+    std::int64_t reserved_tokens = 0;
+    std::int64_t window_start_ms = 0;
+  };
+
   Impl(const std::string& path, const Clock& c, const LedgerOptions& o)
-      : clock(c), options(o), db(path, o.read_only), found_version(prepare_connection(db, o)) {
-    if (!o.read_only) checkpointer = std::make_unique<Checkpointer>(path, db);
+      : clock(c), options(o), store(path, o) {
+    if (o.read_only) return;
+    recover_journals();
+    load_state();
+    reader = std::make_unique<LedgerStore>(path, LedgerOptions{.read_only = true});
+    for (int i = 0; i < 2; ++i) journals[i] = std::make_unique<JournalFile>(journal_path(path, i));
+    checkpointer = std::make_unique<Checkpointer>(path, store.db());
+    applier = std::thread([this] { run_applier(); });
   }
 
-  // GroupCommit's runner: the batch's writes in one transaction. If any write or the commit fails,
-  // everything rolled back; each write then runs again in a transaction of its own, so each caller
-  // gets its own outcome and one failing write cannot take the others down with it.
-  void run_batch(std::span<GroupCommit::Write* const> batch) {
-    std::lock_guard lock(mu);
+  ~Impl() {
+    if (!applier.joinable()) return;
+    {
+      std::lock_guard lock(state_mu);
+      stopping = true;
+    }
+    applier_cv.notify_one();
+    applier.join();
     try {
-      sqlite::Transaction tx(db);
-      for (GroupCommit::Write* w : batch) (*w->apply)();
-      tx.commit();
-      return;
-    } catch (...) {
-      if (batch.size() == 1) {
-        batch.front()->error = std::current_exception();
-        return;
-      }
+      std::lock_guard lock(apply_mu);
+      apply_pending(true);
+      apply_pending(true);  // the second pass empties the other journal file too
+    } catch (const LedgerError&) {
+      // The journal keeps what could not be applied; the next open applies it.
     }
-    for (GroupCommit::Write* w : batch) {
-      try {
-        sqlite::Transaction tx(db);
-        (*w->apply)();
-        tx.commit();
-      } catch (...) {
-        w->error = std::current_exception();
-      }
-    }
-  }
-
-  // reserve()'s check-and-insert, inside the batch's transaction (which sees the batch's earlier
-  // writes, so the writes of one batch are checked against each other exactly as if serial). A
-  // refusal writes nothing.
-  ReserveResult reserve_in_batch(std::string_view request_id, std::string_view key_id,
-                                 std::string_view upstream, std::int64_t tokens) {
-    const BudgetConfig config = read_budget();
-    const std::int64_t now = clock.now_ms();
-    const Window w = window_at(now, config.window_seconds);
-    ReserveResult result;
-    result.window_start_ms = w.start_ms;
-    result.window_end_ms = w.end_ms;
-
-    const auto [all_reserved, all_used] = window_charge(w.start_ms, std::nullopt);
-    const auto [key_reserved, key_used] = window_charge(w.start_ms, key_id);
-    const std::int64_t global_charged = all_reserved + all_used;
-    const std::int64_t key_charged = key_reserved + key_used;
-    const std::optional<std::int64_t> key_budget = read_key_budget(key_id);
-    result.global_remaining = remaining(config.global_tokens, global_charged);
-    result.key_remaining = remaining(key_budget, key_charged);
-
-    if (find_locked(request_id)) {
-      result.status = ReserveStatus::kDuplicateId;
-      return result;
-    }
-    if (config.global_tokens && global_charged + tokens > *config.global_tokens) {
-      result.status = ReserveStatus::kOverGlobalBudget;
-      return result;
-    }
-    if (key_budget && key_charged + tokens > *key_budget) {
-      result.status = ReserveStatus::kOverKeyBudget;
-      return result;
-    }
-    insert_stmt.reset()
-        .bind(1, request_id)
-        .bind(2, key_id)
-        .bind(3, upstream)
-        .bind(4, tokens)
-        .bind(5, w.start_ms)
-        .bind(6, now)
-        .run();
-    add_usage(w.start_ms, key_id, tokens, 0);
-    result.status = ReserveStatus::kReserved;
-    result.global_remaining = remaining(config.global_tokens, global_charged + tokens);
-    result.key_remaining = remaining(key_budget, key_charged + tokens);
-    return result;
-  }
-
-  // settle() (state kSettled) or release() (kReleased, 0 used), inside the batch's transaction.
-  CloseResult close_in_batch(std::string_view request_id, RequestState state, std::int64_t used,
-                             double payment) {
-    std::optional<RequestRecord> r = find_locked(request_id);
-    if (!r) {
-      CloseResult c;
-      c.status = CloseStatus::kUnknownId;
-      return c;
-    }
-    if (r->state != RequestState::kOpen) return describe(*r, CloseStatus::kAlreadyClosed);
-    close_locked(*r, state, used, payment);
-    r->state = state;
-    r->used_tokens = used;
-    return describe(*r, CloseStatus::kClosed);
   }
 
   void require_writable() const {
-    if (options.read_only) throw LedgerError(db.path() + ": ledger opened read-only");
+    if (options.read_only) throw LedgerError(store.path() + ": ledger opened read-only");
   }
 
-  BudgetConfig read_budget() {
-    sqlite::Statement& s = budget_stmt;
-    s.reset();
-    if (!s.step()) throw LedgerError(db.path() + ": corrupt ledger: no budget row");
-    BudgetConfig c;
-    c.window_seconds = s.int64(0);
-    if (!s.is_null(1)) c.global_tokens = s.int64(1);
-    s.reset();
-    return c;
+  // Applies what a crash (or a failed final apply) left in the journal files, then empties them.
+  void recover_journals() {
+    const std::uint64_t applied = store.applied_seq();
+    std::vector<JournalRecord> records;
+    std::uint64_t last_seq = applied;
+    for (int i = 0; i < 2; ++i) {
+      JournalContents contents = read_journal_file(journal_path(store.path(), i));
+      for (JournalRecord& r : contents.records) {
+        last_seq = std::max(last_seq, r.seq);
+        if (r.seq > applied) records.push_back(std::move(r));
+      }
+    }
+    std::sort(records.begin(), records.end(),
+              [](const JournalRecord& a, const JournalRecord& b) { return a.seq < b.seq; });
+    if (!records.empty()) {
+      sqlite::Transaction tx(store.db());
+      for (const JournalRecord& r : records) store.apply(r);
+      store.set_applied_seq(records.back().seq);
+      tx.commit();
+    }
+    recovered_writes = records.size();
+    next_seq = last_seq + 1;
+    for (int i = 0; i < 2; ++i) JournalFile(journal_path(store.path(), i)).truncate();
   }
 
-  std::optional<std::int64_t> read_key_budget(std::string_view key) {
-    key_budget_stmt.reset().bind(1, key);
-    std::optional<std::int64_t> out;
-    if (key_budget_stmt.step()) out = key_budget_stmt.int64(0);
-    key_budget_stmt.reset();
-    return out;
+  void load_state() {
+    budget = store.read_budget();
+    key_budgets.clear();
+    for (auto& [key, tokens] : store.read_key_budgets()) key_budgets.emplace(key, tokens);
+    windows.clear();
+    store.for_each_usage_row([&](const LedgerStore::UsageRow& row) {
+      WindowCharges& w = windows[row.window_start_ms];
+      w.all.reserved += row.reserved_tokens;
+      w.all.used += row.used_tokens;
+      w.by_key[row.key_id] = {row.reserved_tokens, row.used_tokens};
+    });
+    open.clear();
+    store.for_each_request(
+        [&](const RequestRecord& r) {
+          open.emplace(r.request_id, OpenRequest{r.key_id, r.reserved_tokens, r.window_start_ms});
+        },
+        /*open_only=*/true);
   }
 
-  // Open caps + closed usage charged to a window: for all keys, or one.
-  std::pair<std::int64_t, std::int64_t> window_charge(std::int64_t start,
-                                                      std::optional<std::string_view> key) {
-    sqlite::Statement& s = key ? window_key_stmt : window_all_stmt;
-    s.reset().bind(1, start);
-    if (key) s.bind(2, *key);
-    std::pair<std::int64_t, std::int64_t> out{0, 0};
-    if (s.step()) out = {s.int64(0), s.int64(1)};
-    s.reset();
-    return out;
+  // Moves the journaled writes into SQLite in one transaction. rotate: switch appends to the other
+  // journal file first, so the one written so far can be emptied once its writes are in SQLite.
+  // Requires apply_mu. Throws LedgerError when SQLite fails; the writes stay journaled and queued.
+  void apply_pending(bool rotate) {
+    std::vector<JournalRecord> batch;
+    {
+      std::lock_guard lock(state_mu);
+      batch.assign(std::make_move_iterator(unapplied.begin()), std::make_move_iterator(unapplied.end()));
+      unapplied.clear();
+      if (rotate && inactive_empty && !batch.empty()) {
+        active = 1 - active;
+        inactive_empty = false;
+      }
+    }
+    if (!batch.empty()) {
+      try {
+        std::lock_guard lock(store_mu);
+        sqlite::Transaction tx(store.db());
+        for (const JournalRecord& r : batch) store.apply(r);
+        store.set_applied_seq(batch.back().seq);
+        tx.commit();
+      } catch (...) {
+        std::lock_guard lock(state_mu);
+        unapplied.insert(unapplied.begin(), std::make_move_iterator(batch.begin()),
+                         std::make_move_iterator(batch.end()));
+        throw;
+      }
+      std::lock_guard lock(state_mu);
+      for (const JournalRecord& r : batch) {
+        if (r.kind == JournalRecord::Kind::kReserve) unapplied_reserve_ids.erase(r.request_id);
+      }
+      ++stats.commits;
+      stats.largest_batch = std::max(stats.largest_batch, batch.size());
+    }
+    // Every write in the inactive file was queued before the switch that retired it, so it is in
+    // SQLite now: the file can be emptied.
+    if (!inactive_empty) {
+      int inactive = 0;
+      {
+        std::lock_guard lock(state_mu);
+        inactive = 1 - active;
+      }
+      journals[inactive]->truncate();
+      inactive_empty = true;
+    }
   }
 
-  std::optional<RequestRecord> find_locked(std::string_view id) {
-    find_stmt.reset().bind(1, id);
-    std::optional<RequestRecord> out;
-    if (find_stmt.step()) out = read_record(find_stmt);
-    find_stmt.reset();
-    return out;
+  void run_applier() {
+    std::unique_lock lock(state_mu);
+    while (!stopping) {
+      applier_cv.wait_for(lock, kApplyInterval,
+                          [&] { return stopping || unapplied.size() >= kApplyBatch; });
+      if (stopping) break;
+      lock.unlock();
+      try {
+        std::lock_guard apply_lock(apply_mu);
+        apply_pending(true);
+      } catch (const LedgerError&) {
+        // SQLite refused (a full disk, say): the writes are safe in the journal and stay queued;
+        // the next round retries, and reads that need SQLite report the error.
+      }
+      lock.lock();
+    }
   }
 
-  void add_usage(std::int64_t window_start, std::string_view key, std::int64_t reserved,
-                 std::int64_t used) {
-    usage_stmt.reset().bind(1, window_start).bind(2, key).bind(3, reserved).bind(4, used).run();
+  // Everything acknowledged is in SQLite when this returns (reads of SQLite start with it).
+  void flush() const {
+    if (options.read_only) return;
+    std::lock_guard lock(apply_mu);
+    const_cast<Impl*>(this)->apply_pending(false);
   }
 
-  // Closes an open request inside the caller's transaction.
-  void close_locked(const RequestRecord& r, RequestState state, std::int64_t used, double payment) {
-    close_stmt.reset()
-        .bind(1, to_string(state))
-        .bind(2, used)
-        .bind(3, payment)
-        .bind(4, clock.now_ms())
-        .bind(5, r.request_id)
-        .run();
-    if (db.changes() != 1) throw LedgerError(db.path() + ": request changed under the writer");
-    add_usage(r.window_start_ms, r.key_id, -r.reserved_tokens, used);
+  // Appends one record to the active journal file; the caller holds state_mu and changes its
+  // in-memory state only after this returned.
+  void journal(JournalRecord& record) {
+    record.seq = next_seq;
+    encode_buffer.clear();
+    encode_journal_record(record, encode_buffer);
+    journals[active]->append(encode_buffer, options.durability == Durability::kPowerLoss);
+    ++next_seq;
+    ++stats.writes;
   }
 
-  WindowTotals window_totals_locked(std::optional<std::string_view> key) {
-    const BudgetConfig config = read_budget();
+  void queue(JournalRecord&& record) {
+    unapplied.push_back(std::move(record));
+    if (unapplied.size() == kApplyBatch) applier_cv.notify_one();
+  }
+
+  Charge key_charge(std::int64_t window_start, const std::string& key) const {
+    const auto w = windows.find(window_start);
+    if (w == windows.end()) return {};
+    const auto k = w->second.by_key.find(key);
+    return k == w->second.by_key.end() ? Charge{} : k->second;
+  }
+
+  std::optional<std::int64_t> key_budget(const std::string& key) const {
+    const auto it = key_budgets.find(key);
+    if (it == key_budgets.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void charge(std::int64_t window_start, const std::string& key, std::int64_t reserved,
+              std::int64_t used) {
+    WindowCharges& w = windows[window_start];
+    w.all.reserved += reserved;
+    w.all.used += used;
+    Charge& k = w.by_key[key];
+    k.reserved += reserved;
+    k.used += used;
+  }
+
+  WindowTotals window_totals_from_store(std::optional<std::string_view> key) {
+    const BudgetConfig config = store.read_budget();
     const Window w = window_at(clock.now_ms(), config.window_seconds);
-    const auto [reserved, used] = window_charge(w.start_ms, key);
+    const auto [reserved, used] = store.window_charge(w.start_ms, key);
     WindowTotals t;
     t.window_start_ms = w.start_ms;
     t.window_end_ms = w.end_ms;
     t.spent_tokens = used;
     t.reserved_tokens = reserved;
-    t.budget_tokens = key ? read_key_budget(*key) : config.global_tokens;
+    t.budget_tokens = key ? store.read_key_budget(*key) : config.global_tokens;
     t.remaining_tokens = remaining(t.budget_tokens, reserved + used);
     return t;
   }
 
+  WindowTotals window_totals_from_memory(const std::string* key) const {
+    const Window w = window_at(clock.now_ms(), budget.window_seconds);
+    Charge c;
+    if (key) {
+      c = key_charge(w.start_ms, *key);
+    } else if (const auto it = windows.find(w.start_ms); it != windows.end()) {
+      c = it->second.all;
+    }
+    WindowTotals t;
+    t.window_start_ms = w.start_ms;
+    t.window_end_ms = w.end_ms;
+    t.spent_tokens = c.used;
+    t.reserved_tokens = c.reserved;
+    t.budget_tokens = key ? key_budget(*key) : budget.global_tokens;
+    t.remaining_tokens = remaining(t.budget_tokens, c.total());
+    return t;
+  }
+
+  // settle() and release(): state is kSettled or kReleased.
+  CloseResult close_request(std::string_view request_id, RequestState state, std::int64_t used,
+                            double payment) {
+    Impl& m = *this;
+    m.require_writable();
+    const std::string id(request_id);
+    {
+      std::lock_guard lock(m.state_mu);
+      const auto it = m.open.find(id);
+      if (it != m.open.end()) {
+        const OpenRequest& r = it->second;
+        JournalRecord record;
+        record.kind = state == RequestState::kSettled ? JournalRecord::Kind::kSettle
+                                                      : JournalRecord::Kind::kRelease;
+        record.request_id = id;
+        record.key_id = r.key_id;
+        record.reserved_tokens = r.reserved_tokens;
+        record.window_start_ms = r.window_start_ms;
+        record.at_ms = m.clock.now_ms();
+        record.used_tokens = used;
+        record.payment_usd = payment;
+        m.journal(record);
+        m.charge(r.window_start_ms, r.key_id, -r.reserved_tokens, used);
+        RequestRecord closed;
+        closed.state = state;
+        closed.reserved_tokens = r.reserved_tokens;
+        closed.used_tokens = used;
+        m.open.erase(it);
+        m.queue(std::move(record));
+        return describe(closed, CloseStatus::kClosed);
+      }
+    }
+    // Not open: closed before (its record is in SQLite once flushed), or never reserved.
+    m.flush();
+    std::lock_guard lock(m.store_mu);
+    const std::optional<RequestRecord> r = m.store.find(id);
+    if (!r) {
+      CloseResult c;
+      c.status = CloseStatus::kUnknownId;
+      return c;
+    }
+    return describe(*r, r->state == RequestState::kOpen ? CloseStatus::kClosed : CloseStatus::kAlreadyClosed);
+  }
+
   const Clock& clock;
   LedgerOptions options;
-  mutable std::mutex mu;
-  sqlite::Connection db;
-  int found_version;  // before migration; 0 for a new file
-  sqlite::Statement budget_stmt{db, "SELECT window_seconds, global_tokens FROM budget WHERE id = 1"};
-  sqlite::Statement key_budget_stmt{db, "SELECT tokens FROM key_budgets WHERE key_id = ?"};
-  sqlite::Statement window_all_stmt{
-      db,
-      "SELECT coalesce(sum(reserved_tokens), 0), coalesce(sum(used_tokens), 0) FROM window_usage "
-      "WHERE window_start_ms = ?"};
-  sqlite::Statement window_key_stmt{
-      db,
-      "SELECT reserved_tokens, used_tokens FROM window_usage WHERE window_start_ms = ? AND "
-      "key_id = ?"};
-  sqlite::Statement find_stmt{
-      db, std::string("SELECT ") + kRequestColumns + " FROM requests WHERE request_id = ?"};
-  sqlite::Statement insert_stmt{
-      db,
-      "INSERT INTO requests (request_id, key_id, upstream, state, reserved_tokens, "
-      "window_start_ms, reserved_at_ms) VALUES (?, ?, ?, 'open', ?, ?, ?)"};
-  sqlite::Statement usage_stmt{
-      db,
-      "INSERT INTO window_usage (window_start_ms, key_id, reserved_tokens, used_tokens) "
-      "VALUES (?, ?, ?, ?) ON CONFLICT (window_start_ms, key_id) DO UPDATE SET "
-      "reserved_tokens = reserved_tokens + excluded.reserved_tokens, "
-      "used_tokens = used_tokens + excluded.used_tokens"};
-  sqlite::Statement close_stmt{
-      db,
-      "UPDATE requests SET state = ?, used_tokens = ?, payment_usd = ?, closed_at_ms = ? "
-      "WHERE request_id = ? AND state = 'open'"};
-  // Declared after db: stopped and closed before the writer's connection closes.
+
+  mutable std::mutex apply_mu;  // one apply at a time, in journal order
+
+  mutable std::mutex state_mu;  // everything below, up to store_mu
+  BudgetConfig budget;
+  std::map<std::string, std::int64_t, std::less<>> key_budgets;
+  std::map<std::int64_t, WindowCharges> windows;  // every window with usage: a few entries per key
+  std::unordered_map<std::string, OpenRequest> open;
+  std::deque<JournalRecord> unapplied;  // journaled, not yet in SQLite, in seq order
+  std::unordered_set<std::string> unapplied_reserve_ids;  // until their reserve is in SQLite
+  std::uint64_t next_seq = 1;
+  std::array<std::unique_ptr<JournalFile>, 2> journals;
+  int active = 0;
+  bool inactive_empty = true;  // guarded by apply_mu
+  std::string encode_buffer;
+  LedgerWriteStats stats;
+  std::size_t recovered_writes = 0;
+  std::unique_ptr<LedgerStore> reader;  // a second connection: duplicate-id checks, off store_mu
+  bool stopping = false;
+  std::condition_variable applier_cv;
+
+  mutable std::mutex store_mu;  // the writer connection
+  LedgerStore store;
+  // Declared after store: stopped and closed before the writer's connection closes.
   std::unique_ptr<Checkpointer> checkpointer;
-  GroupCommit commits{[this](std::span<GroupCommit::Write* const> batch) { run_batch(batch); }};
+  std::thread applier;
 };
 
 Ledger Ledger::open(const std::string& path, const Clock& clock, const LedgerOptions& options) {
@@ -369,9 +436,8 @@ Ledger::~Ledger() = default;
 int Ledger::current_schema_version() { return kLedgerSchemaVersion; }
 
 int Ledger::schema_version() const {
-  std::lock_guard lock(impl_->mu);
-  sqlite::Statement s(impl_->db, "SELECT version FROM schema_version");
-  return s.step() ? static_cast<int>(s.int64(0)) : 0;
+  std::lock_guard lock(impl_->store_mu);
+  return impl_->store.schema_version();
 }
 
 void Ledger::configure_budget(const BudgetConfig& config) {
@@ -379,45 +445,47 @@ void Ledger::configure_budget(const BudgetConfig& config) {
     throw std::invalid_argument("ledger: window_seconds out of range");
   }
   if (config.global_tokens) check_tokens(*config.global_tokens, "global budget");
-  std::lock_guard lock(impl_->mu);
-  impl_->require_writable();
-  sqlite::Statement s(impl_->db, "UPDATE budget SET window_seconds = ?, global_tokens = ? WHERE id = 1");
-  s.bind(1, config.window_seconds);
-  if (config.global_tokens) {
-    s.bind(2, *config.global_tokens);
-  } else {
-    s.bind_null(2);
-  }
-  s.run();
+  Impl& m = *impl_;
+  m.require_writable();
+  std::lock_guard state_lock(m.state_mu);
+  std::lock_guard store_lock(m.store_mu);
+  m.store.write_budget(config);
+  m.budget = config;
 }
 
 BudgetConfig Ledger::budget() const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->read_budget();
+  Impl& m = *impl_;
+  if (!m.options.read_only) {
+    std::lock_guard lock(m.state_mu);
+    return m.budget;
+  }
+  std::lock_guard lock(m.store_mu);
+  return m.store.read_budget();
 }
 
 void Ledger::set_key_budget(std::string_view key_id, std::optional<std::int64_t> tokens) {
   check_id(key_id, "key id", true);
   if (tokens) check_tokens(*tokens, "key budget");
-  std::lock_guard lock(impl_->mu);
-  impl_->require_writable();
+  Impl& m = *impl_;
+  m.require_writable();
+  std::lock_guard state_lock(m.state_mu);
+  std::lock_guard store_lock(m.store_mu);
+  m.store.write_key_budget(key_id, tokens);
   if (tokens) {
-    sqlite::Statement s(impl_->db,
-                        "INSERT INTO key_budgets (key_id, tokens) VALUES (?, ?) ON CONFLICT (key_id) "
-                        "DO UPDATE SET tokens = excluded.tokens");
-    s.bind(1, key_id).bind(2, *tokens).run();
-  } else {
-    sqlite::Statement s(impl_->db, "DELETE FROM key_budgets WHERE key_id = ?");
-    s.bind(1, key_id).run();
+    m.key_budgets.insert_or_assign(std::string(key_id), *tokens);
+  } else if (const auto it = m.key_budgets.find(key_id); it != m.key_budgets.end()) {
+    m.key_budgets.erase(it);
   }
 }
 
 std::map<std::string, std::int64_t> Ledger::key_budgets() const {
-  std::lock_guard lock(impl_->mu);
-  sqlite::Statement s(impl_->db, "SELECT key_id, tokens FROM key_budgets ORDER BY key_id");
-  std::map<std::string, std::int64_t> out;
-  while (s.step()) out[s.text(0)] = s.int64(1);
-  return out;
+  Impl& m = *impl_;
+  if (!m.options.read_only) {
+    std::lock_guard lock(m.state_mu);
+    return {m.key_budgets.begin(), m.key_budgets.end()};
+  }
+  std::lock_guard lock(m.store_mu);
+  return m.store.read_key_budgets();
 }
 
 ReserveResult Ledger::reserve(std::string_view request_id, std::string_view key_id,
@@ -428,11 +496,53 @@ ReserveResult Ledger::reserve(std::string_view request_id, std::string_view key_
   check_tokens(tokens, "reserved tokens");
   Impl& m = *impl_;
   m.require_writable();
+  std::string id(request_id);
+  std::string key(key_id);
+  std::lock_guard lock(m.state_mu);
+  const std::int64_t now = m.clock.now_ms();
+  const Window w = window_at(now, m.budget.window_seconds);
   ReserveResult result;
-  m.commits.submit([&] { result = m.reserve_in_batch(request_id, key_id, upstream, tokens); });
+  result.window_start_ms = w.start_ms;
+  result.window_end_ms = w.end_ms;
+  const auto window = m.windows.find(w.start_ms);
+  const std::int64_t global_charged = window == m.windows.end() ? 0 : window->second.all.total();
+  const std::int64_t key_charged = m.key_charge(w.start_ms, key).total();
+  const std::optional<std::int64_t> key_budget = m.key_budget(key);
+  result.global_remaining = remaining(m.budget.global_tokens, global_charged);
+  result.key_remaining = remaining(key_budget, key_charged);
+
+  // An id is taken if it is open, or its reserve is journaled but not yet in SQLite, or it is in
+  // SQLite (read on the second connection: a reserve removed from the unapplied set is committed).
+  if (m.open.contains(id) || m.unapplied_reserve_ids.contains(id) || m.reader->exists(id)) {
+    result.status = ReserveStatus::kDuplicateId;
+    return result;
+  }
+  if (m.budget.global_tokens && global_charged + tokens > *m.budget.global_tokens) {
+    result.status = ReserveStatus::kOverGlobalBudget;
+    return result;
+  }
+  if (key_budget && key_charged + tokens > *key_budget) {
+    result.status = ReserveStatus::kOverKeyBudget;
+    return result;
+  }
+  JournalRecord record;
+  record.kind = JournalRecord::Kind::kReserve;
+  record.request_id = id;
+  record.key_id = key;
+  record.upstream = std::string(upstream);
+  record.reserved_tokens = tokens;
+  record.window_start_ms = w.start_ms;
+  record.at_ms = now;
+  m.journal(record);  // durable from here on; throws (changing nothing) when it cannot be
+  m.charge(w.start_ms, key, tokens, 0);
+  m.open.emplace(id, Impl::OpenRequest{key, tokens, w.start_ms});
+  m.unapplied_reserve_ids.insert(std::move(id));
+  m.queue(std::move(record));
+  result.status = ReserveStatus::kReserved;
+  result.global_remaining = remaining(m.budget.global_tokens, global_charged + tokens);
+  result.key_remaining = remaining(key_budget, key_charged + tokens);
   return result;
 }
-
 
 CloseResult Ledger::settle(std::string_view request_id, std::int64_t used_tokens,
                            double payment_usd) {
@@ -441,145 +551,124 @@ CloseResult Ledger::settle(std::string_view request_id, std::int64_t used_tokens
   if (!(payment_usd >= 0.0) || payment_usd > 1e15) {
     throw std::invalid_argument("ledger: payment_usd must be finite and >= 0");
   }
-  Impl& m = *impl_;
-  m.require_writable();
-  CloseResult result;
-  m.commits.submit(
-      [&] { result = m.close_in_batch(request_id, RequestState::kSettled, used_tokens, payment_usd); });
-  return result;
+  return impl_->close_request(request_id, RequestState::kSettled, used_tokens, payment_usd);
 }
 
 CloseResult Ledger::release(std::string_view request_id) {
   check_id(request_id, "request id", false);
-  Impl& m = *impl_;
-  m.require_writable();
-  CloseResult result;
-  m.commits.submit([&] { result = m.close_in_batch(request_id, RequestState::kReleased, 0, 0.0); });
-  return result;
+  return impl_->close_request(request_id, RequestState::kReleased, 0, 0.0);
 }
 
 ReconcileReport Ledger::reconcile_after_restart(ReconcilePolicy policy,
                                                 const std::map<std::string, double>& usd_per_token) {
   Impl& m = *impl_;
-  std::lock_guard lock(m.mu);
   m.require_writable();
-  sqlite::Transaction tx(m.db);
+  std::lock_guard apply_lock(m.apply_mu);
+  m.apply_pending(false);
+  std::lock_guard state_lock(m.state_mu);
+  std::lock_guard store_lock(m.store_mu);
   std::vector<RequestRecord> open;
-  {
-    sqlite::Statement s(m.db, std::string("SELECT ") + kRequestColumns +
-                                  " FROM requests WHERE state = 'open' ORDER BY seq");
-    while (s.step()) open.push_back(read_record(s));
-  }
+  m.store.for_each_request([&](const RequestRecord& r) { open.push_back(r); }, /*open_only=*/true);
   ReconcileReport report;
+  sqlite::Transaction tx(m.store.db());
+  const std::int64_t now = m.clock.now_ms();
   for (RequestRecord& r : open) {
     if (policy == ReconcilePolicy::kCountAsFullyUsed) {
       const auto price = usd_per_token.find(r.upstream);
       const double payment =
           price == usd_per_token.end() ? 0.0 : price->second * static_cast<double>(r.reserved_tokens);
-      m.close_locked(r, RequestState::kReconciled, r.reserved_tokens, payment);
+      m.store.close(r, RequestState::kReconciled, r.reserved_tokens, payment, now);
       r.state = RequestState::kReconciled;
       r.used_tokens = r.reserved_tokens;
       r.payment_usd = payment;
       report.counted_tokens += r.reserved_tokens;
     } else {
-      m.close_locked(r, RequestState::kReleased, 0, 0.0);
+      m.store.close(r, RequestState::kReleased, 0, 0.0, now);
       r.state = RequestState::kReleased;
       r.used_tokens = 0;
       report.released_tokens += r.reserved_tokens;
     }
-    r.closed_at_ms = m.clock.now_ms();
+    r.closed_at_ms = now;
   }
   tx.commit();
+  for (const RequestRecord& r : open) {
+    m.charge(r.window_start_ms, r.key_id, -r.reserved_tokens, r.used_tokens.value_or(0));
+    m.open.erase(r.request_id);
+  }
   report.requests = std::move(open);
   return report;
 }
 
 std::optional<RequestRecord> Ledger::find(std::string_view request_id) const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->find_locked(request_id);
+  impl_->flush();
+  std::lock_guard lock(impl_->store_mu);
+  return impl_->store.find(request_id);
 }
-
-namespace {
-
-void accumulate(sqlite::Statement& s, const std::function<void(std::string, Totals)>& put) {
-  while (s.step()) {
-    Totals t;
-    t.requests = s.int64(1);
-    t.open_requests = s.int64(2);
-    t.spent_tokens = s.int64(3);
-    t.reserved_tokens = s.int64(4);
-    t.payment_usd = s.real(5);
-    put(s.text(0), t);
-  }
-}
-
-constexpr const char* kTotalsColumns =
-    "count(*), coalesce(sum(state = 'open'), 0), "
-    "coalesce(sum(CASE WHEN state = 'open' THEN 0 ELSE used_tokens END), 0), "
-    "coalesce(sum(CASE WHEN state = 'open' THEN reserved_tokens ELSE 0 END), 0), "
-    "coalesce(sum(payment_usd), 0.0)";
-
-}  // namespace
 
 LedgerTotals Ledger::totals() const {
   Impl& m = *impl_;
-  std::lock_guard lock(m.mu);
+  m.flush();
+  std::lock_guard lock(m.store_mu);
   // One read transaction, so every figure comes from the same snapshot.
-  m.db.exec("BEGIN");
+  m.store.db().exec("BEGIN");
   try {
     LedgerTotals out;
-    {
-      sqlite::Statement s(m.db, std::string("SELECT '', ") + kTotalsColumns + " FROM requests");
-      accumulate(s, [&](std::string, Totals t) { out.overall = t; });
+    m.store.fill_totals(out);
+    out.window = m.window_totals_from_store(std::nullopt);
+    for (const std::string& k : m.store.window_keys(out.window.window_start_ms)) {
+      out.key_windows[k] = m.window_totals_from_store(k);
     }
-    {
-      sqlite::Statement s(m.db, std::string("SELECT key_id, ") + kTotalsColumns +
-                                    " FROM requests GROUP BY key_id");
-      accumulate(s, [&](std::string k, Totals t) { out.by_key[std::move(k)] = t; });
-    }
-    {
-      sqlite::Statement s(m.db, std::string("SELECT upstream, ") + kTotalsColumns +
-                                    " FROM requests GROUP BY upstream");
-      accumulate(s, [&](std::string u, Totals t) { out.by_upstream[std::move(u)] = t; });
-    }
-    out.window = m.window_totals_locked(std::nullopt);
-    std::vector<std::string> keys;
-    {
-      sqlite::Statement s(m.db,
-                          "SELECT key_id FROM key_budgets UNION SELECT key_id FROM window_usage "
-                          "WHERE window_start_ms = ?");
-      s.bind(1, out.window.window_start_ms);
-      while (s.step()) keys.push_back(s.text(0));
-    }
-    for (const std::string& k : keys) out.key_windows[k] = m.window_totals_locked(k);
-    m.db.exec("COMMIT");
+    m.store.db().exec("COMMIT");
     return out;
   } catch (...) {
-    m.db.exec("ROLLBACK");
+    m.store.db().exec("ROLLBACK");
     throw;
   }
 }
 
 WindowTotals Ledger::window_totals() const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->window_totals_locked(std::nullopt);
+  Impl& m = *impl_;
+  if (!m.options.read_only) {
+    std::lock_guard lock(m.state_mu);
+    return m.window_totals_from_memory(nullptr);
+  }
+  std::lock_guard lock(m.store_mu);
+  return m.window_totals_from_store(std::nullopt);
 }
 
 WindowTotals Ledger::key_window_totals(std::string_view key_id) const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->window_totals_locked(key_id);
+  Impl& m = *impl_;
+  if (!m.options.read_only) {
+    const std::string key(key_id);
+    std::lock_guard lock(m.state_mu);
+    return m.window_totals_from_memory(&key);
+  }
+  std::lock_guard lock(m.store_mu);
+  return m.window_totals_from_store(key_id);
 }
 
 LedgerWriteStats Ledger::write_stats() const {
-  const GroupCommit::Stats s = impl_->commits.stats();
-  return {.commits = s.batches, .writes = s.writes, .largest_batch = s.largest_batch};
+  std::lock_guard lock(impl_->state_mu);
+  LedgerWriteStats s = impl_->stats;
+  s.recovered_writes = impl_->recovered_writes;
+  return s;
+}
+
+std::uint64_t Ledger::unapplied_journal_bytes() const {
+  std::uint64_t bytes = 0;
+  for (int i = 0; i < 2; ++i) {
+    struct stat st {};
+    if (::stat(journal_path(impl_->store.path(), i).c_str(), &st) == 0) {
+      bytes += static_cast<std::uint64_t>(st.st_size);
+    }
+  }
+  return bytes;
 }
 
 void Ledger::for_each_request(const std::function<void(const RequestRecord&)>& visit) const {
-  std::lock_guard lock(impl_->mu);
-  sqlite::Statement s(impl_->db,
-                      std::string("SELECT ") + kRequestColumns + " FROM requests ORDER BY seq");
-  while (s.step()) visit(read_record(s));
+  impl_->flush();
+  std::lock_guard lock(impl_->store_mu);
+  impl_->store.for_each_request(visit);
 }
 
 }  // namespace clearhouse::gateway

@@ -173,11 +173,12 @@ struct ReconcileReport {
   std::int64_t released_tokens = 0;     // tokens returned to the pool
 };
 
-// How reserve/settle/release calls were batched into transactions (ledger_group_commit.h).
+// How the journaled writes reached SQLite (see "Storage" above).
 struct LedgerWriteStats {
-  std::uint64_t commits = 0;      // write transactions run for those calls
-  std::uint64_t writes = 0;       // reserve/settle/release calls committed
-  std::size_t largest_batch = 0;  // the most calls one transaction held
+  std::uint64_t writes = 0;          // reserve/settle/release calls journaled since open
+  std::uint64_t commits = 0;         // SQLite transactions that applied them
+  std::size_t largest_batch = 0;     // the most writes one transaction applied
+  std::uint64_t recovered_writes = 0;  // writes a crash had left in the journal, applied at open
 };
 
 class Ledger {
@@ -232,8 +233,12 @@ class Ledger {
   // The current window of the global budget, or of one key's: cheap (no scan of the requests).
   [[nodiscard]] WindowTotals window_totals() const;
   [[nodiscard]] WindowTotals key_window_totals(std::string_view key_id) const;
-  // Since open: how many write transactions the reserve/settle/release calls took.
+  // Since open: how the writes were applied to SQLite.
   [[nodiscard]] LedgerWriteStats write_stats() const;
+  // Bytes in the journal files. On a ledger no process has open, non-zero means a crash left writes
+  // that the next read-write open applies; a read-only ledger (the CLI) does not apply them, so its
+  // figures miss them until then.
+  [[nodiscard]] std::uint64_t unapplied_journal_bytes() const;
   // Calls visit for every request in the order they were reserved.
   void for_each_request(const std::function<void(const RequestRecord&)>& visit) const;
 

@@ -38,8 +38,17 @@ CREATE TABLE window_usage (
   PRIMARY KEY (window_start_ms, key_id)) WITHOUT ROWID;
 )sql";
 
+// Version 2: the ledger journals writes (ledger_journal.h) and applies them in batches; the last
+// journal record applied is stored with the data it changed.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE journal_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  applied_seq INTEGER NOT NULL CHECK (applied_seq >= 0));
+INSERT INTO journal_state (id, applied_seq) VALUES (1, 0);
+)sql";
+
 // migrations[v] brings version v to v + 1. Version 0 is an empty file.
-constexpr const char* kMigrations[] = {kSchemaV1};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
 static_assert(std::size(kMigrations) == kLedgerSchemaVersion);
 
 bool has_table(sqlite::Connection& db, const char* name) {

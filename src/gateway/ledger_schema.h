@@ -16,6 +16,9 @@
 //                                                 per window and key: open caps and closed usage,
 //                                                 kept in step with `requests` in the same
 //                                                 transaction, so a budget check reads a few rows
+// Version 2 adds:
+//   journal_state(id = 1, applied_seq)            the last journal record (ledger_journal.h) applied,
+//                                                 updated in the transaction that applies it
 //
 // Thread-safety: none (called once while opening).
 #pragma once
@@ -24,7 +27,7 @@
 
 namespace clearhouse::gateway {
 
-inline constexpr int kLedgerSchemaVersion = 1;
+inline constexpr int kLedgerSchemaVersion = 2;
 
 // Brings the file to kLedgerSchemaVersion (read_only: only checks it is exactly that version) and
 // returns the version found on disk before any migration (0 for a new file).
