@@ -2,6 +2,7 @@
 // (read-only; safe while the gateway runs) and prints totals overall, for the current budget window,
 // per client key and per upstream; --csv writes every request as CSV (see gateway/ledger_csv.h).
 // A missing, corrupt or newer-version ledger is a usage error (exit 2) naming the file.
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -122,6 +123,14 @@ void run_ledger(const LedgerOptions& o) {
       o.now_ms ? static_cast<const gateway::Clock&>(fixed_clock) : system_clock;
   try {
     const gateway::Ledger ledger = gateway::Ledger::open(o.db, clock, {.read_only = true});
+    if (const std::uint64_t bytes = ledger.unapplied_journal_bytes(); bytes > 0) {
+      // Stderr: stdout may carry CSV or JSON.
+      std::fprintf(stderr,
+                   "note: %s has %llu bytes of journaled writes not yet in the file (a running "
+                   "gateway applies them within about 20 ms; after a crash, the next "
+                   "`clearhouse serve` applies them): the figures below may miss them\n",
+                   o.db.c_str(), static_cast<unsigned long long>(bytes));
+    }
     const LedgerTotals totals = ledger.totals();
     const gateway::BudgetConfig budget = ledger.budget();
     if (!o.csv.empty()) write_text_atomic(o.csv, gateway::ledger_csv(ledger));

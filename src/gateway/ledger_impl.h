@@ -1,0 +1,396 @@
+// Private to ledger.cpp: the Ledger's state and machinery (see ledger.h, "Storage").
+//
+// Decisions are made in memory, under state_mu: the budget, the key budgets, the charges of every
+// window with usage, and the open requests are all held there, loaded from SQLite at open. A write is
+// journaled (one write() of one record, ledger_journal.h) before it changes that state or is
+// acknowledged; the applier thread moves journaled writes into SQLite every kApplyInterval in one
+// transaction, then empties the journal file they were in (two files alternate, so appends never
+// wait for an apply). Reads of SQLite (find, totals, for_each_request) apply what is queued first.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "gateway/ledger.h"
+#include "gateway/ledger_checkpointer.h"
+#include "gateway/ledger_journal.h"
+#include "gateway/ledger_store.h"
+
+namespace clearhouse::gateway {
+
+namespace ledger_detail {
+
+inline std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  const std::int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+struct Window {
+  std::int64_t start_ms = 0;
+  std::optional<std::int64_t> end_ms;
+};
+
+inline Window window_at(std::int64_t now_ms, std::int64_t window_seconds) {
+  if (window_seconds <= 0) return {};
+  const std::int64_t length = window_seconds * 1000;
+  const std::int64_t start = floor_div(now_ms, length) * length;
+  return {start, start + length};
+}
+
+inline std::optional<std::int64_t> remaining(std::optional<std::int64_t> budget, std::int64_t charged) {
+  if (!budget) return std::nullopt;
+  return std::max<std::int64_t>(0, *budget - charged);
+}
+
+}  // namespace ledger_detail
+
+namespace ledger_detail {
+
+inline CloseResult describe(const RequestRecord& r, CloseStatus status) {
+  CloseResult c;
+  c.status = status;
+  c.state = r.state;
+  c.reserved_tokens = r.reserved_tokens;
+  c.used_tokens = r.used_tokens.value_or(0);
+  c.released_tokens = std::max<std::int64_t>(0, c.reserved_tokens - c.used_tokens);
+  c.overrun_tokens = std::max<std::int64_t>(0, c.used_tokens - c.reserved_tokens);
+  return c;
+}
+
+// How often the applier moves journaled writes into SQLite, and how many writes wake it sooner.
+inline constexpr std::chrono::milliseconds kApplyInterval{20};
+inline constexpr std::size_t kApplyBatch = 1024;
+
+inline std::string journal_path(const std::string& db_path, int index) {
+  return db_path + "-writes-" + std::to_string(index);
+}
+
+}  // namespace ledger_detail
+
+// This header is private to ledger.cpp, the one file that includes it.
+using namespace ledger_detail;  // NOLINT(google-build-using-namespace)
+
+// Locks, always taken in this order: apply_mu, state_mu, store_mu.
+struct Ledger::Impl {
+  struct Charge {
+    std::int64_t reserved = 0;
+    std::int64_t used = 0;
+    [[nodiscard]] std::int64_t total() const { return reserved + used; }
+  };
+  struct WindowCharges {
+    Charge all;
+    std::unordered_map<std::string, Charge> by_key;
+  };
+  struct OpenRequest {
+    std::string key_id;
+    std::int64_t reserved_tokens = 0;
+    std::int64_t window_start_ms = 0;
+  };
+
+  Impl(const std::string& path, const Clock& c, const LedgerOptions& o)
+      : clock(c), options(o), store(path, o) {
+    if (o.read_only) return;
+    recover_journals();
+    load_state();
+    reader = std::make_unique<LedgerStore>(path, LedgerOptions{.read_only = true});
+    for (int i = 0; i < 2; ++i) journals[i] = std::make_unique<JournalFile>(journal_path(path, i));
+    checkpointer = std::make_unique<Checkpointer>(path, store.db());
+    applier = std::thread([this] { run_applier(); });
+  }
+
+  ~Impl() {
+    if (!applier.joinable()) return;
+    {
+      std::lock_guard lock(state_mu);
+      stopping = true;
+    }
+    applier_cv.notify_one();
+    applier.join();
+    try {
+      std::lock_guard lock(apply_mu);
+      apply_pending(true);
+      apply_pending(true);  // the second pass empties the other journal file too
+    } catch (const LedgerError&) {
+      // The journal keeps what could not be applied; the next open applies it.
+    }
+  }
+
+  void require_writable() const {
+    if (options.read_only) throw LedgerError(store.path() + ": ledger opened read-only");
+  }
+
+  // Applies what a crash (or a failed final apply) left in the journal files, then empties them.
+  void recover_journals() {
+    const std::uint64_t applied = store.applied_seq();
+    std::vector<JournalRecord> records;
+    std::uint64_t last_seq = applied;
+    for (int i = 0; i < 2; ++i) {
+      JournalContents contents = read_journal_file(journal_path(store.path(), i));
+      for (JournalRecord& r : contents.records) {
+        last_seq = std::max(last_seq, r.seq);
+        if (r.seq > applied) records.push_back(std::move(r));
+      }
+    }
+    std::sort(records.begin(), records.end(),
+              [](const JournalRecord& a, const JournalRecord& b) { return a.seq < b.seq; });
+    if (!records.empty()) {
+      sqlite::Transaction tx(store.db());
+      for (const JournalRecord& r : records) store.apply(r);
+      store.set_applied_seq(records.back().seq);
+      tx.commit();
+    }
+    recovered_writes = records.size();
+    next_seq = last_seq + 1;
+    for (int i = 0; i < 2; ++i) JournalFile(journal_path(store.path(), i)).truncate();
+  }
+
+  void load_state() {
+    budget = store.read_budget();
+    key_budgets.clear();
+    for (auto& [key, tokens] : store.read_key_budgets()) key_budgets.emplace(key, tokens);
+    windows.clear();
+    store.for_each_usage_row([&](const LedgerStore::UsageRow& row) {
+      WindowCharges& w = windows[row.window_start_ms];
+      w.all.reserved += row.reserved_tokens;
+      w.all.used += row.used_tokens;
+      w.by_key[row.key_id] = {row.reserved_tokens, row.used_tokens};
+    });
+    open.clear();
+    store.for_each_request(
+        [&](const RequestRecord& r) {
+          open.emplace(r.request_id, OpenRequest{r.key_id, r.reserved_tokens, r.window_start_ms});
+        },
+        /*open_only=*/true);
+  }
+
+  // Moves the journaled writes into SQLite in one transaction. rotate: switch appends to the other
+  // journal file first, so the one written so far can be emptied once its writes are in SQLite.
+  // Requires apply_mu. Throws LedgerError when SQLite fails; the writes stay journaled and queued.
+  void apply_pending(bool rotate) {
+    std::vector<JournalRecord> batch;
+    {
+      std::lock_guard lock(state_mu);
+      batch.assign(std::make_move_iterator(unapplied.begin()), std::make_move_iterator(unapplied.end()));
+      unapplied.clear();
+      if (rotate && inactive_empty && !batch.empty()) {
+        active = 1 - active;
+        inactive_empty = false;
+      }
+    }
+    if (!batch.empty()) {
+      try {
+        std::lock_guard lock(store_mu);
+        sqlite::Transaction tx(store.db());
+        for (const JournalRecord& r : batch) store.apply(r);
+        store.set_applied_seq(batch.back().seq);
+        tx.commit();
+      } catch (...) {
+        std::lock_guard lock(state_mu);
+        unapplied.insert(unapplied.begin(), std::make_move_iterator(batch.begin()),
+                         std::make_move_iterator(batch.end()));
+        throw;
+      }
+      std::lock_guard lock(state_mu);
+      for (const JournalRecord& r : batch) {
+        if (r.kind == JournalRecord::Kind::kReserve) unapplied_reserve_ids.erase(r.request_id);
+      }
+      ++stats.commits;
+      stats.largest_batch = std::max(stats.largest_batch, batch.size());
+    }
+    // Every write in the inactive file was queued before the switch that retired it, so it is in
+    // SQLite now: the file can be emptied.
+    if (!inactive_empty) {
+      int inactive = 0;
+      {
+        std::lock_guard lock(state_mu);
+        inactive = 1 - active;
+      }
+      journals[inactive]->truncate();
+      inactive_empty = true;
+    }
+  }
+
+  void run_applier() {
+    std::unique_lock lock(state_mu);
+    while (!stopping) {
+      applier_cv.wait_for(lock, kApplyInterval,
+                          [&] { return stopping || unapplied.size() >= kApplyBatch; });
+      if (stopping) break;
+      lock.unlock();
+      try {
+        std::lock_guard apply_lock(apply_mu);
+        apply_pending(true);
+      } catch (const LedgerError&) {
+        // SQLite refused (a full disk, say): the writes are safe in the journal and stay queued;
+        // the next round retries, and reads that need SQLite report the error.
+      }
+      lock.lock();
+    }
+  }
+
+  // Everything acknowledged is in SQLite when this returns (reads of SQLite start with it).
+  void flush() const {
+    if (options.read_only) return;
+    std::lock_guard lock(apply_mu);
+    const_cast<Impl*>(this)->apply_pending(false);
+  }
+
+  // Appends one record to the active journal file; the caller holds state_mu and changes its
+  // in-memory state only after this returned.
+  void journal(JournalRecord& record) {
+    record.seq = next_seq;
+    encode_buffer.clear();
+    encode_journal_record(record, encode_buffer);
+    journals[active]->append(encode_buffer, options.durability == Durability::kPowerLoss);
+    ++next_seq;
+    ++stats.writes;
+  }
+
+  void queue(JournalRecord&& record) {
+    unapplied.push_back(std::move(record));
+    if (unapplied.size() == kApplyBatch) applier_cv.notify_one();
+  }
+
+  Charge key_charge(std::int64_t window_start, const std::string& key) const {
+    const auto w = windows.find(window_start);
+    if (w == windows.end()) return {};
+    const auto k = w->second.by_key.find(key);
+    return k == w->second.by_key.end() ? Charge{} : k->second;
+  }
+
+  std::optional<std::int64_t> key_budget(const std::string& key) const {
+    const auto it = key_budgets.find(key);
+    if (it == key_budgets.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void charge(std::int64_t window_start, const std::string& key, std::int64_t reserved,
+              std::int64_t used) {
+    WindowCharges& w = windows[window_start];
+    w.all.reserved += reserved;
+    w.all.used += used;
+    Charge& k = w.by_key[key];
+    k.reserved += reserved;
+    k.used += used;
+  }
+
+  WindowTotals window_totals_from_store(std::optional<std::string_view> key) {
+    const BudgetConfig config = store.read_budget();
+    const Window w = window_at(clock.now_ms(), config.window_seconds);
+    const auto [reserved, used] = store.window_charge(w.start_ms, key);
+    WindowTotals t;
+    t.window_start_ms = w.start_ms;
+    t.window_end_ms = w.end_ms;
+    t.spent_tokens = used;
+    t.reserved_tokens = reserved;
+    t.budget_tokens = key ? store.read_key_budget(*key) : config.global_tokens;
+    t.remaining_tokens = remaining(t.budget_tokens, reserved + used);
+    return t;
+  }
+
+  WindowTotals window_totals_from_memory(const std::string* key) const {
+    const Window w = window_at(clock.now_ms(), budget.window_seconds);
+    Charge c;
+    if (key) {
+      c = key_charge(w.start_ms, *key);
+    } else if (const auto it = windows.find(w.start_ms); it != windows.end()) {
+      c = it->second.all;
+    }
+    WindowTotals t;
+    t.window_start_ms = w.start_ms;
+    t.window_end_ms = w.end_ms;
+    t.spent_tokens = c.used;
+    t.reserved_tokens = c.reserved;
+    t.budget_tokens = key ? key_budget(*key) : budget.global_tokens;
+    t.remaining_tokens = remaining(t.budget_tokens, c.total());
+    return t;
+  }
+
+  // settle() and release(): state is kSettled or kReleased.
+  CloseResult close_request(std::string_view request_id, RequestState state, std::int64_t used,
+                            double payment) {
+    Impl& m = *this;
+    m.require_writable();
+    const std::string id(request_id);
+    {
+      std::lock_guard lock(m.state_mu);
+      const auto it = m.open.find(id);
+      if (it != m.open.end()) {
+        const OpenRequest& r = it->second;
+        JournalRecord record;
+        record.kind = state == RequestState::kSettled ? JournalRecord::Kind::kSettle
+                                                      : JournalRecord::Kind::kRelease;
+        record.request_id = id;
+        record.key_id = r.key_id;
+        record.reserved_tokens = r.reserved_tokens;
+        record.window_start_ms = r.window_start_ms;
+        record.at_ms = m.clock.now_ms();
+        record.used_tokens = used;
+        record.payment_usd = payment;
+        m.journal(record);
+        m.charge(r.window_start_ms, r.key_id, -r.reserved_tokens, used);
+        RequestRecord closed;
+        closed.state = state;
+        closed.reserved_tokens = r.reserved_tokens;
+        closed.used_tokens = used;
+        m.open.erase(it);
+        m.queue(std::move(record));
+        return describe(closed, CloseStatus::kClosed);
+      }
+    }
+    // Not open: closed before (its record is in SQLite once flushed), or never reserved.
+    m.flush();
+    std::lock_guard lock(m.store_mu);
+    const std::optional<RequestRecord> r = m.store.find(id);
+    if (!r) {
+      CloseResult c;
+      c.status = CloseStatus::kUnknownId;
+      return c;
+    }
+    return describe(*r, r->state == RequestState::kOpen ? CloseStatus::kClosed : CloseStatus::kAlreadyClosed);
+  }
+
+  const Clock& clock;
+  LedgerOptions options;
+
+  mutable std::mutex apply_mu;  // one apply at a time, in journal order
+
+  mutable std::mutex state_mu;  // everything below, up to store_mu
+  BudgetConfig budget;
+  std::map<std::string, std::int64_t, std::less<>> key_budgets;
+  std::map<std::int64_t, WindowCharges> windows;  // every window with usage: a few entries per key
+  std::unordered_map<std::string, OpenRequest> open;
+  std::deque<JournalRecord> unapplied;  // journaled, not yet in SQLite, in seq order
+  std::unordered_set<std::string> unapplied_reserve_ids;  // until their reserve is in SQLite
+  std::uint64_t next_seq = 1;
+  std::array<std::unique_ptr<JournalFile>, 2> journals;
+  int active = 0;
+  bool inactive_empty = true;  // guarded by apply_mu
+  std::string encode_buffer;
+  LedgerWriteStats stats;
+  std::size_t recovered_writes = 0;
+  std::unique_ptr<LedgerStore> reader;  // a second connection: duplicate-id checks, off store_mu
+  bool stopping = false;
+  std::condition_variable applier_cv;
+
+  mutable std::mutex store_mu;  // the writer connection
+  LedgerStore store;
+  // Declared after store: stopped and closed before the writer's connection closes.
+  std::unique_ptr<Checkpointer> checkpointer;
+  std::thread applier;
+};
+
+}  // namespace clearhouse::gateway
