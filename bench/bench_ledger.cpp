@@ -1,9 +1,9 @@
 // Ledger throughput: one reserve + one settle per iteration, with request ids made as the gateway
 // makes them (gateway/request_id.h), on a file in the temporary directory: single-threaded, and from 8
-// and 32 threads sharing one Ledger as the gateway's connection threads do (their writes share
-// transactions: ledger_group_commit.h), with the default durability (survives SIGKILL) and with fsync
-// per commit (survives power loss). items_per_second counts reserve+settle pairs; the counter
-// writes_per_commit says how well the writes were batched.
+// and 32 threads sharing one Ledger as the gateway's connection threads do, with the default
+// durability (survives SIGKILL: each write is one journal write()) and with an fdatasync per write
+// (survives power loss). items_per_second counts reserve+settle pairs; the counter writes_per_commit
+// says how many journaled writes each SQLite transaction of the applier thread took (ledger_impl.h).
 //
 //   build/bench/bench_ledger --benchmark_repetitions=3
 #include <benchmark/benchmark.h>

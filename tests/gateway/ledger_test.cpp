@@ -377,6 +377,27 @@ TEST(Ledger, NewerSchemaVersionFailsClearly) {
   EXPECT_NE(open_error(path, {.read_only = true}).find("newer"), std::string::npos);
 }
 
+TEST(Ledger, AVersionOneFileIsMigratedAndKeepsItsRequests) {
+  const std::string path = ledger_path();
+  {
+    ManualClock clock(kT0);
+    Ledger ledger = Ledger::open(path, clock);
+    ledger.configure_budget({.window_seconds = 0, .global_tokens = 100});
+    ASSERT_EQ(ledger.reserve("old", "k", "u", 30).status, ReserveStatus::kReserved);
+    ASSERT_EQ(ledger.settle("old", 20, 0.0).status, CloseStatus::kClosed);
+  }
+  // What version 1 looked like: no journal_state table.
+  exec_sql(path, "DROP TABLE journal_state; UPDATE schema_version SET version = 1");
+  EXPECT_NE(open_error(path, {.read_only = true}).find("open it once read-write"), std::string::npos);
+  ManualClock clock(kT0);
+  Ledger ledger = Ledger::open(path, clock);
+  EXPECT_EQ(ledger.schema_version(), Ledger::current_schema_version());
+  EXPECT_EQ(ledger.window_totals().spent_tokens, 20);
+  EXPECT_EQ(ledger.reserve("new", "k", "u", 81).status, ReserveStatus::kOverGlobalBudget);
+  EXPECT_EQ(ledger.reserve("new", "k", "u", 80).status, ReserveStatus::kReserved);
+  EXPECT_EQ(ledger.reserve("old", "k", "u", 1).status, ReserveStatus::kDuplicateId);
+}
+
 TEST(Ledger, ForeignAndCorruptFilesFailNamingTheFile) {
   const std::string foreign = ledger_path("foreign.db");
   exec_sql(foreign, "CREATE TABLE t (x INTEGER)");
