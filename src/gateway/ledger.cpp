@@ -132,7 +132,8 @@ ReserveResult Ledger::reserve(std::string_view request_id, std::string_view key_
   m.require_writable();
   std::string id(request_id);
   std::string key(key_id);
-  std::lock_guard lock(m.state_mu);
+  std::unique_lock lock(m.state_mu);
+  m.wait_for_room(lock);
   const std::int64_t now = m.clock.now_ms();
   const Window w = window_at(now, m.budget.window_seconds);
   ReserveResult result;

@@ -73,6 +73,10 @@ inline CloseResult describe(const RequestRecord& r, CloseStatus status) {
 // How often the applier moves journaled writes into SQLite, and how many writes wake it sooner.
 inline constexpr std::chrono::milliseconds kApplyInterval{20};
 inline constexpr std::size_t kApplyBatch = 1024;
+// Backpressure: a reserve waits while this many writes are queued for SQLite (the applier takes
+// hundreds of thousands per second, so only a failing SQLite gets here), and fails after the timeout.
+inline constexpr std::size_t kMaxUnapplied = std::size_t{1} << 16;
+inline constexpr std::chrono::seconds kBackpressureTimeout{10};
 
 inline std::string journal_path(const std::string& db_path, int index) {
   return db_path + "-writes-" + std::to_string(index);
@@ -185,6 +189,7 @@ struct Ledger::Impl {
       std::lock_guard lock(state_mu);
       batch.assign(std::make_move_iterator(unapplied.begin()), std::make_move_iterator(unapplied.end()));
       unapplied.clear();
+      room_cv.notify_all();
       if (rotate && inactive_empty && !batch.empty()) {
         active = 1 - active;
         inactive_empty = false;
@@ -233,9 +238,11 @@ struct Ledger::Impl {
       try {
         std::lock_guard apply_lock(apply_mu);
         apply_pending(true);
-      } catch (const LedgerError&) {
+      } catch (const LedgerError& e) {
         // SQLite refused (a full disk, say): the writes are safe in the journal and stay queued;
         // the next round retries, and reads that need SQLite report the error.
+        std::lock_guard state_lock(state_mu);
+        last_apply_error = e.what();
       }
       lock.lock();
     }
@@ -246,6 +253,19 @@ struct Ledger::Impl {
     if (options.read_only) return;
     std::lock_guard lock(apply_mu);
     const_cast<Impl*>(this)->apply_pending(false);
+  }
+
+  // Waits (releasing the lock) while too many writes are queued for SQLite; throws LedgerError if
+  // the applier does not catch up within kBackpressureTimeout.
+  void wait_for_room(std::unique_lock<std::mutex>& lock) {
+    if (unapplied.size() < kMaxUnapplied) return;
+    applier_cv.notify_one();
+    if (!room_cv.wait_for(lock, kBackpressureTimeout,
+                          [&] { return unapplied.size() < kMaxUnapplied; })) {
+      throw LedgerError(store.path() + ": " + std::to_string(unapplied.size()) +
+                        " journaled writes are waiting to be applied to SQLite (last error: " +
+                        (last_apply_error.empty() ? std::string("none") : last_apply_error) + ")");
+    }
   }
 
   // Appends one record to the active journal file; the caller holds state_mu and changes its
@@ -385,6 +405,8 @@ struct Ledger::Impl {
   std::unique_ptr<LedgerStore> reader;  // a second connection: duplicate-id checks, off store_mu
   bool stopping = false;
   std::condition_variable applier_cv;
+  std::condition_variable room_cv;  // the queue for SQLite shrank (wait_for_room)
+  std::string last_apply_error;
 
   mutable std::mutex store_mu;  // the writer connection
   LedgerStore store;
