@@ -12,7 +12,8 @@
 #       gateway and direct;
 #   (d) STREAMS streams of STREAM_TOKENS tokens held open at once through the gateway, each of which
 #       must answer 200 and end with data: [DONE].
-# Prints a summary table and writes every run's JSON (plus load averages) to OUT.
+# Prints a summary table and writes every run's JSON (plus load averages and the hypervisor's steal
+# time during the run: the share of the cores another VM had, which no load average shows) to OUT.
 #
 # The load generator and both servers share the machine's cores, so (c) measures the three together:
 # a gateway on its own cores does better. The load average is reported before and after.
@@ -31,7 +32,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --binary) BINARY="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "bench-gateway: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -85,6 +86,10 @@ cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# The machine's CPU counters (all cores): "steal total" in clock ticks. Steal is time the hypervisor
+# gave this VM's cores to others: runs with much of it measure the host's neighbours, not the gateway.
+cpu_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; ++i) t += $i; print $9, t}' /proc/stat; }
+
 start_server upstream "${RUN[@]}" "$BINARY" replay-upstream --data data --port 0 \
   --tokens-per-second "$STREAM_TPS" --threads 8192
 UPSTREAM_PORT=$PORT_upstream
@@ -117,14 +122,16 @@ GATEWAY=http://127.0.0.1:$GATEWAY_PORT
 # warm-up included), which the machine's other load does not inflate the way it does wall times.
 loadgen() {
   local label=$1 url=$2; shift 2
-  local before gw0 up0; before=$(loadavg); gw0=$(cpu_seconds "$PID_gateway"); up0=$(cpu_seconds "$PID_upstream")
+  local before gw0 up0 ticks0; before=$(loadavg); gw0=$(cpu_seconds "$PID_gateway"); up0=$(cpu_seconds "$PID_upstream")
+  ticks0=$(cpu_ticks)
   echo "bench-gateway: $label (load average $before)" >&2
   "${RUN[@]}" "$BINARY" loadgen --url "$url" --api-key-env CLEARHOUSE_BENCH_KEY \
     --label "$label" --json "$@" >"$WORK/$label.json"
-  jq --arg before "$before" --arg after "$(loadavg)" \
+  local steal; steal=$(echo "$ticks0 $(cpu_ticks)" | awk '{d = $4 - $2; print (d > 0 ? 100 * ($3 - $1) / d : 0)}')
+  jq --arg before "$before" --arg after "$(loadavg)" --argjson steal "$steal" \
      --argjson gw "$(awk -v a="$(cpu_seconds "$PID_gateway")" -v b="$gw0" 'BEGIN {print a - b}')" \
      --argjson up "$(awk -v a="$(cpu_seconds "$PID_upstream")" -v b="$up0" 'BEGIN {print a - b}')" '
-    . + {loadavg_before: $before, loadavg_after: $after,
+    . + {loadavg_before: $before, loadavg_after: $after, steal_percent: $steal,
          cpu_seconds: {gateway: $gw, upstream: $up, loadgen: .cpu_seconds},
          cpu_us_per_request: {gateway: ($gw / .sent_with_warmup * 1e6), upstream: ($up / .sent_with_warmup * 1e6),
                               loadgen: (.cpu_seconds / .sent_with_warmup * 1e6)}}' \
@@ -156,9 +163,9 @@ jq -s '
 
 jq -r '
   def f(x): (x * 1000 | round) / 1000;
-  def row(name; r): "| \(name) | \(r.options.connections) | \(r.ok)/\(r.sent) | \(r.achieved_rate | round) | \(f(r.latency.p50_ms)) | \(f(r.latency.p90_ms)) | \(f(r.latency.p99_ms)) | \(f(r.latency.max_ms)) | \(r.cpu_us_per_request.gateway | round) / \(r.cpu_us_per_request.upstream | round) / \(r.cpu_us_per_request.loadgen | round) | \(r.loadavg_before) |";
-  "| run | connections | ok/sent | req/s | p50 ms | p90 ms | p99 ms | max ms | CPU µs/request gateway / upstream / loadgen | load avg before |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  def row(name; r): "| \(name) | \(r.options.connections) | \(r.ok)/\(r.sent) | \(r.achieved_rate | round) | \(f(r.latency.p50_ms)) | \(f(r.latency.p90_ms)) | \(f(r.latency.p99_ms)) | \(f(r.latency.max_ms)) | \(r.cpu_us_per_request.gateway | round) / \(r.cpu_us_per_request.upstream | round) / \(r.cpu_us_per_request.loadgen | round) | \(r.loadavg_before) | \(r.steal_percent | round) |";
+  "| run | connections | ok/sent | req/s | p50 ms | p90 ms | p99 ms | max ms | CPU µs/request gateway / upstream / loadgen | load avg before | steal % |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   row("direct, open loop \(.runs.direct_open.options.rate)/s"; .runs.direct_open),
   row("gateway, open loop \(.runs.gateway_open.options.rate)/s"; .runs.gateway_open),
   row("direct, closed loop"; .runs.direct_max),
