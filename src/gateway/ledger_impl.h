@@ -8,7 +8,13 @@
 // wait for an apply). Reads of SQLite (find, totals, for_each_request) apply what is queued first.
 #pragma once
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <array>
@@ -107,6 +113,7 @@ struct Ledger::Impl {
   Impl(const std::string& path, const Clock& c, const LedgerOptions& o)
       : clock(c), options(o), store(path, o) {
     if (o.read_only) return;
+    lock_writer(path);
     recover_journals();
     load_state();
     reader = std::make_unique<LedgerStore>(path, LedgerOptions{.read_only = true});
@@ -129,6 +136,26 @@ struct Ledger::Impl {
       apply_pending(true);  // the second pass empties the other journal file too
     } catch (const LedgerError&) {
       // The journal keeps what could not be applied; the next open applies it.
+    }
+  }
+
+  // One writing Ledger per file, in any process: two would interleave and empty each other's
+  // journal files. An flock on LEDGER-writes.lock, released by the kernel when the holder dies.
+  void lock_writer(const std::string& path) {
+    const std::string lock_path = path + "-writes.lock";
+    writer_lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (writer_lock_fd < 0) {
+      throw LedgerError(lock_path + ": cannot open the ledger's writer lock: " + std::strerror(errno));
+    }
+    if (::flock(writer_lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      const int saved = errno;
+      ::close(writer_lock_fd);
+      writer_lock_fd = -1;
+      if (saved == EWOULDBLOCK) {
+        throw LedgerError(path + ": the ledger is already open for writing (another gateway, or a "
+                                 "second Ledger in this process); one writer per ledger file");
+      }
+      throw LedgerError(lock_path + ": cannot lock the ledger: " + std::strerror(saved));
     }
   }
 
@@ -413,6 +440,16 @@ struct Ledger::Impl {
   // Declared after store: stopped and closed before the writer's connection closes.
   std::unique_ptr<Checkpointer> checkpointer;
   std::thread applier;
+  // Released when the members are destroyed, after ~Impl's final apply; also when the constructor
+  // fails after taking it.
+  struct WriterLock {
+    int& fd;
+    ~WriterLock() {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+  int writer_lock_fd = -1;
+  WriterLock writer_lock{writer_lock_fd};
 };
 
 }  // namespace clearhouse::gateway

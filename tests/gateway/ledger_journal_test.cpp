@@ -138,7 +138,9 @@ TEST(LedgerJournal, ACleanCloseLeavesTheJournalEmpty) {
     for (int i = 0; i < 100; ++i) {
       const std::string id = "r" + std::to_string(i);
       ASSERT_EQ(ledger.reserve(id, "k", "u", 10).status, ReserveStatus::kReserved);
-      if (i % 2 == 0) ASSERT_EQ(ledger.settle(id, 4, 0.0).status, CloseStatus::kClosed);
+      if (i % 2 == 0) {
+        ASSERT_EQ(ledger.settle(id, 4, 0.0).status, CloseStatus::kClosed);
+      }
     }
     EXPECT_GT(ledger.unapplied_journal_bytes(), 0u);
   }
@@ -148,6 +150,24 @@ TEST(LedgerJournal, ACleanCloseLeavesTheJournalEmpty) {
   EXPECT_EQ(totals.overall.requests, 100);
   EXPECT_EQ(totals.overall.spent_tokens, 50 * 4);
   EXPECT_EQ(totals.overall.reserved_tokens, 50 * 10);
+}
+
+TEST(LedgerJournal, ASecondWriterIsRefusedAndReadersAreNot) {
+  const std::string path = testing::ledger_path();
+  ManualClock clock(kT0);
+  {
+    Ledger writer = Ledger::open(path, clock);
+    try {
+      Ledger second = Ledger::open(path, clock);
+      FAIL() << "a second writer opened the ledger";
+    } catch (const LedgerError& e) {
+      EXPECT_NE(std::string(e.what()).find("already open for writing"), std::string::npos) << e.what();
+    }
+    EXPECT_NO_THROW(Ledger::open(path, clock, {.read_only = true}));
+    ASSERT_EQ(writer.reserve("a", "k", "u", 1).status, ReserveStatus::kReserved);
+  }
+  Ledger reopened = Ledger::open(path, clock);  // the lock went with the first writer
+  EXPECT_TRUE(reopened.find("a").has_value());
 }
 
 TEST(LedgerJournal, AnIdIsTakenWhetherItsWritesAreAppliedOrNot) {
