@@ -126,6 +126,20 @@ HttpResponse Gateway::Impl::admin_state_route(const HttpRequest& request) const 
   return json_response(200, state());
 }
 
+namespace {
+
+json ledger_state(const LedgerWriteStats& s) {
+  return {{"writes", s.writes},
+          {"commits", s.commits},
+          {"largest_batch", s.largest_batch},
+          {"recovered_writes", s.recovered_writes},
+          {"unapplied_writes", s.unapplied_writes},
+          {"apply_failures", s.apply_failures},
+          {"last_apply_error", s.last_apply_error}};
+}
+
+}  // namespace
+
 json Gateway::Impl::state() const {
   const PacerState p = pacer.state();
   const WindowTotals w = ledger.window_totals();
@@ -149,6 +163,7 @@ json Gateway::Impl::state() const {
             {"abandoned", p.abandoned},
             {"arrival_rate_per_second", p.arrival_rate_per_second}}},
           {"budget", budget},
+          {"ledger", ledger_state(ledger.write_stats())},
           {"in_flight_requests", in_flight.load()},
           {"draining", draining.load()},
           {"predictor", predictor ? predictor->backbone() : std::string()},
@@ -167,6 +182,9 @@ std::string Gateway::Impl::metrics_text() const {
   g.open_reservations = open_reservations.load();
   g.in_flight_requests = in_flight.load();
   g.usage_ratio = p.usage_ratio;
+  const LedgerWriteStats ledger_stats = ledger.write_stats();
+  g.ledger_unapplied_writes = static_cast<std::int64_t>(ledger_stats.unapplied_writes);
+  g.ledger_apply_failures = ledger_stats.apply_failures;
   return metrics.render(g);
 }
 

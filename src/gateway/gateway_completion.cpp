@@ -1,6 +1,7 @@
 // The completion path of the gateway: decide, reserve, forward, relay, settle (gateway.h).
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <utility>
 
@@ -32,7 +33,16 @@ class Flight {
  public:
   explicit Flight(Gateway::Impl& g) : g_(g) { g_.enter(); }
   ~Flight() {
-    if (reserved_ && !closed_) release();
+    if (reserved_ && !closed_) {
+      try {
+        release();
+      } catch (const std::exception& e) {
+        // Nowhere to report it from a destructor: the reservation stays open, and the next start
+        // reconciles it (counted in full: the safe side). The ledger's metrics show the failure.
+        std::fprintf(stderr, "gateway: request %s: could not release its reservation: %s\n",
+                     id_.c_str(), e.what());
+      }
+    }
     g_.leave();
   }
   Flight(const Flight&) = delete;

@@ -198,9 +198,11 @@ ReconcileReport Ledger::reconcile_after_restart(ReconcilePolicy policy,
                                                 const std::map<std::string, double>& usd_per_token) {
   Impl& m = *impl_;
   m.require_writable();
+  // Writers stay out from the apply to the end, so no write can close a request between the apply
+  // and the reads below.
   std::lock_guard apply_lock(m.apply_mu);
-  m.apply_pending(false);
   std::lock_guard state_lock(m.state_mu);
+  m.apply_pending(true, /*state_locked=*/true);
   std::lock_guard store_lock(m.store_mu);
   std::vector<RequestRecord> open;
   m.store.for_each_request([&](const RequestRecord& r) { open.push_back(r); }, /*open_only=*/true);
@@ -286,6 +288,7 @@ LedgerWriteStats Ledger::write_stats() const {
   std::lock_guard lock(impl_->state_mu);
   LedgerWriteStats s = impl_->stats;
   s.recovered_writes = impl_->recovered_writes;
+  s.unapplied_writes = impl_->unapplied.size();
   return s;
 }
 

@@ -11,22 +11,23 @@
 // Budgets: an optional global budget and optional per-key budgets, in tokens per window of
 // `window_seconds` (fixed windows aligned to the epoch; 0 = one window for all time). A request is
 // charged to the window in which it was reserved, also when it is settled later. reserve() checks,
-// inside one write transaction, that the window's open reservations + settled usage + the new cap stay
-// within every budget that applies, so concurrent reserves never overshoot. The guarantee holds as
-// long as settle() is never called with more tokens than were reserved (the gateway sends the upstream
-// the reserved cap); if it is, the overrun is recorded truthfully and reported, never hidden.
+// under one mutex, that the window's open reservations + settled usage + the new cap stay within
+// every budget that applies, so concurrent reserves never overshoot. The guarantee holds as long as
+// settle() is never called with more tokens than were reserved (the gateway sends the upstream the
+// reserved cap); if it is, the overrun is recorded truthfully and reported, never hidden.
 //
-// Storage: one SQLite file in WAL mode with exactly one writing connection (see ledger_sqlite.h). All
-// operations of one Ledger go through that connection under a mutex: SQLite admits one writer at a time
-// anyway, so a mutex costs nothing in parallelism, and it makes each reserve's read-check-insert part
-// of a plain BEGIN IMMEDIATE transaction with no SQLITE_BUSY retries in-process. Concurrent
-// reserve/settle/release calls share transactions (group commit, ledger_group_commit.h): each call
-// returns only after the transaction holding its write committed, and the calls of one transaction
-// are applied in order, each seeing the ones before it, so the budget checks are exactly as if serial. WAL checkpoints (the
-// only fsyncs in the default durability) run on a background thread with its own connection, off
-// the lock (ledger_checkpointer.h). A second process (the `clearhouse ledger` CLI) may read at the
-// same time: WAL readers do not block the writer. Do not fork() while a Ledger is open and use it
-// in the child; open a new one there.
+// Storage: one SQLite file in WAL mode, with a journal in front of it (ledger_impl.h). Decisions are
+// made in memory (the budgets, the charges of recent windows and the open requests are loaded at
+// open); each reserve/settle/release is appended to the journal file (LEDGER-writes-0 or -1, one
+// write() of one record, ledger_journal.h) before it changes anything or returns, so what a call
+// acknowledged survives the process being killed at any instant. An applier thread moves journaled
+// writes into SQLite every 20 ms in one transaction, on the one writing connection; a restart applies
+// what a crash left, exactly once (journal_state.applied_seq). Reads of SQLite (find, totals,
+// for_each_request) apply what is queued first; window_totals() reads memory. WAL checkpoints run on a
+// background thread with their own connection (ledger_checkpointer.h). One writing Ledger per file
+// (an flock on LEDGER-writes.lock: a second open for writing throws LedgerError); other processes
+// (the `clearhouse ledger` CLI) may read at any time, and see the writes applied so far. Do not fork()
+// while a Ledger is open and use it in the child; open a new one there.
 //
 // Thread-safety: every member function is safe to call concurrently from any number of threads.
 //
@@ -62,11 +63,12 @@ inline constexpr std::int64_t kMaxLedgerTokens = std::int64_t{1} << 40;
 inline constexpr std::size_t kMaxLedgerIdLength = 256;
 
 enum class Durability {
-  // synchronous=NORMAL: a commit survives the process being killed (SIGKILL, crash, OOM); a power
-  // loss or kernel crash may roll back the last few commits. Tens of thousands of commits per second.
+  // A write is in the journal file (the kernel's page cache) when its call returns: it survives the
+  // process being killed (SIGKILL, crash, OOM); a power loss or kernel crash may lose the last
+  // writes. About 100,000 reserve+settle pairs per second here (docs/performance.md).
   kProcessCrash,
-  // synchronous=FULL: every commit is fsynced before it returns; survives power loss. Each commit
-  // costs a disk flush (about a millisecond or more on ordinary disks).
+  // The journal is fdatasync'ed after every write (and SQLite runs synchronous=FULL): survives power
+  // loss. Each write costs a disk flush (about 3,000 pairs per second here).
   kPowerLoss,
 };
 
@@ -179,6 +181,9 @@ struct LedgerWriteStats {
   std::uint64_t commits = 0;         // SQLite transactions that applied them
   std::size_t largest_batch = 0;     // the most writes one transaction applied
   std::uint64_t recovered_writes = 0;  // writes a crash had left in the journal, applied at open
+  std::uint64_t unapplied_writes = 0;  // acknowledged (journaled) and waiting for the next apply
+  std::uint64_t apply_failures = 0;    // applies SQLite refused (the writes stay journaled, retried)
+  std::string last_apply_error;        // the latest such failure's message; empty if none
 };
 
 class Ledger {

@@ -133,8 +133,9 @@ struct Ledger::Impl {
     try {
       std::lock_guard lock(apply_mu);
       apply_pending(true);
-      apply_pending(true);  // the second pass empties the other journal file too
-    } catch (const LedgerError&) {
+      // Everything is in SQLite now: neither journal file holds anything the next open needs.
+      for (auto& journal : journals) journal->truncate();
+    } catch (const std::exception&) {
       // The journal keeps what could not be applied; the next open applies it.
     }
   }
@@ -207,16 +208,32 @@ struct Ledger::Impl {
         /*open_only=*/true);
   }
 
+  // Applies batch (journal order) in one SQLite transaction with the last seq applied. Records a
+  // transaction already applied (seq <= applied_seq, read inside it) are skipped, so a commit that
+  // failed ambiguously and is retried cannot apply anything twice. Throws on failure (rolled back).
+  void commit_batch(const std::vector<JournalRecord>& batch) {
+    std::lock_guard lock(store_mu);
+    sqlite::Transaction tx(store.db());
+    const std::uint64_t applied = store.applied_seq();
+    for (const JournalRecord& r : batch) {
+      if (r.seq > applied) store.apply(r);
+    }
+    store.set_applied_seq(std::max(applied, batch.back().seq));
+    tx.commit();
+  }
+
   // Moves the journaled writes into SQLite in one transaction. rotate: switch appends to the other
   // journal file first, so the one written so far can be emptied once its writes are in SQLite.
-  // Requires apply_mu. Throws LedgerError when SQLite fails; the writes stay journaled and queued.
-  void apply_pending(bool rotate) {
+  // Requires apply_mu, and state_mu when state_locked (the caller then keeps writers out throughout).
+  // Throws when SQLite fails; the writes stay journaled and queued, in order.
+  void apply_pending(bool rotate, bool state_locked = false) {
     std::vector<JournalRecord> batch;
     {
-      std::lock_guard lock(state_mu);
+      std::unique_lock lock(state_mu, std::defer_lock);
+      if (!state_locked) lock.lock();
       batch.assign(std::make_move_iterator(unapplied.begin()), std::make_move_iterator(unapplied.end()));
       unapplied.clear();
-      room_cv.notify_all();
+      applying = batch.size();
       if (rotate && inactive_empty && !batch.empty()) {
         active = 1 - active;
         inactive_empty = false;
@@ -224,52 +241,57 @@ struct Ledger::Impl {
     }
     if (!batch.empty()) {
       try {
-        std::lock_guard lock(store_mu);
-        sqlite::Transaction tx(store.db());
-        for (const JournalRecord& r : batch) store.apply(r);
-        store.set_applied_seq(batch.back().seq);
-        tx.commit();
-      } catch (...) {
-        std::lock_guard lock(state_mu);
+        commit_batch(batch);
+      } catch (const std::exception& e) {
+        std::unique_lock lock(state_mu, std::defer_lock);
+        if (!state_locked) lock.lock();
         unapplied.insert(unapplied.begin(), std::make_move_iterator(batch.begin()),
                          std::make_move_iterator(batch.end()));
+        applying = 0;
+        ++stats.apply_failures;
+        stats.last_apply_error = e.what();
         throw;
       }
-      std::lock_guard lock(state_mu);
+      std::unique_lock lock(state_mu, std::defer_lock);
+      if (!state_locked) lock.lock();
       for (const JournalRecord& r : batch) {
         if (r.kind == JournalRecord::Kind::kReserve) unapplied_reserve_ids.erase(r.request_id);
       }
+      applying = 0;
       ++stats.commits;
       stats.largest_batch = std::max(stats.largest_batch, batch.size());
+      room_cv.notify_all();
     }
     // Every write in the inactive file was queued before the switch that retired it, so it is in
-    // SQLite now: the file can be emptied.
+    // SQLite now: the file can be emptied. (Only this function, under apply_mu, touches it.)
     if (!inactive_empty) {
-      int inactive = 0;
-      {
-        std::lock_guard lock(state_mu);
-        inactive = 1 - active;
-      }
-      journals[inactive]->truncate();
+      journals[1 - active]->truncate();
       inactive_empty = true;
     }
   }
 
   void run_applier() {
     std::unique_lock lock(state_mu);
+    std::chrono::milliseconds backoff{0};  // after failures: waits that grow to a second
     while (!stopping) {
-      applier_cv.wait_for(lock, kApplyInterval,
-                          [&] { return stopping || unapplied.size() >= kApplyBatch; });
+      if (backoff.count() > 0) {
+        applier_cv.wait_for(lock, backoff, [&] { return stopping; });
+      } else {
+        applier_cv.wait_for(lock, kApplyInterval,
+                            [&] { return stopping || unapplied.size() >= kApplyBatch; });
+      }
       if (stopping) break;
       lock.unlock();
       try {
         std::lock_guard apply_lock(apply_mu);
         apply_pending(true);
-      } catch (const LedgerError& e) {
-        // SQLite refused (a full disk, say): the writes are safe in the journal and stay queued;
-        // the next round retries, and reads that need SQLite report the error.
-        std::lock_guard state_lock(state_mu);
-        last_apply_error = e.what();
+        backoff = std::chrono::milliseconds{0};
+      } catch (const std::exception&) {
+        // SQLite refused (a full disk, say): the writes are safe in the journal and stay queued
+        // (apply_pending counted the failure). Retry later and later, not in a loop that would
+        // burn a core; reserves stop at kMaxUnapplied (wait_for_room).
+        backoff = std::min<std::chrono::milliseconds>(std::max(2 * backoff, kApplyInterval),
+                                                      std::chrono::milliseconds{1000});
       }
       lock.lock();
     }
@@ -279,30 +301,32 @@ struct Ledger::Impl {
   void flush() const {
     if (options.read_only) return;
     std::lock_guard lock(apply_mu);
-    const_cast<Impl*>(this)->apply_pending(false);
+    const_cast<Impl*>(this)->apply_pending(true);
   }
 
-  // Waits (releasing the lock) while too many writes are queued for SQLite; throws LedgerError if
-  // the applier does not catch up within kBackpressureTimeout.
+  // Waits (releasing the lock) while too many writes are queued for SQLite or being applied; throws
+  // LedgerError if the applier does not catch up within kBackpressureTimeout.
   void wait_for_room(std::unique_lock<std::mutex>& lock) {
-    if (unapplied.size() < kMaxUnapplied) return;
+    const auto full = [&] { return unapplied.size() + applying >= kMaxUnapplied; };
+    if (!full()) return;
     applier_cv.notify_one();
-    if (!room_cv.wait_for(lock, kBackpressureTimeout,
-                          [&] { return unapplied.size() < kMaxUnapplied; })) {
-      throw LedgerError(store.path() + ": " + std::to_string(unapplied.size()) +
+    if (!room_cv.wait_for(lock, kBackpressureTimeout, [&] { return !full(); })) {
+      throw LedgerError(store.path() + ": " + std::to_string(unapplied.size() + applying) +
                         " journaled writes are waiting to be applied to SQLite (last error: " +
-                        (last_apply_error.empty() ? std::string("none") : last_apply_error) + ")");
+                        (stats.last_apply_error.empty() ? std::string("none") : stats.last_apply_error) +
+                        ")");
     }
   }
 
   // Appends one record to the active journal file; the caller holds state_mu and changes its
   // in-memory state only after this returned.
+  // A failed append still uses up its seq: a record it may have left (complete, but not synced)
+  // must never share a seq with a later one.
   void journal(JournalRecord& record) {
-    record.seq = next_seq;
+    record.seq = next_seq++;
     encode_buffer.clear();
     encode_journal_record(record, encode_buffer);
     journals[active]->append(encode_buffer, options.durability == Durability::kPowerLoss);
-    ++next_seq;
     ++stats.writes;
   }
 
@@ -421,6 +445,7 @@ struct Ledger::Impl {
   std::map<std::int64_t, WindowCharges> windows;  // every window with usage: a few entries per key
   std::unordered_map<std::string, OpenRequest> open;
   std::deque<JournalRecord> unapplied;  // journaled, not yet in SQLite, in seq order
+  std::size_t applying = 0;             // writes taken from unapplied by the apply running now
   std::unordered_set<std::string> unapplied_reserve_ids;  // until their reserve is in SQLite
   std::uint64_t next_seq = 1;
   std::array<std::unique_ptr<JournalFile>, 2> journals;
@@ -433,7 +458,6 @@ struct Ledger::Impl {
   bool stopping = false;
   std::condition_variable applier_cv;
   std::condition_variable room_cv;  // the queue for SQLite shrank (wait_for_room)
-  std::string last_apply_error;
 
   mutable std::mutex store_mu;  // the writer connection
   LedgerStore store;

@@ -106,11 +106,20 @@ JournalContents decode_journal(std::string_view bytes, const std::string& path) 
     const std::size_t left = bytes.size() - pos;
     std::uint32_t size = 0;
     std::uint64_t checksum = 0;
+    // Zeros to the end: blocks allocated but never written, which a power loss can leave.
+    if (bytes.find_first_not_of('\0', pos) == std::string_view::npos) {
+      out.torn_tail_bytes = left;
+      return out;
+    }
     bool whole = left >= kHeaderBytes;
     if (whole) {
       std::memcpy(&size, bytes.data() + pos, sizeof size);
       std::memcpy(&checksum, bytes.data() + pos + sizeof size, sizeof checksum);
-      whole = size <= kMaxPayloadBytes && left - kHeaderBytes >= size;
+      if (size < kFixedPayloadBytes || size > kMaxPayloadBytes) {
+        throw LedgerError(path + ": corrupt journal at byte " + std::to_string(pos) +
+                          ": a record claims " + std::to_string(size) + " bytes");
+      }
+      whole = left - kHeaderBytes >= size;
     }
     if (!whole) {
       // Cut short: only a write interrupted by a crash leaves this, and only at the end.
@@ -180,6 +189,7 @@ void JournalFile::append(std::string_view bytes, bool sync) {
 void JournalFile::truncate() {
   if (::ftruncate(fd_, 0) != 0) fail(path_, "cannot empty the ledger journal");
   size_ = 0;
+  damaged_ = false;  // the partial record went with the rest
 }
 
 JournalContents read_journal_file(const std::string& path) {

@@ -231,6 +231,13 @@ std::string GatewayMetrics::render(const Gauges& gauges) const {
   gauge("clearhouse_in_flight_requests", "Requests being handled.", gauges.in_flight_requests);
   gauge("clearhouse_usage_ratio",
         "Spend over the spend the budget's rate allows so far (1 = on pace).", gauges.usage_ratio);
+  gauge("clearhouse_ledger_unapplied_writes",
+        "Acknowledged ledger writes in the journal, not yet applied to the SQLite file.",
+        gauges.ledger_unapplied_writes);
+  out.family("clearhouse_ledger_apply_failures_total", "counter",
+             "Times SQLite refused the ledger's journaled writes (they stay journaled and are "
+             "retried; reserves stop after 65,536 queued).");
+  out.sample("clearhouse_ledger_apply_failures_total", {}, gauges.ledger_apply_failures);
   return out.take();
 }
 

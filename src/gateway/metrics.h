@@ -109,6 +109,8 @@ class GatewayMetrics {
     std::int64_t open_reservations = 0;
     std::int64_t in_flight_requests = 0;
     double usage_ratio = 1.0;
+    std::int64_t ledger_unapplied_writes = 0;
+    std::uint64_t ledger_apply_failures = 0;
   };
   // The whole /metrics body.
   [[nodiscard]] std::string render(const Gauges& gauges) const;

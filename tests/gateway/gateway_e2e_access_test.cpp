@@ -77,6 +77,9 @@ TEST(GatewayE2EAccess, AdminStateNeedsTheAdminKeyAndHoldsNoSecrets) {
   EXPECT_EQ(state["draining"], false);
   EXPECT_TRUE(state["pacer"].contains("lambda"));
   EXPECT_EQ(state["pacer"]["decisions"], 1);
+  EXPECT_EQ(state["ledger"]["writes"], 2);  // the request's reserve and settle, journaled
+  EXPECT_EQ(state["ledger"]["apply_failures"], 0);
+  EXPECT_EQ(state["ledger"]["last_apply_error"], "");
 
   // No secret in any form: not the keys, not their hashes, not the upstream's API key.
   for (const std::string& secret :

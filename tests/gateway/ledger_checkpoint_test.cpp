@@ -29,7 +29,9 @@ TEST(LedgerCheckpointTest, CommitsReachTheDatabaseFileWhileWriting) {
     const std::string id = "r" + std::to_string(pairs);
     ASSERT_EQ(ledger.reserve(id, "k", "u", 10).status, ReserveStatus::kReserved);
     ASSERT_EQ(ledger.settle(id, 5, 0.0).status, CloseStatus::kClosed);
-    if (pairs % 25 == 0) ASSERT_TRUE(ledger.find(id).has_value());
+    if (pairs % 25 == 0) {
+      ASSERT_TRUE(ledger.find(id).has_value());
+    }
   }
   EXPECT_LT(pairs, kMaxPairs) << "the database file never grew: no checkpoint copied anything";
 }

@@ -309,7 +309,8 @@ TEST(GatewayMetrics, RendersAValidExpositionWithEveryFamily) {
   const std::string body = m.render({.shadow_price = 0.0025, .allowance_tokens = 300.5,
                                      .budget_tokens = 1'000'000, .budget_remaining_tokens = 400'000,
                                      .reserved_tokens = 512, .open_reservations = 1,
-                                     .in_flight_requests = 3, .usage_ratio = 0.97});
+                                     .in_flight_requests = 3, .usage_ratio = 0.97,
+                                     .ledger_unapplied_writes = 42, .ledger_apply_failures = 2});
   const Exposition e = parse_exposition(body);
   ASSERT_EQ(problems_of(e), "") << body;
 
@@ -319,7 +320,9 @@ TEST(GatewayMetrics, RendersAValidExpositionWithEveryFamily) {
       EXPECT_TRUE(name.ends_with("_total")) << name;
     }
   }
-  EXPECT_EQ(e.types.size(), 20u);
+  EXPECT_EQ(e.types.size(), 22u);
+  EXPECT_EQ(e.value("clearhouse_ledger_unapplied_writes", {}), 42);
+  EXPECT_EQ(e.value("clearhouse_ledger_apply_failures_total", {}), 2);
   EXPECT_EQ(e.value("clearhouse_requests_total", {{"route", "chat_completions"}, {"code", "200"}}), 2);
   EXPECT_EQ(e.value("clearhouse_requests_total", {{"route", "completions"}, {"code", "429"}}), 1);
   EXPECT_EQ(e.value("clearhouse_requests_total", {{"route", "other"}, {"code", "404"}}), 1);
