@@ -81,10 +81,15 @@ void Ledger::configure_budget(const BudgetConfig& config) {
   if (config.global_tokens) check_tokens(*config.global_tokens, "global budget");
   Impl& m = *impl_;
   m.require_writable();
+  // Writers stay out while SQLite catches up and the windows are reloaded under the new length.
+  std::lock_guard apply_lock(m.apply_mu);
   std::lock_guard state_lock(m.state_mu);
+  m.apply_pending(true, /*state_locked=*/true);
   std::lock_guard store_lock(m.store_mu);
   m.store.write_budget(config);
+  const bool new_length = config.window_seconds != m.budget.window_seconds;
   m.budget = config;
+  if (new_length) m.load_windows();
 }
 
 BudgetConfig Ledger::budget() const {
@@ -136,6 +141,12 @@ ReserveResult Ledger::reserve(std::string_view request_id, std::string_view key_
   m.wait_for_room(lock);
   const std::int64_t now = m.clock.now_ms();
   const Window w = window_at(now, m.budget.window_seconds);
+  if (w.start_ms < m.oldest_kept_window && !m.windows.contains(w.start_ms)) {
+    throw LedgerError(m.store.path() + ": the clock went back more than two budget windows (to " +
+                      std::to_string(now) + " ms, after a reserve in the window starting at " +
+                      std::to_string(m.newest_window) + " ms); refusing to charge a window whose " +
+                      "usage is no longer in memory");
+  }
   ReserveResult result;
   result.window_start_ms = w.start_ms;
   result.window_end_ms = w.end_ms;
@@ -169,7 +180,8 @@ ReserveResult Ledger::reserve(std::string_view request_id, std::string_view key_
   record.window_start_ms = w.start_ms;
   record.at_ms = now;
   m.journal(record);  // durable from here on; throws (changing nothing) when it cannot be
-  m.charge(w.start_ms, key, tokens, 0);
+  m.charge(w.start_ms, key, tokens, 0, +1);
+  m.note_window(w.start_ms);
   m.open.emplace(id, Impl::OpenRequest{key, tokens, w.start_ms});
   m.unapplied_reserve_ids.insert(std::move(id));
   m.queue(std::move(record));
@@ -229,7 +241,7 @@ ReconcileReport Ledger::reconcile_after_restart(ReconcilePolicy policy,
   }
   tx.commit();
   for (const RequestRecord& r : open) {
-    m.charge(r.window_start_ms, r.key_id, -r.reserved_tokens, r.used_tokens.value_or(0));
+    m.charge(r.window_start_ms, r.key_id, -r.reserved_tokens, r.used_tokens.value_or(0), -1);
     m.open.erase(r.request_id);
   }
   report.requests = std::move(open);

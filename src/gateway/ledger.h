@@ -204,8 +204,9 @@ class Ledger {
   [[nodiscard]] int schema_version() const;
 
   // Budgets (persisted in the file, so the CLI and a restarted gateway see them). Changing
-  // window_seconds starts fresh windows: usage recorded under the old window length does not count
-  // against the new windows. Negative values throw std::invalid_argument.
+  // window_seconds starts windows of the new length; usage is kept per window start, so old usage
+  // counts only in a new window that starts at the same instant as an old one. Negative values throw
+  // std::invalid_argument.
   void configure_budget(const BudgetConfig& config);
   [[nodiscard]] BudgetConfig budget() const;
   void set_key_budget(std::string_view key_id, std::optional<std::int64_t> tokens_per_window);

@@ -21,6 +21,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <iterator>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -103,6 +105,7 @@ struct Ledger::Impl {
   struct WindowCharges {
     Charge all;
     std::unordered_map<std::string, Charge> by_key;
+    std::int64_t open_requests = 0;  // a window with none, two windows back, is dropped from memory
   };
   struct OpenRequest {
     std::string key_id;
@@ -118,6 +121,7 @@ struct Ledger::Impl {
     load_state();
     reader = std::make_unique<LedgerStore>(path, LedgerOptions{.read_only = true});
     for (int i = 0; i < 2; ++i) journals[i] = std::make_unique<JournalFile>(journal_path(path, i));
+    if (o.durability == Durability::kPowerLoss) sync_directory_of(path);  // the journal files' names
     checkpointer = std::make_unique<Checkpointer>(path, store.db());
     applier = std::thread([this] { run_applier(); });
   }
@@ -193,6 +197,18 @@ struct Ledger::Impl {
     budget = store.read_budget();
     key_budgets.clear();
     for (auto& [key, tokens] : store.read_key_budgets()) key_budgets.emplace(key, tokens);
+    open.clear();
+    store.for_each_request(
+        [&](const RequestRecord& r) {
+          open.emplace(r.request_id, OpenRequest{r.key_id, r.reserved_tokens, r.window_start_ms});
+        },
+        /*open_only=*/true);
+    load_windows();
+  }
+
+  // The windows' charges from SQLite (which must hold every write: at open, or after an apply with
+  // writers kept out), then drops the old ones.
+  void load_windows() {
     windows.clear();
     store.for_each_usage_row([&](const LedgerStore::UsageRow& row) {
       WindowCharges& w = windows[row.window_start_ms];
@@ -200,12 +216,22 @@ struct Ledger::Impl {
       w.all.used += row.used_tokens;
       w.by_key[row.key_id] = {row.reserved_tokens, row.used_tokens};
     });
-    open.clear();
-    store.for_each_request(
-        [&](const RequestRecord& r) {
-          open.emplace(r.request_id, OpenRequest{r.key_id, r.reserved_tokens, r.window_start_ms});
-        },
-        /*open_only=*/true);
+    for (const auto& [id, r] : open) ++windows[r.window_start_ms].open_requests;
+    newest_window = std::numeric_limits<std::int64_t>::min();
+    oldest_kept_window = std::numeric_limits<std::int64_t>::min();
+    note_window(window_at(clock.now_ms(), budget.window_seconds).start_ms);
+  }
+
+  // Memory holds every window from two windows before the newest one reserved in, plus older windows
+  // with open requests; older windows without any are dropped (SQLite keeps them). Their charges can
+  // never change again unless the clock goes back that far, which reserve() refuses.
+  void note_window(std::int64_t start_ms) {
+    if (budget.window_seconds <= 0 || start_ms <= newest_window) return;
+    newest_window = start_ms;
+    oldest_kept_window = start_ms - 2 * budget.window_seconds * 1000;
+    for (auto it = windows.begin(); it != windows.end() && it->first < oldest_kept_window;) {
+      it = it->second.open_requests == 0 ? windows.erase(it) : std::next(it);
+    }
   }
 
   // Applies batch (journal order) in one SQLite transaction with the last seq applied. Records a
@@ -348,9 +374,11 @@ struct Ledger::Impl {
     return it->second;
   }
 
+  // open_delta: +1 for a reserve, -1 for a close.
   void charge(std::int64_t window_start, const std::string& key, std::int64_t reserved,
-              std::int64_t used) {
+              std::int64_t used, int open_delta) {
     WindowCharges& w = windows[window_start];
+    w.open_requests += open_delta;
     w.all.reserved += reserved;
     w.all.used += used;
     Charge& k = w.by_key[key];
@@ -412,7 +440,7 @@ struct Ledger::Impl {
         record.used_tokens = used;
         record.payment_usd = payment;
         m.journal(record);
-        m.charge(r.window_start_ms, r.key_id, -r.reserved_tokens, used);
+        m.charge(r.window_start_ms, r.key_id, -r.reserved_tokens, used, -1);
         RequestRecord closed;
         closed.state = state;
         closed.reserved_tokens = r.reserved_tokens;
@@ -442,7 +470,9 @@ struct Ledger::Impl {
   mutable std::mutex state_mu;  // everything below, up to store_mu
   BudgetConfig budget;
   std::map<std::string, std::int64_t, std::less<>> key_budgets;
-  std::map<std::int64_t, WindowCharges> windows;  // every window with usage: a few entries per key
+  std::map<std::int64_t, WindowCharges> windows;  // recent windows with usage (note_window)
+  std::int64_t newest_window = std::numeric_limits<std::int64_t>::min();
+  std::int64_t oldest_kept_window = std::numeric_limits<std::int64_t>::min();
   std::unordered_map<std::string, OpenRequest> open;
   std::deque<JournalRecord> unapplied;  // journaled, not yet in SQLite, in seq order
   std::size_t applying = 0;             // writes taken from unapplied by the apply running now

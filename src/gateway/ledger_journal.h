@@ -76,6 +76,10 @@ class JournalFile {
   bool damaged_ = false;  // a failed append could not be cut off: no more appends
 };
 
+// fsyncs the directory holding path, so a file just created there survives a power loss. Throws
+// LedgerError naming the directory.
+void sync_directory_of(const std::string& path);
+
 // Reads a journal file; a missing file is empty. Throws LedgerError naming the path.
 [[nodiscard]] JournalContents read_journal_file(const std::string& path);
 

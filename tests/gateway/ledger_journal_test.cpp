@@ -152,6 +152,59 @@ TEST(LedgerJournal, ACleanCloseLeavesTheJournalEmpty) {
   EXPECT_EQ(totals.overall.reserved_tokens, 50 * 10);
 }
 
+TEST(LedgerJournal, ImplausibleSizesAreCorruptionAndAZeroFilledTailIsTorn) {
+  const std::string good = encode({reserve_record(1, "a", 10)});
+  std::string huge = good + encode({reserve_record(2, "b", 20)});
+  huge[good.size()] = '\xff';  // the second record's size: far beyond any record
+  huge[good.size() + 1] = '\xff';
+  huge[good.size() + 2] = '\xff';
+  EXPECT_THROW((void)decode_journal(huge, "j"), LedgerError);
+  const JournalContents zeros = decode_journal(good + std::string(4096, '\0'), "j");
+  EXPECT_EQ(zeros.records.size(), 1u);
+  EXPECT_EQ(zeros.torn_tail_bytes, 4096u);
+}
+
+TEST(LedgerJournal, OldWindowsLeaveMemoryAndAClockThatGoesBackThereIsRefused) {
+  ManualClock clock(kT0);
+  Ledger ledger = Ledger::open(testing::ledger_path(), clock);
+  ledger.configure_budget({.window_seconds = 60, .global_tokens = 100});
+  ASSERT_EQ(ledger.reserve("kept-open", "k", "u", 30).status, ReserveStatus::kReserved);
+  clock.advance_ms(60'000);
+  ASSERT_EQ(ledger.reserve("settled", "k", "u", 40).status, ReserveStatus::kReserved);
+  ASSERT_EQ(ledger.settle("settled", 10, 0.0).status, CloseStatus::kClosed);
+  clock.advance_ms(3 * 60'000);  // three windows on: the settled window is dropped from memory
+  ASSERT_EQ(ledger.reserve("now", "k", "u", 100).status, ReserveStatus::kReserved);
+  // The first window still has an open request: kept, and its settle is charged to it.
+  EXPECT_EQ(ledger.settle("kept-open", 25, 0.0).status, CloseStatus::kClosed);
+  clock.set_ms(kT0 + 60'000);
+  EXPECT_THROW((void)ledger.reserve("late", "k", "u", 1), LedgerError);
+  clock.set_ms(kT0 + 4 * 60'000);
+  EXPECT_EQ(ledger.window_totals().reserved_tokens, 100);
+  // Memory agrees with SQLite for every window SQLite knows.
+  const LedgerTotals totals = ledger.totals();
+  EXPECT_EQ(totals.window.reserved_tokens, 100);
+  EXPECT_EQ(totals.overall.spent_tokens, 25 + 10);
+}
+
+TEST(LedgerJournal, ANewWindowLengthReloadsTheWindowsFromTheFile) {
+  ManualClock clock(kT0);
+  Ledger ledger = Ledger::open(testing::ledger_path(), clock);
+  ledger.configure_budget({.window_seconds = 60, .global_tokens = 1000});
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "r" + std::to_string(i);
+    ASSERT_EQ(ledger.reserve(id, "k", "u", 50).status, ReserveStatus::kReserved);
+    ASSERT_EQ(ledger.settle(id, 20, 0.0).status, CloseStatus::kClosed);
+    clock.advance_ms(61'000);
+  }
+  ledger.configure_budget({.window_seconds = 3600, .global_tokens = 1000});
+  const WindowTotals memory = ledger.window_totals();
+  const WindowTotals file = ledger.totals().window;
+  EXPECT_EQ(memory.window_start_ms, file.window_start_ms);
+  EXPECT_EQ(memory.spent_tokens, file.spent_tokens);
+  EXPECT_EQ(memory.reserved_tokens, file.reserved_tokens);
+  EXPECT_EQ(memory.remaining_tokens, file.remaining_tokens);
+}
+
 TEST(LedgerJournal, ASecondWriterIsRefusedAndReadersAreNot) {
   const std::string path = testing::ledger_path();
   ManualClock clock(kT0);
