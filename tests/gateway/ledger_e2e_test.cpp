@@ -81,6 +81,20 @@ TEST(LedgerE2E, TextReportAndCsvExport) {
   EXPECT_EQ(to_stdout.out, ledger_csv(ledger));
 }
 
+TEST(LedgerE2E, SaysOnStderrWhenTheJournalHoldsWritesNotYetInTheFile) {
+  const std::string db = make_ledger(clearhouse::testing::scratch_dir());
+  const auto clean = run_clearhouse("ledger --db " + db + " --json" + kNow);
+  ASSERT_EQ(clean.exit_code, 0) << clean.err;
+  EXPECT_EQ(clean.err, "");  // closed cleanly: the journal is empty
+  // What a crashed gateway leaves: bytes in a journal file (applied at the next read-write open).
+  std::ofstream(db + "-writes-1", std::ios::binary) << std::string(100, 'x');
+  const auto noted = run_clearhouse("ledger --db " + db + " --json" + kNow);
+  ASSERT_EQ(noted.exit_code, 0) << noted.err;
+  EXPECT_NE(noted.err.find("note: " + db + " has 100 bytes of journaled writes"), std::string::npos)
+      << noted.err;
+  EXPECT_EQ(json::parse(noted.out)["overall"]["requests"], 3);  // stdout stays pure JSON
+}
+
 TEST(LedgerE2E, MissingCorruptOrNewerLedgerIsAUsageErrorNamingTheFile) {
   const auto dir = clearhouse::testing::scratch_dir();
   const std::string missing = (dir / "missing.db").string();
