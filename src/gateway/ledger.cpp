@@ -81,11 +81,7 @@ void Ledger::configure_budget(const BudgetConfig& config) {
   if (config.global_tokens) check_tokens(*config.global_tokens, "global budget");
   Impl& m = *impl_;
   m.require_writable();
-  // Writers stay out while SQLite catches up and the windows are reloaded under the new length.
-  std::lock_guard apply_lock(m.apply_mu);
-  std::lock_guard state_lock(m.state_mu);
-  m.apply_pending(true, /*state_locked=*/true);
-  std::lock_guard store_lock(m.store_mu);
+  const Impl::Exclusive exclusive(m);  // the windows may be reloaded under a new length
   m.store.write_budget(config);
   const bool new_length = config.window_seconds != m.budget.window_seconds;
   m.budget = config;
@@ -210,12 +206,7 @@ ReconcileReport Ledger::reconcile_after_restart(ReconcilePolicy policy,
                                                 const std::map<std::string, double>& usd_per_token) {
   Impl& m = *impl_;
   m.require_writable();
-  // Writers stay out from the apply to the end, so no write can close a request between the apply
-  // and the reads below.
-  std::lock_guard apply_lock(m.apply_mu);
-  std::lock_guard state_lock(m.state_mu);
-  m.apply_pending(true, /*state_locked=*/true);
-  std::lock_guard store_lock(m.store_mu);
+  const Impl::Exclusive exclusive(m);  // no write may close a request between the reads and the closes
   std::vector<RequestRecord> open;
   m.store.for_each_request([&](const RequestRecord& r) { open.push_back(r); }, /*open_only=*/true);
   ReconcileReport report;

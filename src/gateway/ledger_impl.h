@@ -296,6 +296,18 @@ struct Ledger::Impl {
     }
   }
 
+  // For the rare operations that change SQLite directly (reconcile, a budget change): keeps writers
+  // out, applies everything journaled, and holds the store, so memory and SQLite agree throughout.
+  struct Exclusive {
+    explicit Exclusive(Impl& m) : apply(m.apply_mu), state(m.state_mu) {
+      m.apply_pending(true, /*state_locked=*/true);
+      store = std::unique_lock(m.store_mu);
+    }
+    std::lock_guard<std::mutex> apply;
+    std::lock_guard<std::mutex> state;
+    std::unique_lock<std::mutex> store;
+  };
+
   void run_applier() {
     std::unique_lock lock(state_mu);
     std::chrono::milliseconds backoff{0};  // after failures: waits that grow to a second
