@@ -146,8 +146,7 @@ ReserveResult Ledger::reserve(std::string_view request_id, std::string_view key_
   ReserveResult result;
   result.window_start_ms = w.start_ms;
   result.window_end_ms = w.end_ms;
-  const auto window = m.windows.find(w.start_ms);
-  const std::int64_t global_charged = window == m.windows.end() ? 0 : window->second.all.total();
+  const std::int64_t global_charged = m.window_charge(w.start_ms).total();
   const std::int64_t key_charged = m.key_charge(w.start_ms, key).total();
   const std::optional<std::int64_t> key_budget = m.key_budget(key);
   result.global_remaining = remaining(m.budget.global_tokens, global_charged);

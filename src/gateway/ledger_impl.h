@@ -10,7 +10,6 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -67,6 +66,18 @@ inline std::optional<std::int64_t> remaining(std::optional<std::int64_t> budget,
 
 namespace ledger_detail {
 
+inline WindowTotals make_window_totals(const Window& w, std::int64_t reserved, std::int64_t used,
+                                      std::optional<std::int64_t> budget) {
+  WindowTotals t;
+  t.window_start_ms = w.start_ms;
+  t.window_end_ms = w.end_ms;
+  t.spent_tokens = used;
+  t.reserved_tokens = reserved;
+  t.budget_tokens = budget;
+  t.remaining_tokens = remaining(budget, reserved + used);
+  return t;
+}
+
 inline CloseResult describe(const RequestRecord& r, CloseStatus status) {
   CloseResult c;
   c.status = status;
@@ -117,11 +128,11 @@ struct Ledger::Impl {
       : clock(c), options(o), store(path, o) {
     if (o.read_only) return;
     lock_writer(path);
+    for (int i = 0; i < 2; ++i) journals[i] = std::make_unique<JournalFile>(journal_path(path, i));
+    if (o.durability == Durability::kPowerLoss) sync_directory_of(path);  // the journal files' names
     recover_journals();
     load_state();
     reader = std::make_unique<LedgerStore>(path, LedgerOptions{.read_only = true});
-    for (int i = 0; i < 2; ++i) journals[i] = std::make_unique<JournalFile>(journal_path(path, i));
-    if (o.durability == Durability::kPowerLoss) sync_directory_of(path);  // the journal files' names
     checkpointer = std::make_unique<Checkpointer>(path, store.db());
     applier = std::thread([this] { run_applier(); });
   }
@@ -182,15 +193,10 @@ struct Ledger::Impl {
     }
     std::sort(records.begin(), records.end(),
               [](const JournalRecord& a, const JournalRecord& b) { return a.seq < b.seq; });
-    if (!records.empty()) {
-      sqlite::Transaction tx(store.db());
-      for (const JournalRecord& r : records) store.apply(r);
-      store.set_applied_seq(records.back().seq);
-      tx.commit();
-    }
+    if (!records.empty()) commit_batch(records);
     recovered_writes = records.size();
     next_seq = last_seq + 1;
-    for (int i = 0; i < 2; ++i) JournalFile(journal_path(store.path(), i)).truncate();
+    for (auto& journal : journals) journal->truncate();
   }
 
   void load_state() {
@@ -253,10 +259,15 @@ struct Ledger::Impl {
   // Requires apply_mu, and state_mu when state_locked (the caller then keeps writers out throughout).
   // Throws when SQLite fails; the writes stay journaled and queued, in order.
   void apply_pending(bool rotate, bool state_locked = false) {
-    std::vector<JournalRecord> batch;
-    {
+    // state_mu for the bookkeeping below, unless the caller already holds it.
+    const auto lock_state = [&] {
       std::unique_lock lock(state_mu, std::defer_lock);
       if (!state_locked) lock.lock();
+      return lock;
+    };
+    std::vector<JournalRecord> batch;
+    {
+      const auto lock = lock_state();
       batch.assign(std::make_move_iterator(unapplied.begin()), std::make_move_iterator(unapplied.end()));
       unapplied.clear();
       applying = batch.size();
@@ -269,8 +280,7 @@ struct Ledger::Impl {
       try {
         commit_batch(batch);
       } catch (const std::exception& e) {
-        std::unique_lock lock(state_mu, std::defer_lock);
-        if (!state_locked) lock.lock();
+        const auto lock = lock_state();
         unapplied.insert(unapplied.begin(), std::make_move_iterator(batch.begin()),
                          std::make_move_iterator(batch.end()));
         applying = 0;
@@ -278,8 +288,7 @@ struct Ledger::Impl {
         stats.last_apply_error = e.what();
         throw;
       }
-      std::unique_lock lock(state_mu, std::defer_lock);
-      if (!state_locked) lock.lock();
+      const auto lock = lock_state();
       for (const JournalRecord& r : batch) {
         if (r.kind == JournalRecord::Kind::kReserve) unapplied_reserve_ids.erase(r.request_id);
       }
@@ -373,6 +382,11 @@ struct Ledger::Impl {
     if (unapplied.size() == kApplyBatch) applier_cv.notify_one();
   }
 
+  Charge window_charge(std::int64_t window_start) const {
+    const auto w = windows.find(window_start);
+    return w == windows.end() ? Charge{} : w->second.all;
+  }
+
   Charge key_charge(std::int64_t window_start, const std::string& key) const {
     const auto w = windows.find(window_start);
     if (w == windows.end()) return {};
@@ -402,32 +416,13 @@ struct Ledger::Impl {
     const BudgetConfig config = store.read_budget();
     const Window w = window_at(clock.now_ms(), config.window_seconds);
     const auto [reserved, used] = store.window_charge(w.start_ms, key);
-    WindowTotals t;
-    t.window_start_ms = w.start_ms;
-    t.window_end_ms = w.end_ms;
-    t.spent_tokens = used;
-    t.reserved_tokens = reserved;
-    t.budget_tokens = key ? store.read_key_budget(*key) : config.global_tokens;
-    t.remaining_tokens = remaining(t.budget_tokens, reserved + used);
-    return t;
+    return make_window_totals(w, reserved, used, key ? store.read_key_budget(*key) : config.global_tokens);
   }
 
   WindowTotals window_totals_from_memory(const std::string* key) const {
     const Window w = window_at(clock.now_ms(), budget.window_seconds);
-    Charge c;
-    if (key) {
-      c = key_charge(w.start_ms, *key);
-    } else if (const auto it = windows.find(w.start_ms); it != windows.end()) {
-      c = it->second.all;
-    }
-    WindowTotals t;
-    t.window_start_ms = w.start_ms;
-    t.window_end_ms = w.end_ms;
-    t.spent_tokens = c.used;
-    t.reserved_tokens = c.reserved;
-    t.budget_tokens = key ? key_budget(*key) : budget.global_tokens;
-    t.remaining_tokens = remaining(t.budget_tokens, c.total());
-    return t;
+    const Charge c = key ? key_charge(w.start_ms, *key) : window_charge(w.start_ms);
+    return make_window_totals(w, c.reserved, c.used, key ? key_budget(*key) : budget.global_tokens);
   }
 
   // settle() and release(): state is kSettled or kReleased.

@@ -190,14 +190,8 @@ void LedgerStore::apply(const JournalRecord& r) {
     return;
   }
   const bool settle = r.kind == JournalRecord::Kind::kSettle;
-  close_stmt_.reset()
-      .bind(1, to_string(settle ? RequestState::kSettled : RequestState::kReleased))
-      .bind(2, settle ? r.used_tokens : 0)
-      .bind(3, settle ? r.payment_usd : 0.0)
-      .bind(4, r.at_ms)
-      .bind(5, r.request_id)
-      .run();
-  if (db_.changes() != 1) {
+  if (!close_open(r.request_id, settle ? RequestState::kSettled : RequestState::kReleased,
+                  settle ? r.used_tokens : 0, settle ? r.payment_usd : 0.0, r.at_ms)) {
     throw LedgerError(db_.path() + ": journal record " + std::to_string(r.seq) + " closes request " +
                       r.request_id + ", which is not open in the ledger");
   }
@@ -206,15 +200,22 @@ void LedgerStore::apply(const JournalRecord& r) {
 
 void LedgerStore::close(const RequestRecord& r, RequestState state, std::int64_t used, double payment,
                         std::int64_t now_ms) {
+  if (!close_open(r.request_id, state, used, payment, now_ms)) {
+    throw LedgerError(db_.path() + ": request changed under the writer");
+  }
+  add_usage(r.window_start_ms, r.key_id, -r.reserved_tokens, used);
+}
+
+bool LedgerStore::close_open(std::string_view request_id, RequestState state, std::int64_t used,
+                             double payment, std::int64_t at_ms) {
   close_stmt_.reset()
       .bind(1, to_string(state))
       .bind(2, used)
       .bind(3, payment)
-      .bind(4, now_ms)
-      .bind(5, r.request_id)
+      .bind(4, at_ms)
+      .bind(5, request_id)
       .run();
-  if (db_.changes() != 1) throw LedgerError(db_.path() + ": request changed under the writer");
-  add_usage(r.window_start_ms, r.key_id, -r.reserved_tokens, used);
+  return db_.changes() == 1;
 }
 
 std::optional<RequestRecord> LedgerStore::find(std::string_view id) {

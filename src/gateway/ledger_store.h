@@ -66,6 +66,9 @@ class LedgerStore {
   [[nodiscard]] std::vector<std::string> window_keys(std::int64_t window_start_ms);
 
  private:
+  // Closes the request's row if it is open; false when no open row had that id.
+  bool close_open(std::string_view request_id, RequestState state, std::int64_t used, double payment,
+                  std::int64_t at_ms);
   void add_usage(std::int64_t window_start, std::string_view key, std::int64_t reserved,
                  std::int64_t used);
 
