@@ -6,8 +6,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 
+#include "data/data_error.h"
+#include "data/fields.h"
 #include "gateway/ledger_error.h"
 
 namespace clearhouse::gateway {
@@ -205,27 +208,13 @@ void sync_directory_of(const std::string& path) {
 }
 
 JournalContents read_journal_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return {};
-    fail(path, "cannot read the ledger journal");
+  std::error_code missing;
+  if (!std::filesystem::exists(path, missing) && !missing) return {};
+  try {
+    return decode_journal(data::read_whole_file(path), path);
+  } catch (const data::DataError& e) {
+    throw LedgerError(std::string("cannot read the ledger journal: ") + e.what());  // names the file
   }
-  std::string bytes;
-  char buffer[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int saved = errno;
-      ::close(fd);
-      errno = saved;
-      fail(path, "cannot read the ledger journal");
-    }
-    if (n == 0) break;
-    bytes.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return decode_journal(bytes, path);
 }
 
 }  // namespace clearhouse::gateway
