@@ -46,6 +46,15 @@ std::int64_t content_chunks(const std::string& body) {
   return n;
 }
 
+// The request's ledger record once the gateway has exited, which must leave no reservation open.
+std::optional<gateway::RequestRecord> record_after_exit(const std::filesystem::path& dir,
+                                                        const std::string& request_id) {
+  gateway::SystemClock clock;
+  const Ledger ledger = Ledger::open((dir / "ledger.db").string(), clock, {.read_only = true});
+  EXPECT_EQ(ledger.totals().overall.open_requests, 0);
+  return ledger.find(request_id);
+}
+
 TEST(ServeE2E, HelpMentionsTheConfigOption) {
   const auto r = run_clearhouse("serve --help");
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -160,10 +169,7 @@ TEST(ServeE2E, SigtermLetsAStreamInFlightFinishThenExitsZeroWithNothingOpen) {
   EXPECT_EQ(*tokens, 60);
   EXPECT_EQ(run.stream.error, httplib::Error::Success);
 
-  gateway::SystemClock clock;
-  const Ledger ledger = Ledger::open((dir / "ledger.db").string(), clock, {.read_only = true});
-  EXPECT_EQ(ledger.totals().overall.open_requests, 0);
-  const auto record = ledger.find(run.stream.request_id);
+  const auto record = record_after_exit(dir, run.stream.request_id);
   ASSERT_TRUE(record.has_value()) << run.stream.request_id;
   EXPECT_EQ(record->state, RequestState::kSettled);
   EXPECT_EQ(record->used_tokens, 60);
@@ -182,10 +188,7 @@ TEST(ServeE2E, PastTheGracePeriodAStreamIsCutAndSettledWithWhatItGenerated) {
   EXPECT_GT(received, 0);
   EXPECT_LT(received, 100);
 
-  gateway::SystemClock clock;
-  const Ledger ledger = Ledger::open((dir / "ledger.db").string(), clock, {.read_only = true});
-  EXPECT_EQ(ledger.totals().overall.open_requests, 0);
-  const auto record = ledger.find(run.stream.request_id);
+  const auto record = record_after_exit(dir, run.stream.request_id);
   ASSERT_TRUE(record.has_value()) << run.stream.request_id;
   EXPECT_EQ(record->state, RequestState::kSettled);
   // Charged for what was generated and relayed: exactly the tokens the client received.
