@@ -9,6 +9,6 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  (void)clearhouse::gateway::run_request_parser_input(bytes);
+  (void)clearhouse::openai::run_request_parser_input(bytes);
   return 0;
 }

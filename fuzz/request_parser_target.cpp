@@ -7,11 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gateway/http.h"
-#include "gateway/openai_request.h"
-#include "gateway/sse.h"
+#include "http/http.h"
+#include "openai/request.h"
+#include "http/sse.h"
 
-namespace clearhouse::gateway {
+namespace clearhouse::openai {
 namespace {
 
 using nlohmann::json;
@@ -21,37 +21,37 @@ void require(bool condition, const char* invariant) {
 }
 
 // A rejection must be a client error with a message, never a 5xx or an empty error body.
-void check_rejection(const HttpError& error) {
+void check_rejection(const http::HttpError& error) {
   require(error.status() == 400, "a rejected body is a 400");
   require(error.what()[0] != '\0', "a rejection has a message");
   require(!error.type().empty(), "a rejection has an OpenAI error type");
   // The error body the client would get must serialise (the message may quote the client's bytes).
-  (void)error_body(error.status(), error.what(), error.type(), error.param(), error.code())
+  (void)http::error_body(error.status(), error.what(), error.type(), error.param(), error.code())
       .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::optional<json> try_parse_json_body(std::string_view bytes) {
   try {
-    json value = parse_json_body(bytes);
+    json value = http::parse_json_body(bytes);
     require(value.is_object(), "parse_json_body returns an object");
     // What we parsed must serialise and read back as the same value (it is forwarded upstream).
     require(json::parse(value.dump()) == value, "a parsed body round-trips through dump()");
     return value;
-  } catch (const HttpError& e) {
+  } catch (const http::HttpError& e) {
     check_rejection(e);
     return std::nullopt;
   }
 }
 
-void check_request(const CompletionRequest& r, Endpoint endpoint, const json& body) {
+void check_request(const openai::CompletionRequest& r, openai::Endpoint endpoint, const json& body) {
   require(r.endpoint == endpoint, "the endpoint is kept");
   require(r.body == body, "the request keeps the client's whole body");
-  require(r.n >= 1 && r.n <= kMaxChoices, "n in [1, kMaxChoices]");
-  require(r.best_of >= 1 && r.best_of <= kMaxChoices, "best_of in [1, kMaxChoices]");
-  require(endpoint == Endpoint::kCompletions || r.best_of == 1, "chat has no best_of");
+  require(r.n >= 1 && r.n <= openai::kMaxChoices, "n in [1, kMaxChoices]");
+  require(r.best_of >= 1 && r.best_of <= openai::kMaxChoices, "best_of in [1, kMaxChoices]");
+  require(endpoint == openai::Endpoint::kCompletions || r.best_of == 1, "chat has no best_of");
   require(r.generations() >= r.n && r.generations() >= r.best_of, "generations = max(n, best_of)");
   require(r.prompt_chars >= 0, "prompt_chars >= 0");
-  require(endpoint == Endpoint::kChat ? r.messages >= 1 : r.messages == 0, "message count");
+  require(endpoint == openai::Endpoint::kChat ? r.messages >= 1 : r.messages == 0, "message count");
   require(!r.max_tokens || *r.max_tokens >= 1, "max_tokens >= 1");
   require(!r.max_completion_tokens || *r.max_completion_tokens >= 1, "max_completion_tokens >= 1");
   const std::optional<std::int64_t> cap = r.client_cap();
@@ -66,7 +66,7 @@ void check_request(const CompletionRequest& r, Endpoint endpoint, const json& bo
 
   // What the gateway forwards: the smaller cap, our model name, usage asked for on streams.
   const std::int64_t our_cap = cap ? std::min<std::int64_t>(*cap, 256) : 256;
-  const json upstream = upstream_body(r, our_cap, "fuzz-model");
+  const json upstream = openai::upstream_body(r, our_cap, "fuzz-model");
   require(upstream.is_object(), "the upstream body is an object");
   require(upstream.value("model", "") == "fuzz-model", "the upstream model replaces the client's");
   const auto sent_cap = [&](const char* key) {
@@ -94,26 +94,26 @@ void check_request(const CompletionRequest& r, Endpoint endpoint, const json& bo
   (void)upstream.dump();  // must not throw: strings were validated as UTF-8 by the parser
 }
 
-bool try_parse_request(std::string_view bytes, Endpoint endpoint, const std::optional<json>& body) {
+bool try_parse_request(std::string_view bytes, openai::Endpoint endpoint, const std::optional<json>& body) {
   try {
-    const CompletionRequest r = parse_completion_request(bytes, endpoint, kMaxJsonDepth);
+    const openai::CompletionRequest r = openai::parse_completion_request(bytes, endpoint, http::kMaxJsonDepth);
     require(body.has_value(), "a request that parses is a JSON object body");
     check_request(r, endpoint, *body);
     return true;
-  } catch (const HttpError& e) {
+  } catch (const http::HttpError& e) {
     check_rejection(e);
     return false;
   }
 }
 
 std::size_t check_sse(std::string_view bytes) {
-  SseParser whole;
+  http::SseParser whole;
   const std::vector<std::string> events = whole.feed(bytes);
   // The same bytes in three pieces, cut where the input says, give the same events.
   const std::size_t first_cut =
       bytes.empty() ? 0 : static_cast<unsigned char>(bytes[0]) % (bytes.size() + 1);
   const std::size_t second_cut = first_cut + (bytes.size() - first_cut) / 2;
-  SseParser pieces;
+  http::SseParser pieces;
   std::vector<std::string> joined;
   for (const std::string_view piece : {bytes.substr(0, first_cut),
                                        bytes.substr(first_cut, second_cut - first_cut),
@@ -131,10 +131,10 @@ RequestParserOutcome run_request_parser_input(std::string_view bytes) {
   RequestParserOutcome outcome;
   const std::optional<json> body = try_parse_json_body(bytes);
   outcome.json_object = body.has_value();
-  outcome.chat = try_parse_request(bytes, Endpoint::kChat, body);
-  outcome.completions = try_parse_request(bytes, Endpoint::kCompletions, body);
+  outcome.chat = try_parse_request(bytes, openai::Endpoint::kChat, body);
+  outcome.completions = try_parse_request(bytes, openai::Endpoint::kCompletions, body);
   outcome.sse_events = check_sse(bytes);
   return outcome;
 }
 
-}  // namespace clearhouse::gateway
+}  // namespace clearhouse::openai

@@ -1,5 +1,5 @@
 // The request-parsing fuzz target's logic, shared by the libFuzzer binary (request_parser_fuzz.cpp,
-// built with clang by scripts/fuzz.sh) and the corpus replay test (tests/gateway/fuzz_corpus_test.cpp,
+// built with clang by scripts/fuzz.sh) and the corpus replay test (tests/openai/fuzz_corpus_test.cpp,
 // built in the normal g++ test suite), so every input the fuzzer kept runs on every test run.
 //
 // One input (arbitrary bytes, treated as a request body) goes through everything a client controls
@@ -18,7 +18,7 @@
 #include <stdexcept>
 #include <string_view>
 
-namespace clearhouse::gateway {
+namespace clearhouse::openai {
 
 // An invariant of the parsers that an input broke: a bug in the gateway, not a bad request.
 class FuzzFinding : public std::logic_error {
@@ -27,12 +27,12 @@ class FuzzFinding : public std::logic_error {
 };
 
 struct RequestParserOutcome {
-  bool json_object = false;        // parse_json_body accepted the bytes
-  bool chat = false;               // parse_completion_request(kChat) accepted them
-  bool completions = false;        // parse_completion_request(kCompletions) accepted them
+  bool json_object = false;        // http::parse_json_body accepted the bytes
+  bool chat = false;               // openai::parse_completion_request(kChat) accepted them
+  bool completions = false;        // openai::parse_completion_request(kCompletions) accepted them
   std::size_t sse_events = 0;      // complete SSE events in the bytes
 };
 
 [[nodiscard]] RequestParserOutcome run_request_parser_input(std::string_view bytes);
 
-}  // namespace clearhouse::gateway
+}  // namespace clearhouse::openai

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load benchmark of the gateway (`clearhouse serve`) against calling its upstream directly, with
-# `clearhouse loadgen` (src/gateway/load_generator.h). Figures and how to read them:
+# `clearhouse loadgen` (src/tools/load_generator.h). Figures and how to read them:
 # docs/performance.md, section "Gateway".
 #
 # Starts a replay upstream (`clearhouse replay-upstream --port 0`: non-streaming answers are never

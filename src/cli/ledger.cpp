@@ -1,6 +1,6 @@
 // `clearhouse ledger --db FILE [--csv OUT] [--json] [--now MS]`: reads the gateway's token ledger
 // (read-only; safe while the gateway runs) and prints totals overall, for the current budget window,
-// per client key and per upstream; --csv writes every request as CSV (see gateway/ledger_csv.h).
+// per client key and per upstream; --csv writes every request as CSV (see ledger/csv.h).
 // A missing, corrupt or newer-version ledger is a usage error (exit 2) naming the file.
 #include <cstdint>
 #include <cstdio>
@@ -15,15 +15,15 @@
 #include "cli/commands.h"
 #include "cli/errors.h"
 #include "cli/io.h"
-#include "gateway/ledger.h"
-#include "gateway/ledger_csv.h"
+#include "ledger/ledger.h"
+#include "ledger/csv.h"
 
 namespace clearhouse::cli {
 namespace {
 
-using gateway::LedgerTotals;
-using gateway::Totals;
-using gateway::WindowTotals;
+using ledger::LedgerTotals;
+using ledger::Totals;
+using ledger::WindowTotals;
 using ordered_json = nlohmann::ordered_json;
 
 struct LedgerOptions {
@@ -43,7 +43,7 @@ ordered_json totals_json(const Totals& t) {
           {"payment_usd", t.payment_usd}};
 }
 
-ordered_json window_json(const WindowTotals& w) {
+ordered_json window_json(const ledger::WindowTotals& w) {
   return {{"window_start_ms", w.window_start_ms}, {"window_end_ms", optional_json(w.window_end_ms)},
           {"spent_tokens", w.spent_tokens},       {"reserved_tokens", w.reserved_tokens},
           {"budget_tokens", optional_json(w.budget_tokens)},
@@ -54,8 +54,8 @@ std::string optional_text(const std::optional<std::int64_t>& v) {
   return v ? std::to_string(*v) : std::string("-");
 }
 
-std::string render_json(const std::string& db, const gateway::BudgetConfig& budget,
-                        const LedgerTotals& t) {
+std::string render_json(const std::string& db, const ledger::BudgetConfig& budget,
+                        const ledger::LedgerTotals& t) {
   ordered_json out;
   out["db"] = db;
   out["window_seconds"] = budget.window_seconds;
@@ -71,7 +71,7 @@ std::string render_json(const std::string& db, const gateway::BudgetConfig& budg
 }
 
 std::string totals_table(const std::string& title, const std::map<std::string, Totals>& rows,
-                         const std::map<std::string, WindowTotals>* windows) {
+                         const std::map<std::string, ledger::WindowTotals>* windows) {
   std::string out = fmt::format("{:<24} {:>9} {:>6} {:>12} {:>12} {:>12}", title, "requests",
                                 "open", "spent", "reserved", "paid_usd");
   if (windows != nullptr) out += fmt::format(" {:>12} {:>12}", "win_budget", "win_remain");
@@ -81,7 +81,7 @@ std::string totals_table(const std::string& title, const std::map<std::string, T
                        t.requests, t.open_requests, t.spent_tokens, t.reserved_tokens, t.payment_usd);
     if (windows != nullptr) {
       const auto it = windows->find(name);
-      const WindowTotals w = it == windows->end() ? WindowTotals{} : it->second;
+      const ledger::WindowTotals w = it == windows->end() ? ledger::WindowTotals{} : it->second;
       out += fmt::format(" {:>12} {:>12}", optional_text(w.budget_tokens),
                          optional_text(w.remaining_tokens));
     }
@@ -90,8 +90,8 @@ std::string totals_table(const std::string& title, const std::map<std::string, T
   return out;
 }
 
-std::string render_text(const std::string& db, const gateway::BudgetConfig& budget,
-                        const LedgerTotals& t) {
+std::string render_text(const std::string& db, const ledger::BudgetConfig& budget,
+                        const ledger::LedgerTotals& t) {
   std::string out = fmt::format("ledger {}\n", db);
   out += fmt::format(
       "overall: {} requests ({} open), spent {} tokens, reserved {} tokens, paid {:.6f} USD\n",
@@ -117,12 +117,12 @@ void run_ledger(const LedgerOptions& o) {
   if (!std::filesystem::is_regular_file(o.db, ec)) {
     throw UsageError(o.db + ": no such ledger file");
   }
-  gateway::SystemClock system_clock;
-  gateway::ManualClock fixed_clock(o.now_ms.value_or(0));
-  const gateway::Clock& clock =
-      o.now_ms ? static_cast<const gateway::Clock&>(fixed_clock) : system_clock;
+  base::SystemClock system_clock;
+  base::ManualClock fixed_clock(o.now_ms.value_or(0));
+  const base::Clock& clock =
+      o.now_ms ? static_cast<const base::Clock&>(fixed_clock) : system_clock;
   try {
-    const gateway::Ledger ledger = gateway::Ledger::open(o.db, clock, {.read_only = true});
+    const ledger::Ledger ledger = ledger::Ledger::open(o.db, clock, {.read_only = true});
     if (const std::uint64_t bytes = ledger.unapplied_journal_bytes(); bytes > 0) {
       // Stderr: stdout may carry CSV or JSON.
       std::fprintf(stderr,
@@ -131,14 +131,14 @@ void run_ledger(const LedgerOptions& o) {
                    "`clearhouse serve` applies them): the figures below may miss them\n",
                    o.db.c_str(), static_cast<unsigned long long>(bytes));
     }
-    const LedgerTotals totals = ledger.totals();
-    const gateway::BudgetConfig budget = ledger.budget();
-    if (!o.csv.empty()) write_text_atomic(o.csv, gateway::ledger_csv(ledger));
+    const ledger::LedgerTotals totals = ledger.totals();
+    const ledger::BudgetConfig budget = ledger.budget();
+    if (!o.csv.empty()) write_text_atomic(o.csv, ledger::ledger_csv(ledger));
     if (o.csv == "-") return;  // stdout carries the CSV alone
     const std::string report =
         o.json ? render_json(o.db, budget, totals) : render_text(o.db, budget, totals);
     std::fwrite(report.data(), 1, report.size(), stdout);
-  } catch (const gateway::LedgerError& e) {
+  } catch (const ledger::LedgerError& e) {
     throw UsageError(e.what());
   }
 }

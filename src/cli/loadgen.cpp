@@ -1,6 +1,6 @@
 // `clearhouse loadgen --url URL`: load-tests an OpenAI-compatible server (the gateway, or an upstream
 // directly) and reports latency percentiles, the achieved rate and the outcomes
-// (gateway/load_generator.h). scripts/bench-gateway.sh drives it.
+// (tools/load_generator.h). scripts/bench-gateway.sh drives it.
 //
 // Open loop with --rate R (requests due every 1/R s, whatever the server does), closed loop without
 // (each of --connections workers sends back to back). The body is --body, --body-file, or a small
@@ -19,13 +19,13 @@
 
 #include "cli/commands.h"
 #include "cli/errors.h"
-#include "gateway/load_generator.h"
+#include "tools/load_generator.h"
 
 namespace clearhouse::cli {
 namespace {
 
 struct LoadgenCliOptions {
-  gateway::LoadOptions load;
+  tools::LoadOptions load;
   std::string body_file;
   std::string api_key_env;
   std::string model = "Qwen2-7B-Instruct";
@@ -43,7 +43,7 @@ std::string default_body(const LoadgenCliOptions& o) {
   return body.dump();
 }
 
-void print_summary(const gateway::LoadReport& r, const gateway::LoadOptions& o) {
+void print_summary(const tools::LoadReport& r, const tools::LoadOptions& o) {
   std::string outcomes;
   for (const auto& [k, v] : r.outcomes) outcomes += fmt::format("{}{}={}", outcomes.empty() ? "" : " ", k, v);
   std::printf("%s", fmt::format("{} {} loop, {} connections: {} sent, {} ok in {:.2f} s ({:.0f}/s, ok "
@@ -53,7 +53,7 @@ void print_summary(const gateway::LoadReport& r, const gateway::LoadOptions& o) 
                                 o.connections, r.sent, r.ok, r.seconds, r.achieved_rate, r.ok_rate,
                                 outcomes, r.peak_in_flight)
                         .c_str());
-  const auto row = [](const char* name, const gateway::LatencySummary& s) {
+  const auto row = [](const char* name, const tools::LatencySummary& s) {
     std::printf("%s", fmt::format("  {:<11} p50 {:8.3f}  p90 {:8.3f}  p99 {:8.3f}  p99.9 {:8.3f}  max "
                                   "{:8.3f}  mean {:8.3f} ms\n",
                                   name, s.p50_ms, s.p90_ms, s.p99_ms, s.p999_ms, s.max_ms, s.mean_ms)
@@ -81,9 +81,9 @@ void run_loadgen(LoadgenCliOptions o) {
     }
     o.load.api_key = key;
   }
-  gateway::LoadReport report;
+  tools::LoadReport report;
   try {
-    report = gateway::run_load(o.load);
+    report = tools::run_load(o.load);
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }

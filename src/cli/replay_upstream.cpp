@@ -1,5 +1,5 @@
 // `clearhouse replay-upstream`: serves recorded real model outputs as an OpenAI-compatible upstream
-// (gateway/replay_upstream.h; user guide docs/replay-upstream.md).
+// (tools/replay_upstream.h; user guide docs/replay-upstream.md).
 //
 // The first line on stdout is "listening on HOST:PORT" (the chosen port when --port 0), flushed at
 // once, so scripts and tests can wait for it. SIGINT and SIGTERM stop the server gracefully: pacing
@@ -15,8 +15,8 @@
 #include "cli/errors.h"
 #include "cli/server_lifecycle.h"
 #include "data/data_error.h"
-#include "gateway/http_server.h"
-#include "gateway/replay_upstream.h"
+#include "http/server.h"
+#include "tools/replay_upstream.h"
 
 namespace clearhouse::cli {
 namespace {
@@ -35,39 +35,39 @@ struct ReplayUpstreamCliOptions {
 };
 
 void run_replay_upstream(const ReplayUpstreamCliOptions& o) {
-  gateway::ReplayUpstreamOptions options;
+  tools::ReplayUpstreamOptions options;
   options.tokens_per_second = o.tokens_per_second;
   options.unknown_prompt =
-      o.unknown == "error" ? gateway::UnknownPrompt::kError : gateway::UnknownPrompt::kLorem;
+      o.unknown == "error" ? tools::UnknownPrompt::kError : tools::UnknownPrompt::kLorem;
   options.lorem_tokens = o.lorem_tokens;
   options.default_model = o.model;
   try {
-    options.fault = gateway::parse_fault_spec(o.fault);
+    options.fault = tools::parse_fault_spec(o.fault);
   } catch (const std::invalid_argument& e) {
     throw UsageError(std::string("--fault: ") + e.what());
   }
 
-  std::shared_ptr<const gateway::ReplayStore> store;
+  std::shared_ptr<const tools::ReplayStore> store;
   try {
-    store = std::make_shared<const gateway::ReplayStore>(gateway::ReplayStore::load(o.data));
+    store = std::make_shared<const tools::ReplayStore>(tools::ReplayStore::load(o.data));
   } catch (const data::DataError& e) {
     throw UsageError(e.what());
   }
-  std::unique_ptr<gateway::ReplayUpstream> upstream;
+  std::unique_ptr<tools::ReplayUpstream> upstream;
   try {
-    upstream = std::make_unique<gateway::ReplayUpstream>(store, options);
+    upstream = std::make_unique<tools::ReplayUpstream>(store, options);
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
 
   const sigset_t signals = block_shutdown_signals();
 
-  gateway::HttpServerOptions server_options;
+  http::HttpServerOptions server_options;
   server_options.host = o.host;
   server_options.port = o.port;
   server_options.max_threads = o.threads;
   server_options.max_body_bytes = o.max_body_bytes;
-  gateway::HttpServer server(server_options, [&upstream](const gateway::HttpRequest& request) {
+  http::HttpServer server(server_options, [&upstream](const http::HttpRequest& request) {
     return upstream->handle(request);
   });
   bind_and_announce(server, o.host);
@@ -78,7 +78,7 @@ void run_replay_upstream(const ReplayUpstreamCliOptions& o) {
                "replay-upstream: %zu recorded outputs of %s; default model %s; %g tokens/s%s%s\n",
                records, models.c_str(), upstream->default_model().c_str(), o.tokens_per_second,
                options.fault.empty() ? "" : "; fault ",
-               gateway::to_string(options.fault).c_str());
+               tools::to_string(options.fault).c_str());
 
   run_until_signal(server, signals, [&](int signal) {
     std::fprintf(stderr, "replay-upstream: signal %d, stopping\n", signal);

@@ -19,9 +19,9 @@
 #include "cli/errors.h"
 #include "cli/server_lifecycle.h"
 #include "gateway/gateway.h"
-#include "gateway/http_server.h"
-#include "gateway/ledger.h"
-#include "gateway/upstream_client.h"
+#include "http/server.h"
+#include "ledger/ledger.h"
+#include "http/upstream_client.h"
 
 namespace clearhouse::cli {
 namespace {
@@ -39,7 +39,7 @@ void run_serve(const ServeOptions& o) {
   gateway::GatewayConfig config;
   try {
     config = gateway::load_gateway_config(o.config);
-  } catch (const gateway::ConfigError& e) {
+  } catch (const config::ConfigError& e) {
     throw UsageError(e.what());
   }
   if (o.port) config.listen_port = *o.port;
@@ -56,17 +56,17 @@ void run_serve(const ServeOptions& o) {
   // Before any thread starts (the ledger's checkpointer, the server's): they inherit the mask.
   const sigset_t signals = block_shutdown_signals();
 
-  gateway::SystemClock clock;
-  std::optional<gateway::Ledger> ledger;
+  base::SystemClock clock;
+  std::optional<ledger::Ledger> ledger;
   try {
-    ledger.emplace(gateway::Ledger::open(config.ledger_path, clock));
-  } catch (const gateway::LedgerError& e) {
+    ledger.emplace(ledger::Ledger::open(config.ledger_path, clock));
+  } catch (const ledger::LedgerError& e) {
     throw UsageError(e.what());
   }
   std::map<std::string, double> usd_per_token;
   for (const auto& u : config.upstreams) usd_per_token[u.name] = u.price_per_mtok / 1e6;
-  const gateway::ReconcileReport reconciled =
-      ledger->reconcile_after_restart(gateway::ReconcilePolicy::kCountAsFullyUsed, usd_per_token);
+  const ledger::ReconcileReport reconciled =
+      ledger->reconcile_after_restart(ledger::ReconcilePolicy::kCountAsFullyUsed, usd_per_token);
   if (!reconciled.requests.empty()) {
     std::fprintf(stderr,
                  "serve: %zu reservations were open after the last run; counted %lld tokens as "
@@ -81,14 +81,14 @@ void run_serve(const ServeOptions& o) {
     throw UsageError(fmt::format("{}: {}", config.source, e.what()));
   }
 
-  gateway::HttpServerOptions server_options;
+  http::HttpServerOptions server_options;
   server_options.host = config.listen_host;
   server_options.port = config.listen_port;
   server_options.max_threads = config.limits.max_connections;
   server_options.max_body_bytes = config.limits.max_body_bytes;
   server_options.read_timeout = whole_seconds(config.limits.header_timeout_seconds);
   server_options.keep_alive_timeout = whole_seconds(config.limits.idle_timeout_seconds);
-  gateway::HttpServer server(server_options, [&gw](const gateway::HttpRequest& request) {
+  http::HttpServer server(server_options, [&gw](const http::HttpRequest& request) {
     return gw->handle(request);
   });
   bind_and_announce(server, config.listen_host);
@@ -121,7 +121,7 @@ void run_serve(const ServeOptions& o) {
       (void)gw->wait_idle(std::chrono::seconds(10));
     }
   });
-  const gateway::WindowTotals w = ledger->window_totals();
+  const ledger::WindowTotals w = ledger->window_totals();
   std::fprintf(stderr, "serve: stopped; window spent %lld tokens, %lld still reserved\n",
                static_cast<long long>(w.spent_tokens), static_cast<long long>(w.reserved_tokens));
 }

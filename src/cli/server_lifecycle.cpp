@@ -19,11 +19,11 @@ sigset_t block_shutdown_signals() {
   return signals;
 }
 
-int bind_and_announce(gateway::HttpServer& server, const std::string& host) {
+int bind_and_announce(http::HttpServer& server, const std::string& host) {
   int port = 0;
   try {
     port = server.bind();
-  } catch (const gateway::HttpBindError& e) {
+  } catch (const http::HttpBindError& e) {
     throw UsageError(e.what());
   }
   std::printf("listening on %s:%d\n", host.c_str(), port);
@@ -31,7 +31,7 @@ int bind_and_announce(gateway::HttpServer& server, const std::string& host) {
   return port;
 }
 
-void run_until_signal(gateway::HttpServer& server, const sigset_t& signals,
+void run_until_signal(http::HttpServer& server, const sigset_t& signals,
                       const std::function<void(int signal)>& on_signal) {
   std::thread waiter([&] {
     int signal = 0;

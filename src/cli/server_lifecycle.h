@@ -15,7 +15,7 @@
 #include <functional>
 #include <string>
 
-#include "gateway/http_server.h"
+#include "http/server.h"
 
 namespace clearhouse::cli {
 
@@ -23,12 +23,12 @@ namespace clearhouse::cli {
 
 // Binds (a port in use or a bad host is a UsageError) and prints "listening on HOST:PORT" on stdout,
 // flushed at once so scripts and tests can wait for it. Returns the port.
-int bind_and_announce(gateway::HttpServer& server, const std::string& host);
+int bind_and_announce(http::HttpServer& server, const std::string& host);
 
 // Serves until one of `signals` arrives; then runs on_signal(signal) on the waiting thread (it may
 // block, e.g. to let requests in flight finish) and stops the server. Returns once the server has
 // stopped.
-void run_until_signal(gateway::HttpServer& server, const sigset_t& signals,
+void run_until_signal(http::HttpServer& server, const sigset_t& signals,
                       const std::function<void(int signal)>& on_signal);
 
 }  // namespace clearhouse::cli

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "base/file.h"
 #include "data/data_error.h"
 
 namespace clearhouse::data {
@@ -54,14 +55,11 @@ bool parse_flag(std::string_view text, const FieldSite& site) {
 }
 
 std::string read_whole_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw DataError(path.string(), 0, "", std::string("cannot open: ") + std::strerror(errno));
+  try {
+    return base::read_whole_file(path);
+  } catch (const base::FileError& e) {
+    throw DataError(path.string(), 0, "", e.reason());
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw DataError(path.string(), 0, "", "read error");
-  return std::move(buffer).str();
 }
 
 }  // namespace clearhouse::data

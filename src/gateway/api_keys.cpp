@@ -7,7 +7,7 @@
 #include <cctype>
 #include <stdexcept>
 
-#include "gateway/config_values.h"
+#include "config/config_values.h"
 
 namespace clearhouse::gateway {
 namespace {
@@ -74,7 +74,7 @@ std::optional<std::string_view> bearer_token(std::string_view authorization_head
 
 ApiKeyTable::ApiKeyTable(const std::vector<ClientKeyConfig>& keys) {
   for (const ClientKeyConfig& key : keys) {
-    std::optional<std::string> hash = normalize_sha256_hex(key.sha256);
+    std::optional<std::string> hash = config::normalize_sha256_hex(key.sha256);
     if (!hash) throw std::invalid_argument("key " + key.id + ": sha256 is not 64 hex characters");
     if (!id_by_hash_.emplace(std::move(*hash), key.id).second) {
       throw std::invalid_argument("key " + key.id + ": the same hash as another key");

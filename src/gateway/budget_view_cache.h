@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <mutex>
 
-#include "gateway/ledger.h"
+#include "ledger/ledger.h"
 #include "gateway/pacer.h"
 
 namespace clearhouse::gateway {
@@ -29,14 +29,14 @@ namespace clearhouse::gateway {
 class BudgetViewCache {
  public:
   // The ledger must outlive the cache. max_age_ms >= 0 (0: read the ledger on every get()).
-  explicit BudgetViewCache(const Ledger& ledger, std::int64_t max_age_ms = 100);
+  explicit BudgetViewCache(const ledger::Ledger& ledger, std::int64_t max_age_ms = 100);
 
   [[nodiscard]] BudgetView get(std::int64_t now_ms);
   // Takes the exact remaining tokens from a reserve's result (any status but kDuplicateId).
-  void observe(const ReserveResult& result, std::int64_t now_ms);
+  void observe(const ledger::ReserveResult& result, std::int64_t now_ms);
 
  private:
-  const Ledger& ledger_;
+  const ledger::Ledger& ledger_;
   const std::int64_t max_age_ms_;
   std::mutex mutex_;
   bool valid_ = false;

@@ -52,7 +52,7 @@ std::string_view route_of(const std::string& path) {
 
 }  // namespace
 
-Gateway::Impl::Impl(GatewayConfig config_in, Ledger& ledger_in, const Clock& clock_in,
+Gateway::Impl::Impl(GatewayConfig config_in, ledger::Ledger& ledger_in, const base::Clock& clock_in,
                     std::optional<predict::ThresholdPredictor> predictor_in)
     : config(std::move(config_in)),
       ledger(ledger_in),
@@ -64,7 +64,7 @@ Gateway::Impl::Impl(GatewayConfig config_in, Ledger& ledger_in, const Clock& clo
       metrics(upstream_names(config)),
       rng(std::random_device{}()) {
   for (const UpstreamConfig& u : config.upstreams) {
-    upstreams.push_back(std::make_unique<UpstreamClient>(UpstreamEndpoint{
+    upstreams.push_back(std::make_unique<http::UpstreamClient>(http::UpstreamEndpoint{
         u.name, u.base_url, u.api_key, u.connect_timeout_seconds, u.read_timeout_seconds,
         u.total_timeout_seconds}));
   }
@@ -77,58 +77,58 @@ Gateway::Impl::Impl(GatewayConfig config_in, Ledger& ledger_in, const Clock& clo
   for (const ClientKeyConfig& k : config.keys) ledger.set_key_budget(k.id, k.budget_tokens);
 
   router.add("POST", "/v1/chat/completions",
-             [this](const HttpRequest& r) { return completion(r, Endpoint::kChat); });
+             [this](const http::HttpRequest& r) { return completion(r, openai::Endpoint::kChat); });
   router.add("POST", "/v1/completions",
-             [this](const HttpRequest& r) { return completion(r, Endpoint::kCompletions); });
-  router.add("GET", "/v1/models", [this](const HttpRequest& r) { return models(r); });
-  router.add("GET", "/health", [this](const HttpRequest&) {
-    return json_response(draining ? 503 : 200, {{"status", draining ? "draining" : "ok"}});
+             [this](const http::HttpRequest& r) { return completion(r, openai::Endpoint::kCompletions); });
+  router.add("GET", "/v1/models", [this](const http::HttpRequest& r) { return models(r); });
+  router.add("GET", "/health", [this](const http::HttpRequest&) {
+    return http::json_response(draining ? 503 : 200, {{"status", draining ? "draining" : "ok"}});
   });
-  router.add("GET", "/metrics", [this](const HttpRequest&) {
-    HttpResponse response;
+  router.add("GET", "/metrics", [this](const http::HttpRequest&) {
+    http::HttpResponse response;
     response.content_type = std::string(kPrometheusContentType);
     response.body = metrics_text();
     return response;
   });
-  router.add("GET", "/admin/state", [this](const HttpRequest& r) { return admin_state_route(r); });
+  router.add("GET", "/admin/state", [this](const http::HttpRequest& r) { return admin_state_route(r); });
 }
 
-std::string Gateway::Impl::authenticate(const HttpRequest& request) const {
+std::string Gateway::Impl::authenticate(const http::HttpRequest& request) const {
   if (keys.empty()) return std::string(kAnonymousKeyId);
   const auto token = bearer_token(request.header("authorization"));
   if (!token) {
-    throw HttpError(401, "missing API key: send 'Authorization: Bearer <key>'", {}, {},
+    throw http::HttpError(401, "missing API key: send 'Authorization: Bearer <key>'", {}, {},
                     "invalid_api_key");
   }
   auto id = keys.authenticate(*token);
-  if (!id) throw HttpError(401, "invalid API key", {}, {}, "invalid_api_key");
+  if (!id) throw http::HttpError(401, "invalid API key", {}, {}, "invalid_api_key");
   return std::move(*id);
 }
 
-HttpResponse Gateway::Impl::models(const HttpRequest& request) const {
+http::HttpResponse Gateway::Impl::models(const http::HttpRequest& request) const {
   (void)authenticate(request);
   json data = json::array();
   for (const UpstreamConfig& u : config.upstreams) {
     data.push_back({{"id", u.model}, {"object", "model"}, {"created", 0}, {"owned_by", u.name}});
   }
-  return json_response(200, {{"object", "list"}, {"data", data}});
+  return http::json_response(200, {{"object", "list"}, {"data", data}});
 }
 
-HttpResponse Gateway::Impl::admin_state_route(const HttpRequest& request) const {
+http::HttpResponse Gateway::Impl::admin_state_route(const http::HttpRequest& request) const {
   if (config.admin_key_sha256.empty()) {
-    throw HttpError(403, "the admin API is disabled: set admin_key in the config", {}, {},
+    throw http::HttpError(403, "the admin API is disabled: set admin_key in the config", {}, {},
                     "admin_disabled");
   }
   const auto token = bearer_token(request.header("authorization"));
   if (!token || !secret_matches(*token, config.admin_key_sha256)) {
-    throw HttpError(401, "admin key required", {}, {}, "invalid_api_key");
+    throw http::HttpError(401, "admin key required", {}, {}, "invalid_api_key");
   }
-  return json_response(200, state());
+  return http::json_response(200, state());
 }
 
 namespace {
 
-json ledger_state(const LedgerWriteStats& s) {
+json ledger_state(const ledger::LedgerWriteStats& s) {
   return {{"writes", s.writes},
           {"commits", s.commits},
           {"largest_batch", s.largest_batch},
@@ -142,7 +142,7 @@ json ledger_state(const LedgerWriteStats& s) {
 
 json Gateway::Impl::state() const {
   const PacerState p = pacer.state();
-  const WindowTotals w = ledger.window_totals();
+  const ledger::WindowTotals w = ledger.window_totals();
   json budget = {{"window_seconds", config.window_seconds},
                  {"window_start_ms", w.window_start_ms},
                  {"budget_tokens", w.budget_tokens.value_or(0)},
@@ -172,7 +172,7 @@ json Gateway::Impl::state() const {
 
 std::string Gateway::Impl::metrics_text() const {
   const PacerState p = pacer.state();
-  const WindowTotals w = ledger.window_totals();
+  const ledger::WindowTotals w = ledger.window_totals();
   GatewayMetrics::Gauges g;
   g.shadow_price = p.lambda;
   g.allowance_tokens = p.allowance_tokens;
@@ -182,7 +182,7 @@ std::string Gateway::Impl::metrics_text() const {
   g.open_reservations = open_reservations.load();
   g.in_flight_requests = in_flight.load();
   g.usage_ratio = p.usage_ratio;
-  const LedgerWriteStats ledger_stats = ledger.write_stats();
+  const ledger::LedgerWriteStats ledger_stats = ledger.write_stats();
   g.ledger_unapplied_writes = static_cast<std::int64_t>(ledger_stats.unapplied_writes);
   g.ledger_apply_failures = ledger_stats.apply_failures;
   return metrics.render(g);
@@ -190,7 +190,7 @@ std::string Gateway::Impl::metrics_text() const {
 
 std::string Gateway::Impl::next_request_id() {
   std::lock_guard<std::mutex> lock(rng_mutex);
-  return make_request_id(rng, clock.now_ms());
+  return ledger::make_request_id(rng, clock.now_ms());
 }
 
 std::int64_t Gateway::Impl::retry_after_seconds() const {
@@ -210,15 +210,15 @@ void Gateway::Impl::leave() {
   }
 }
 
-Gateway::Gateway(GatewayConfig config, Ledger& ledger, const Clock& clock,
+Gateway::Gateway(GatewayConfig config, ledger::Ledger& ledger, const base::Clock& clock,
                  std::optional<predict::ThresholdPredictor> predictor)
     : impl_(std::make_unique<Impl>(std::move(config), ledger, clock, std::move(predictor))) {}
 
 Gateway::~Gateway() = default;
 
-HttpResponse Gateway::handle(const HttpRequest& request) {
+http::HttpResponse Gateway::handle(const http::HttpRequest& request) {
   const auto start = SteadyClock::now();
-  HttpResponse response = impl_->router.handle(request);
+  http::HttpResponse response = impl_->router.handle(request);
   const std::string_view route = route_of(request.path);
   impl_->metrics.count_request(route, response.status);
   if (!response.stream) {

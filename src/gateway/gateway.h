@@ -34,9 +34,9 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/gateway_config.h"
-#include "gateway/http.h"
-#include "gateway/ledger.h"
-#include "gateway/ledger_clock.h"
+#include "http/http.h"
+#include "ledger/ledger.h"
+#include "base/clock.h"
 #include "predict/threshold_predictor.h"
 
 namespace clearhouse::gateway {
@@ -50,13 +50,13 @@ class Gateway {
   // their budgets). Does not reconcile: the caller does that once at startup, before serving.
   // Throws std::invalid_argument for an upstream base_url that is not http://host[:port][/prefix].
   // The ledger and the clock must outlive the Gateway.
-  Gateway(GatewayConfig config, Ledger& ledger, const Clock& clock,
+  Gateway(GatewayConfig config, ledger::Ledger& ledger, const base::Clock& clock,
           std::optional<predict::ThresholdPredictor> predictor = std::nullopt);
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 
-  [[nodiscard]] HttpResponse handle(const HttpRequest& request);
+  [[nodiscard]] http::HttpResponse handle(const http::HttpRequest& request);
 
   // Shutdown, in this order: drain() makes new completion requests fail with 503 while those in
   // flight go on; wait_idle() waits (up to timeout) until none is in flight; abort_streams() makes

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "gateway/gateway_impl.h"
-#include "gateway/stream_relay.h"
+#include "openai/stream_relay.h"
 
 namespace clearhouse::gateway {
 namespace {
@@ -20,8 +20,8 @@ double seconds_since(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
-HttpResponse too_many(const Gateway::Impl& g, std::string_view message, std::string_view code) {
-  HttpResponse response = error_response(429, message, {}, {}, code);
+http::HttpResponse too_many(const Gateway::Impl& g, std::string_view message, std::string_view code) {
+  http::HttpResponse response = http::error_response(429, message, {}, {}, code);
   response.headers.emplace_back("Retry-After", std::to_string(g.retry_after_seconds()));
   return response;
 }
@@ -66,7 +66,7 @@ class Flight {
     closed_ = true;
     g_.open_reservations.fetch_sub(1);
     const double usd = g_.auction.payment_usd(pick_, cap_, used);
-    const CloseResult r = g_.ledger.settle(id_, used, usd);
+    const ledger::CloseResult r = g_.ledger.settle(id_, used, usd);
     g_.metrics.add_tokens_used(r.used_tokens);
     g_.metrics.add_tokens_released(r.released_tokens);
     g_.metrics.add_payment_usd(name(), usd);
@@ -77,7 +77,7 @@ class Flight {
     if (closed_) return;
     closed_ = true;
     g_.open_reservations.fetch_sub(1);
-    const CloseResult r = g_.ledger.release(id_);
+    const ledger::CloseResult r = g_.ledger.release(id_);
     g_.metrics.add_tokens_released(r.released_tokens);
   }
 
@@ -99,10 +99,10 @@ class Flight {
 };
 
 // The OpenAI error body a client gets for an upstream that failed or answered with an error.
-json upstream_error_body(std::string_view upstream, const UpstreamReply& reply, int status,
+json upstream_error_body(std::string_view upstream, const http::UpstreamReply& reply, int status,
                          std::string_view code) {
   std::string message;
-  if (reply.failure != UpstreamFailure::kNone) {
+  if (reply.failure != http::UpstreamFailure::kNone) {
     message = fmt::format("upstream '{}': {}", upstream, reply.message);
   } else {
     message = fmt::format("upstream '{}' answered HTTP {}", upstream, reply.status);
@@ -112,14 +112,14 @@ json upstream_error_body(std::string_view upstream, const UpstreamReply& reply, 
       message += ": " + body["error"]["message"].get<std::string>();
     }
   }
-  return error_body(status, message, {}, {}, code);
+  return http::error_body(status, message, {}, {}, code);
 }
 
-std::string_view failure_kind(UpstreamFailure failure) {
+std::string_view failure_kind(http::UpstreamFailure failure) {
   switch (failure) {
-    case UpstreamFailure::kConnect: return "connect";
-    case UpstreamFailure::kTimeout: return "timeout";
-    case UpstreamFailure::kClosed: return "protocol";
+    case http::UpstreamFailure::kConnect: return "connect";
+    case http::UpstreamFailure::kTimeout: return "timeout";
+    case http::UpstreamFailure::kClosed: return "protocol";
     default: return "status";
   }
 }
@@ -131,36 +131,36 @@ struct UpstreamErrorReport {
   std::string_view code = "upstream_error";
 };
 
-UpstreamErrorReport report_upstream_error(const UpstreamReply& reply) {
+UpstreamErrorReport report_upstream_error(const http::UpstreamReply& reply) {
   // A 4xx other than 429 is about the request (context too long, a bad field): passed on as is.
-  if (reply.failure == UpstreamFailure::kNone && reply.status >= 400 && reply.status < 500 &&
+  if (reply.failure == http::UpstreamFailure::kNone && reply.status >= 400 && reply.status < 500 &&
       reply.status != 429) {
     return {reply.status, "upstream_error"};
   }
-  if (reply.failure == UpstreamFailure::kTimeout) return {504, "upstream_timeout"};
-  if (reply.failure == UpstreamFailure::kConnect) return {502, "upstream_unavailable"};
+  if (reply.failure == http::UpstreamFailure::kTimeout) return {504, "upstream_timeout"};
+  if (reply.failure == http::UpstreamFailure::kConnect) return {502, "upstream_unavailable"};
   return {};
 }
 
 // What a failed or erroring upstream call used, when no usage was reported: nothing when it never
 // connected or refused the request; the whole reservation when it may have generated (a timeout or a
 // broken connection with nothing counted), since spend that may have happened is never forgotten.
-std::int64_t tokens_without_usage(const UpstreamReply& reply, std::int64_t reserved) {
-  if (reply.failure == UpstreamFailure::kConnect) return 0;
-  if (reply.failure == UpstreamFailure::kNone) return 0;
+std::int64_t tokens_without_usage(const http::UpstreamReply& reply, std::int64_t reserved) {
+  if (reply.failure == http::UpstreamFailure::kConnect) return 0;
+  if (reply.failure == http::UpstreamFailure::kNone) return 0;
   return reserved;
 }
 
 }  // namespace
 
-HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endpoint) {
+http::HttpResponse Gateway::Impl::completion(const http::HttpRequest& request, openai::Endpoint endpoint) {
   const auto start = SteadyClock::now();
   if (draining) {
-    throw HttpError(503, "the gateway is shutting down; retry on another instance", {}, {},
+    throw http::HttpError(503, "the gateway is shutting down; retry on another instance", {}, {},
                     "shutting_down");
   }
   const std::string key_id = authenticate(request);
-  CompletionRequest req = parse_completion_request(request.body, endpoint, config.limits.max_json_depth);
+  openai::CompletionRequest req = openai::parse_completion_request(request.body, endpoint, config.limits.max_json_depth);
   const std::string_view dataset_header = request.header("x-clearhouse-dataset");
   const std::string dataset = dataset_header.empty() ? req.dataset : std::string(dataset_header);
   const double tau_hat = predictor ? predictor->predict(req.prompt, dataset) : config.pacer.default_tau;
@@ -195,12 +195,12 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
   const auto flight = std::make_shared<Flight>(*this);
   std::string id = next_request_id();
   std::size_t upstream = pick.winner;
-  ReserveResult reserve = ledger.reserve(id, key_id, config.upstreams[upstream].name, cap * generations);
-  if (reserve.status == ReserveStatus::kOverGlobalBudget ||
-      reserve.status == ReserveStatus::kOverKeyBudget) {
+  ledger::ReserveResult reserve = ledger.reserve(id, key_id, config.upstreams[upstream].name, cap * generations);
+  if (reserve.status == ledger::ReserveStatus::kOverGlobalBudget ||
+      reserve.status == ledger::ReserveStatus::kOverKeyBudget) {
     // Racing requests took the tokens since the pacer looked, or the key has less left than the
     // cap: fit what is left, if it is worth sending.
-    const auto remaining = reserve.status == ReserveStatus::kOverGlobalBudget ? reserve.global_remaining
+    const auto remaining = reserve.status == ledger::ReserveStatus::kOverGlobalBudget ? reserve.global_remaining
                                                                              : reserve.key_remaining;
     const std::int64_t fit = remaining.value_or(0) / generations;
     if (fit >= config.pacer.min_tokens && fit < cap) {
@@ -210,42 +210,42 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
   }
   budget_view.observe(reserve, now_ms);
   switch (reserve.status) {
-    case ReserveStatus::kReserved: break;
-    case ReserveStatus::kOverGlobalBudget:
+    case ledger::ReserveStatus::kReserved: break;
+    case ledger::ReserveStatus::kOverGlobalBudget:
       metrics.count_budget_rejection();
       return too_many(*this, "the token budget of this window is spent; retry when it renews",
                       "budget_exhausted");
-    case ReserveStatus::kOverKeyBudget:
+    case ledger::ReserveStatus::kOverKeyBudget:
       metrics.count_budget_rejection();
       return too_many(*this, "this API key's token budget for the window is spent",
                       "key_budget_exhausted");
-    case ReserveStatus::kDuplicateId:
-      throw HttpError(500, "request id collision in the ledger; retry");
+    case ledger::ReserveStatus::kDuplicateId:
+      throw http::HttpError(500, "request id collision in the ledger; retry");
   }
   flight->reserved(std::move(id), upstream, pick, cap, cap * generations);
 
-  UpstreamClient& client = *upstreams[upstream];
+  http::UpstreamClient& client = *upstreams[upstream];
   const UpstreamConfig& target = config.upstreams[upstream];
-  std::string body = upstream_body(req, cap, target.model).dump();
-  HttpHeaders headers = {{"x-clearhouse-request-id", flight->id()},
+  std::string body = openai::upstream_body(req, cap, target.model).dump();
+  http::HttpHeaders headers = {{"x-clearhouse-request-id", flight->id()},
                          {"x-clearhouse-cap", std::to_string(cap)},
                          {"x-clearhouse-upstream", target.name}};
 
   if (!req.stream) {
-    const UpstreamReply reply = client.post_collect(endpoint_path(endpoint), std::move(body));
+    const http::UpstreamReply reply = client.post_collect(openai::endpoint_path(endpoint), std::move(body));
     metrics.observe_upstream_seconds(target.name, reply.seconds);
-    HttpResponse response;
-    const bool ok = reply.failure == UpstreamFailure::kNone && reply.status >= 200 && reply.status < 300;
+    http::HttpResponse response;
+    const bool ok = reply.failure == http::UpstreamFailure::kNone && reply.status >= 200 && reply.status < 300;
     if (ok) {
       std::string text;
-      const auto reported = completion_usage(reply.body, &text);
-      flight->settle(reported.value_or(std::min(flight->tokens(), estimate_tokens_from_text(text))));
+      const auto reported = openai::completion_usage(reply.body, &text);
+      flight->settle(reported.value_or(std::min(flight->tokens(), openai::estimate_tokens_from_text(text))));
       response.status = reply.status;
       response.body = reply.body;
     } else {
       metrics.count_upstream_error(target.name, failure_kind(reply.failure));
-      const auto reported = completion_usage(reply.body, nullptr);
-      if (reply.failure == UpstreamFailure::kConnect) {
+      const auto reported = openai::completion_usage(reply.body, nullptr);
+      if (reply.failure == http::UpstreamFailure::kConnect) {
         flight->release();
       } else {
         flight->settle(reported.value_or(tokens_without_usage(reply, flight->tokens())));
@@ -266,20 +266,20 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
     std::shared_ptr<Flight> flight;
     std::string body;
     bool client_wants_usage = false;
-    Endpoint endpoint = Endpoint::kChat;
+    openai::Endpoint endpoint = openai::Endpoint::kChat;
     SteadyClock::time_point start;
   };
   auto state = std::make_shared<StreamState>(
       StreamState{flight, std::move(body), req.include_usage, endpoint, start});
 
-  HttpResponse response;
-  response.content_type = std::string(kSseContentType);
+  http::HttpResponse response;
+  response.content_type = std::string(http::kSseContentType);
   response.headers = std::move(headers);
   response.headers.emplace_back("Cache-Control", "no-cache");
-  response.stream = [this, state, &client](BodyWriter& out) -> bool {
+  response.stream = [this, state, &client](http::BodyWriter& out) -> bool {
     metrics.stream_opened();
     const std::string& name = state->flight->name();
-    StreamRelay relay(state->client_wants_usage);
+    openai::StreamRelay relay(state->client_wants_usage);
     const std::int64_t reserved = state->flight->tokens();
     // The usage the upstream reported; without it, the chunks that arrived (a cut stream generated
     // about that many tokens).
@@ -288,8 +288,8 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
     };
     std::string error_bytes;
     bool client_gone = false;
-    const UpstreamReply reply = client.post(
-        endpoint_path(state->endpoint), std::move(state->body),
+    const http::UpstreamReply reply = client.post(
+        openai::endpoint_path(state->endpoint), std::move(state->body),
         [&](int status, std::string_view bytes) {
           if (aborting) return false;
           if (status < 200 || status >= 300) {
@@ -310,33 +310,33 @@ HttpResponse Gateway::Impl::completion(const HttpRequest& request, Endpoint endp
         });
     metrics.observe_upstream_seconds(name, reply.seconds);
     bool complete = false;
-    if (reply.failure == UpstreamFailure::kConnect) {
+    if (reply.failure == http::UpstreamFailure::kConnect) {
       state->flight->release();
-    } else if (reply.status == 0 && (reply.failure == UpstreamFailure::kTimeout ||
-                                     reply.failure == UpstreamFailure::kClosed)) {
+    } else if (reply.status == 0 && (reply.failure == http::UpstreamFailure::kTimeout ||
+                                     reply.failure == http::UpstreamFailure::kClosed)) {
       // Sent, then no response head at all: nothing tells what was generated, so the whole
       // reservation counts, as for a non-streamed call (an absent chunk is no proof of no token).
       state->flight->settle(reserved);
-    } else if (reply.failure == UpstreamFailure::kNone && (reply.status < 200 || reply.status >= 300)) {
-      state->flight->settle(completion_usage(error_bytes, nullptr).value_or(0));
+    } else if (reply.failure == http::UpstreamFailure::kNone && (reply.status < 200 || reply.status >= 300)) {
+      state->flight->settle(openai::completion_usage(error_bytes, nullptr).value_or(0));
     } else {
       state->flight->settle(usage_so_far());
-      complete = reply.failure == UpstreamFailure::kNone && relay.done();
+      complete = reply.failure == http::UpstreamFailure::kNone && relay.done();
     }
     if (!complete && !client_gone && !aborting) {
       metrics.count_upstream_error(name, failure_kind(reply.failure));
-      UpstreamReply described = reply;
+      http::UpstreamReply described = reply;
       described.body = error_bytes;
       const UpstreamErrorReport report = report_upstream_error(reply);
-      if (reply.failure == UpstreamFailure::kNone && !relay.done() && reply.status == 200) {
-        described.failure = UpstreamFailure::kClosed;
+      if (reply.failure == http::UpstreamFailure::kNone && !relay.done() && reply.status == 200) {
+        described.failure = http::UpstreamFailure::kClosed;
         described.message = "the stream ended without [DONE]";
       }
       (void)out.write(
-          sse_data(upstream_error_body(name, described, report.status, report.code).dump()));
+          http::sse_data(upstream_error_body(name, described, report.status, report.code).dump()));
     }
     metrics.stream_closed();
-    metrics.observe_request_seconds(state->endpoint == Endpoint::kChat ? "chat_completions" : "completions",
+    metrics.observe_request_seconds(state->endpoint == openai::Endpoint::kChat ? "chat_completions" : "completions",
                                     seconds_since(state->start));
     return complete;
   };

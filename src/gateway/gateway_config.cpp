@@ -11,35 +11,35 @@
 #include <sstream>
 #include <utility>
 
-#include "gateway/config_values.h"
-#include "gateway/ledger.h"
-#include "gateway/yaml_fields.h"
+#include "config/config_values.h"
+#include "ledger/ledger.h"
+#include "config/yaml_fields.h"
 
 namespace clearhouse::gateway {
 namespace {
 
-constexpr NumberRange kNonNegative{.min = 0.0};
-constexpr NumberRange kPositive{.min = 0.0, .min_exclusive = true};
-constexpr NumberRange kSeconds{.min = 0.0, .min_exclusive = true, .max = kMaxConfigSeconds};
-constexpr IntegerRange kTokens{.min = 1, .max = kMaxLedgerTokens};
-constexpr IntegerRange kWindowSeconds{.min = 0, .max = std::int64_t{1} << 40};
-constexpr IntegerRange kCount{.min = 1, .max = std::int64_t{1} << 40};
+constexpr config::NumberRange kNonNegative{.min = 0.0};
+constexpr config::NumberRange kPositive{.min = 0.0, .min_exclusive = true};
+constexpr config::NumberRange kSeconds{.min = 0.0, .min_exclusive = true, .max = kMaxConfigSeconds};
+constexpr config::IntegerRange kTokens{.min = 1, .max = ledger::kMaxLedgerTokens};
+constexpr config::IntegerRange kWindowSeconds{.min = 0, .max = std::int64_t{1} << 40};
+constexpr config::IntegerRange kCount{.min = 1, .max = std::int64_t{1} << 40};
 constexpr int kMaxJsonDepthLimit = 10000;
 
-std::string read_name(const YamlField& field) {
+std::string read_name(const config::YamlField& field) {
   std::string name = field.string();
-  if (!is_config_name(name)) {
+  if (!config::is_config_name(name)) {
     field.fail_with_value("must be 1 to 64 characters of A-Z a-z 0-9 . _ -");
   }
   return name;
 }
 
 // Hashes are not secrets, but a raw key pasted here by mistake would be: the value is never echoed.
-std::string read_sha256(const YamlField& field) {
+std::string read_sha256(const config::YamlField& field) {
   if (field.is_null() || !field.node().IsScalar()) {
     field.fail_with_kind("must be 64 hex characters: the SHA-256 of the key");
   }
-  std::optional<std::string> hex = normalize_sha256_hex(field.node().Scalar());
+  std::optional<std::string> hex = config::normalize_sha256_hex(field.node().Scalar());
   if (!hex) {
     field.fail(
         "must be 64 hex characters: the SHA-256 of the key, from `clearhouse hash-key` (got " +
@@ -49,16 +49,16 @@ std::string read_sha256(const YamlField& field) {
 }
 
 // A path relative to the config file's folder.
-std::string resolve_path(const YamlField& field, const std::string& source) {
+std::string resolve_path(const config::YamlField& field, const std::string& source) {
   const std::filesystem::path path(field.string());
   if (path.is_absolute()) return path.string();
   return (std::filesystem::path(source).parent_path() / path).lexically_normal().string();
 }
 
-std::vector<AccuracyPoint> read_accuracy_curve(const YamlField& field) {
+std::vector<AccuracyPoint> read_accuracy_curve(const config::YamlField& field) {
   std::vector<AccuracyPoint> points;
-  for (const YamlField& pair : field.sequence()) {
-    const std::vector<YamlField> values = pair.sequence();
+  for (const config::YamlField& pair : field.sequence()) {
+    const std::vector<config::YamlField> values = pair.sequence();
     if (values.size() != 2) pair.fail("must be a pair [tokens, accuracy]");
     points.push_back({.tokens = values[0].number(kPositive),
                       .accuracy = values[1].number({.min = 0.0, .max = 1.0})});
@@ -69,14 +69,14 @@ std::vector<AccuracyPoint> read_accuracy_curve(const YamlField& field) {
   return points;
 }
 
-UpstreamConfig read_upstream(const YamlField& field, const EnvLookup& env) {
-  const YamlMapping map(field, {"name", "base_url", "model", "price_per_mtok", "api_key_env",
+UpstreamConfig read_upstream(const config::YamlField& field, const EnvLookup& env) {
+  const config::YamlMapping map(field, {"name", "base_url", "model", "price_per_mtok", "api_key_env",
                                 "accuracy_curve", "timeouts"});
   UpstreamConfig upstream;
   upstream.name = read_name(map.required("name"));
-  const YamlField base_url = map.required("base_url");
+  const config::YamlField base_url = map.required("base_url");
   try {
-    (void)parse_base_url(base_url.string());
+    (void)config::parse_base_url(base_url.string());
   } catch (const std::invalid_argument& e) {
     base_url.fail(e.what());  // not echoed: the URL may hold credentials
   }
@@ -87,7 +87,7 @@ UpstreamConfig read_upstream(const YamlField& field, const EnvLookup& env) {
     upstream.price_per_mtok = price->number(kNonNegative);
   if (auto key_env = map.optional("api_key_env")) {
     upstream.api_key_env = key_env->string();
-    if (!is_env_var_name(upstream.api_key_env)) {
+    if (!config::is_env_var_name(upstream.api_key_env)) {
       key_env->fail_with_value("must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
     }
     const std::optional<std::string> key = env(upstream.api_key_env);
@@ -98,7 +98,7 @@ UpstreamConfig read_upstream(const YamlField& field, const EnvLookup& env) {
   if (auto curve = map.optional("accuracy_curve"))
     upstream.accuracy_curve = read_accuracy_curve(*curve);
   if (auto timeouts_field = map.optional("timeouts")) {
-    const YamlMapping timeouts(*timeouts_field,
+    const config::YamlMapping timeouts(*timeouts_field,
                                {"connect_seconds", "read_seconds", "total_seconds"});
     if (auto v = timeouts.optional("connect_seconds"))
       upstream.connect_timeout_seconds = v->number(kSeconds);
@@ -110,12 +110,12 @@ UpstreamConfig read_upstream(const YamlField& field, const EnvLookup& env) {
   return upstream;
 }
 
-std::vector<UpstreamConfig> read_upstreams(const YamlField& field, const EnvLookup& env) {
-  const std::vector<YamlField> elements = field.sequence();
+std::vector<UpstreamConfig> read_upstreams(const config::YamlField& field, const EnvLookup& env) {
+  const std::vector<config::YamlField> elements = field.sequence();
   if (elements.empty()) field.fail("needs at least one upstream");
   std::vector<UpstreamConfig> upstreams;
   std::map<std::string, std::pair<std::string, int>> seen;  // name -> (path, line)
-  for (const YamlField& element : elements) {
+  for (const config::YamlField& element : elements) {
     UpstreamConfig upstream = read_upstream(element, env);
     const auto [it, inserted] =
         seen.emplace(upstream.name, std::pair(element.path(), element.line()));
@@ -128,18 +128,18 @@ std::vector<UpstreamConfig> read_upstreams(const YamlField& field, const EnvLook
   return upstreams;
 }
 
-std::vector<ClientKeyConfig> read_keys(const YamlField& field) {
+std::vector<ClientKeyConfig> read_keys(const config::YamlField& field) {
   std::vector<ClientKeyConfig> keys;
   std::map<std::string, std::pair<std::string, int>> ids;     // id -> (path, line)
   std::map<std::string, std::pair<std::string, int>> hashes;  // hash -> (path, line)
-  for (const YamlField& element : field.sequence()) {
-    const YamlMapping map(element, {"id", "sha256", "budget_tokens"});
+  for (const config::YamlField& element : field.sequence()) {
+    const config::YamlMapping map(element, {"id", "sha256", "budget_tokens"});
     ClientKeyConfig key;
     key.id = read_name(map.required("id"));
-    const YamlField sha256 = map.required("sha256");
+    const config::YamlField sha256 = map.required("sha256");
     key.sha256 = read_sha256(sha256);
     if (auto budget = map.optional("budget_tokens")) {
-      key.budget_tokens = budget->integer({.min = 0, .max = kMaxLedgerTokens});
+      key.budget_tokens = budget->integer({.min = 0, .max = ledger::kMaxLedgerTokens});
     }
     if (const auto [it, inserted] = ids.emplace(key.id, std::pair(element.path(), element.line()));
         !inserted) {
@@ -157,8 +157,8 @@ std::vector<ClientKeyConfig> read_keys(const YamlField& field) {
   return keys;
 }
 
-void read_pacer(const YamlField& field, PacerConfig& pacer) {
-  const YamlMapping map(field, {"window_queries", "expected_requests_per_window", "min_tokens",
+void read_pacer(const config::YamlField& field, PacerConfig& pacer) {
+  const config::YamlMapping map(field, {"window_queries", "expected_requests_per_window", "min_tokens",
                                 "max_tokens", "default_tau"});
   if (auto v = map.optional("window_queries")) {
     pacer.window_queries = static_cast<std::size_t>(v->integer(kCount));
@@ -169,15 +169,15 @@ void read_pacer(const YamlField& field, PacerConfig& pacer) {
   if (auto v = map.optional("min_tokens")) pacer.min_tokens = v->integer(kTokens);
   if (auto v = map.optional("max_tokens")) pacer.max_tokens = v->integer(kTokens);
   if (pacer.max_tokens < pacer.min_tokens) {
-    const YamlField at = map.optional("max_tokens").value_or(map.field());
+    const config::YamlField at = map.optional("max_tokens").value_or(map.field());
     at.fail("pacer.max_tokens (" + std::to_string(pacer.max_tokens) +
             ") must be >= pacer.min_tokens (" + std::to_string(pacer.min_tokens) + ")");
   }
   if (auto v = map.optional("default_tau")) pacer.default_tau = v->number(kPositive);
 }
 
-void read_limits(const YamlField& field, LimitsConfig& limits) {
-  const YamlMapping map(field, {"max_body_bytes", "header_timeout_seconds", "idle_timeout_seconds",
+void read_limits(const config::YamlField& field, LimitsConfig& limits) {
+  const config::YamlMapping map(field, {"max_body_bytes", "header_timeout_seconds", "idle_timeout_seconds",
                                 "max_connections", "max_json_depth", "shutdown_grace_seconds"});
   if (auto v = map.optional("max_body_bytes"))
     limits.max_body_bytes = static_cast<std::size_t>(v->integer(kCount));
@@ -196,11 +196,11 @@ void read_limits(const YamlField& field, LimitsConfig& limits) {
   }
 }
 
-void read_sections(const YamlMapping& root, const std::string& source, const EnvLookup& env,
+void read_sections(const config::YamlMapping& root, const std::string& source, const EnvLookup& env,
                    GatewayConfig& config) {
   if (auto listen = root.optional("listen")) {
     try {
-      HostPort where = parse_host_port(listen->string());
+      config::HostPort where = config::parse_host_port(listen->string());
       config.listen_host = std::move(where.host);
       config.listen_port = where.port;
     } catch (const std::invalid_argument& e) {
@@ -209,7 +209,7 @@ void read_sections(const YamlMapping& root, const std::string& source, const Env
   }
   config.ledger_path = resolve_path(root.required("ledger"), source);
 
-  const YamlMapping budget(root.required("budget"), {"completion_tokens", "window_seconds"});
+  const config::YamlMapping budget(root.required("budget"), {"completion_tokens", "window_seconds"});
   config.budget_tokens = budget.required("completion_tokens").integer(kTokens);
   if (auto v = budget.optional("window_seconds"))
     config.window_seconds = v->integer(kWindowSeconds);
@@ -226,7 +226,7 @@ void read_sections(const YamlMapping& root, const std::string& source, const Env
     config.on_abandon = *action;
   }
   if (auto v = root.optional("utility")) {
-    const YamlMapping utility(*v, {"alpha", "beta"});
+    const config::YamlMapping utility(*v, {"alpha", "beta"});
     if (auto a = utility.optional("alpha")) config.utility.alpha = a->number(kPositive);
     if (auto b = utility.optional("beta")) config.utility.beta = b->number(kNonNegative);
   }
@@ -241,7 +241,7 @@ void read_sections(const YamlMapping& root, const std::string& source, const Env
     config.degrade_tokens = std::min(config.degrade_tokens, config.pacer.max_tokens);
   }
   if (auto v = root.optional("auction")) {
-    const YamlMapping auction(*v, {"value_usd", "outside_value_usd"});
+    const config::YamlMapping auction(*v, {"value_usd", "outside_value_usd"});
     if (auto a = auction.optional("value_usd")) config.auction.value_usd = a->number(kNonNegative);
     if (auto a = auction.optional("outside_value_usd")) {
       config.auction.outside_value_usd = a->number(kNonNegative);
@@ -252,8 +252,8 @@ void read_sections(const YamlMapping& root, const std::string& source, const Env
   config.upstreams = read_upstreams(root.required("upstreams"), env);
   if (auto v = root.optional("keys")) config.keys = read_keys(*v);
   if (auto v = root.optional("admin_key")) {
-    const YamlMapping admin(*v, {"sha256"});
-    const YamlField sha256 = admin.required("sha256");
+    const config::YamlMapping admin(*v, {"sha256"});
+    const config::YamlField sha256 = admin.required("sha256");
     config.admin_key_sha256 = read_sha256(sha256);
     for (std::size_t i = 0; i < config.keys.size(); ++i) {
       if (config.keys[i].sha256 == config.admin_key_sha256) {
@@ -292,15 +292,15 @@ GatewayConfig parse_gateway_config(std::string_view yaml_text, const std::string
     const std::string where = e.mark.is_null() ? ""
                                                : ":" + std::to_string(e.mark.line + 1) + ":" +
                                                      std::to_string(e.mark.column + 1);
-    throw ConfigError(source + where + ": YAML syntax error: " + e.msg);
+    throw config::ConfigError(source + where + ": YAML syntax error: " + e.msg);
   }
   if (!document.IsDefined() || document.IsNull()) {
-    throw ConfigError(source +
+    throw config::ConfigError(source +
                       ":1: the file is empty (it needs at least ledger, budget and "
                       "upstreams; see examples/gateway.yaml)");
   }
-  const YamlField root_field(document, "", &source);
-  const YamlMapping root(root_field, {"listen", "ledger", "budget", "predictor", "policy",
+  const config::YamlField root_field(document, "", &source);
+  const config::YamlMapping root(root_field, {"listen", "ledger", "budget", "predictor", "policy",
                                       "on_abandon", "degrade_tokens", "utility", "pacer", "auction",
                                       "limits", "upstreams", "keys", "admin_key"});
   GatewayConfig config;
@@ -312,14 +312,14 @@ GatewayConfig parse_gateway_config(std::string_view yaml_text, const std::string
 GatewayConfig load_gateway_config(const std::filesystem::path& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
-    throw ConfigError(path.string() + ": is a directory, not a config file");
+    throw config::ConfigError(path.string() + ": is a directory, not a config file");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    throw ConfigError(path.string() + ": cannot open the config file (missing or unreadable)");
+    throw config::ConfigError(path.string() + ": cannot open the config file (missing or unreadable)");
   std::ostringstream text;
   text << in.rdbuf();
-  if (in.bad()) throw ConfigError(path.string() + ": cannot read the config file");
+  if (in.bad()) throw config::ConfigError(path.string() + ": cannot read the config file");
   return parse_gateway_config(text.str(), path.string(), process_environment());
 }
 

@@ -35,13 +35,12 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config_error.h"
 #include "gateway/accuracy_curve.h"
 #include "gateway/pacing_policy.h"
 
 namespace clearhouse::gateway {
 
-// Longest upstream name or key id: the ledger stores them, and logs print them.
-inline constexpr std::size_t kMaxConfigNameLength = 64;
 // Upper bound of every timeout and grace period, in seconds (one day): larger values are typos, and
 // keeping them bounded keeps conversions to std::chrono durations far from overflow.
 inline constexpr double kMaxConfigSeconds = 86400.0;
@@ -122,10 +121,6 @@ struct GatewayConfig {
   [[nodiscard]] const UpstreamConfig* find_upstream(std::string_view name) const;
 };
 
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 // Looks up an environment variable (tests pass a map; production passes getenv).
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;

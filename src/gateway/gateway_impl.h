@@ -16,25 +16,25 @@
 #include "gateway/budget_view_cache.h"
 #include "gateway/gateway.h"
 #include "gateway/metrics.h"
-#include "gateway/openai_request.h"
+#include "openai/request.h"
 #include "gateway/pacer.h"
-#include "gateway/request_id.h"
+#include "ledger/request_id.h"
 #include "gateway/upstream_auction.h"
-#include "gateway/upstream_client.h"
+#include "http/upstream_client.h"
 
 namespace clearhouse::gateway {
 
 struct Gateway::Impl {
-  Impl(GatewayConfig config_in, Ledger& ledger_in, const Clock& clock_in,
+  Impl(GatewayConfig config_in, ledger::Ledger& ledger_in, const base::Clock& clock_in,
        std::optional<predict::ThresholdPredictor> predictor_in);
 
   // Routes.
-  HttpResponse completion(const HttpRequest& request, Endpoint endpoint);  // gateway_completion.cpp
-  HttpResponse models(const HttpRequest& request) const;
-  HttpResponse admin_state_route(const HttpRequest& request) const;
+  http::HttpResponse completion(const http::HttpRequest& request, openai::Endpoint endpoint);  // gateway_completion.cpp
+  http::HttpResponse models(const http::HttpRequest& request) const;
+  http::HttpResponse admin_state_route(const http::HttpRequest& request) const;
 
   // The key id of an authenticated client request; throws HttpError 401 otherwise.
-  [[nodiscard]] std::string authenticate(const HttpRequest& request) const;
+  [[nodiscard]] std::string authenticate(const http::HttpRequest& request) const;
   [[nodiscard]] nlohmann::json state() const;
   [[nodiscard]] std::string metrics_text() const;
   [[nodiscard]] std::string next_request_id();
@@ -46,16 +46,16 @@ struct Gateway::Impl {
   void leave();
 
   GatewayConfig config;
-  Ledger& ledger;
-  const Clock& clock;
+  ledger::Ledger& ledger;
+  const base::Clock& clock;
   std::optional<predict::ThresholdPredictor> predictor;
   ApiKeyTable keys;
   Pacer pacer;
   BudgetViewCache budget_view{ledger};  // what the pacer sees of the budget (no ledger read per request)
   UpstreamAuction auction;
-  std::vector<std::unique_ptr<UpstreamClient>> upstreams;  // in config order
+  std::vector<std::unique_ptr<http::UpstreamClient>> upstreams;  // in config order
   GatewayMetrics metrics;
-  Router router;
+  http::Router router;
 
   std::atomic<bool> draining{false};
   std::atomic<bool> aborting{false};

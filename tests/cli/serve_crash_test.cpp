@@ -21,7 +21,7 @@
 
 #include <gtest/gtest.h>
 
-#include "gateway/ledger.h"
+#include "ledger/ledger.h"
 #include "serve_test_util.h"
 
 namespace clearhouse::cli {
@@ -29,9 +29,9 @@ namespace {
 
 using clearhouse::testing::eventually;
 using clearhouse::testing::run_clearhouse;
-using gateway::Ledger;
-using gateway::RequestRecord;
-using gateway::RequestState;
+using ledger::Ledger;
+using ledger::RequestRecord;
+using ledger::RequestState;
 using testing::Received;
 
 constexpr int kClientThreads = 6;
@@ -104,7 +104,7 @@ TEST(ServeCrash, SigkillMidLoadLosesNothingAcknowledgedAndReconcilesTheRest) {
                        {"max_tokens", kLongStreamTokens},
                        {"stream_options", {{"include_usage", true}}}}),
         [&](const std::string& received) {
-          if (!log.long_stream_started && gateway::parse_sse(received).size() >= 2) {
+          if (!log.long_stream_started && http::parse_sse(received).size() >= 2) {
             log.long_stream_started = true;  // the role chunk and the first token arrived
           }
         });
@@ -124,11 +124,11 @@ TEST(ServeCrash, SigkillMidLoadLosesNothingAcknowledgedAndReconcilesTheRest) {
   ASSERT_GT(restarted->wait_listening(), 0) << restarted->first_line() << restarted->stderr_text();
 
   const auto db = (dir / "ledger.db").string();
-  gateway::SystemClock clock;
-  std::map<std::string, RequestRecord> records;
+  base::SystemClock clock;
+  std::map<std::string, ledger::RequestRecord> records;
   {
-    const Ledger ledger = Ledger::open(db, clock, {.read_only = true});
-    ledger.for_each_request([&](const RequestRecord& r) { records.emplace(r.request_id, r); });
+    const ledger::Ledger ledger = ledger::Ledger::open(db, clock, {.read_only = true});
+    ledger.for_each_request([&](const ledger::RequestRecord& r) { records.emplace(r.request_id, r); });
   }
 
   // Every response a client received in full is in the ledger, settled with exactly its usage.
@@ -136,7 +136,7 @@ TEST(ServeCrash, SigkillMidLoadLosesNothingAcknowledgedAndReconcilesTheRest) {
   for (const auto& [id, tokens] : log.acknowledged) {
     const auto it = records.find(id);
     ASSERT_NE(it, records.end()) << "acknowledged request " << id << " is not in the ledger";
-    EXPECT_EQ(it->second.state, RequestState::kSettled) << id;
+    EXPECT_EQ(it->second.state, ledger::RequestState::kSettled) << id;
     EXPECT_EQ(it->second.used_tokens, tokens) << id;
     acknowledged_tokens += tokens;
   }
@@ -148,9 +148,9 @@ TEST(ServeCrash, SigkillMidLoadLosesNothingAcknowledgedAndReconcilesTheRest) {
   std::int64_t unacknowledged_settled_tokens = 0;  // settled, but its client did not get it in full
   int unacknowledged_closed = 0;
   for (const auto& [id, r] : records) {
-    ASSERT_NE(r.state, RequestState::kOpen) << id;
+    ASSERT_NE(r.state, ledger::RequestState::kOpen) << id;
     ASSERT_TRUE(r.used_tokens.has_value()) << id;
-    if (r.state == RequestState::kReconciled) {
+    if (r.state == ledger::RequestState::kReconciled) {
       EXPECT_EQ(*r.used_tokens, r.reserved_tokens) << id;
       EXPECT_EQ(log.acknowledged.count(id), 0u) << id;
       ++reconciled;
@@ -164,7 +164,7 @@ TEST(ServeCrash, SigkillMidLoadLosesNothingAcknowledgedAndReconcilesTheRest) {
   EXPECT_LE(unacknowledged_closed, kClientThreads);
   // The long stream was in flight at the kill (its 10 s had not run out): counted at its full cap.
   ASSERT_EQ(records.count(long_stream_id), 1u) << long_stream_id;
-  EXPECT_EQ(records[long_stream_id].state, RequestState::kReconciled);
+  EXPECT_EQ(records[long_stream_id].state, ledger::RequestState::kReconciled);
   EXPECT_EQ(records[long_stream_id].used_tokens, kLongStreamTokens);
   const std::regex reconcile_line(
       "serve: (\\d+) reservations were open after the last run; counted (\\d+) tokens");
@@ -190,10 +190,10 @@ TEST(ServeCrash, SigkillMidLoadLosesNothingAcknowledgedAndReconcilesTheRest) {
   const auto tokens = testing::acknowledged_tokens(after, /*stream=*/false);
   ASSERT_TRUE(tokens.has_value()) << after.status << " " << after.body;
   EXPECT_EQ(restarted->terminate(), 0) << restarted->stderr_text();
-  const Ledger ledger = Ledger::open(db, clock, {.read_only = true});
+  const ledger::Ledger ledger = ledger::Ledger::open(db, clock, {.read_only = true});
   const auto served = ledger.find(after.request_id);
   ASSERT_TRUE(served.has_value());
-  EXPECT_EQ(served->state, RequestState::kSettled);
+  EXPECT_EQ(served->state, ledger::RequestState::kSettled);
   EXPECT_EQ(served->used_tokens, *tokens);
   EXPECT_EQ(ledger.totals().overall.open_requests, 0);
   EXPECT_EQ(replay->terminate(), 0) << replay->stderr_text();

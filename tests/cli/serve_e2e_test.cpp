@@ -16,7 +16,7 @@
 
 #include <gtest/gtest.h>
 
-#include "gateway/ledger.h"
+#include "ledger/ledger.h"
 #include "serve_test_util.h"
 
 namespace clearhouse::cli {
@@ -25,8 +25,8 @@ namespace {
 using clearhouse::testing::eventually;
 using clearhouse::testing::run_clearhouse;
 using clearhouse::testing::slurp;
-using gateway::Ledger;
-using gateway::RequestState;
+using ledger::Ledger;
+using ledger::RequestState;
 using testing::json;
 using testing::Received;
 
@@ -37,8 +37,8 @@ int line_count(const std::string& text) {
 // The content chunks of a (possibly cut) stream.
 std::int64_t content_chunks(const std::string& body) {
   std::int64_t n = 0;
-  for (const std::string& p : gateway::parse_sse(body)) {
-    if (p == gateway::kSseDonePayload) continue;
+  for (const std::string& p : http::parse_sse(body)) {
+    if (p == http::kSseDonePayload) continue;
     const json chunk = json::parse(p);
     if (!chunk["choices"].empty() && !chunk["choices"][0]["delta"].value("content", "").empty())
       ++n;
@@ -47,10 +47,10 @@ std::int64_t content_chunks(const std::string& body) {
 }
 
 // The request's ledger record once the gateway has exited, which must leave no reservation open.
-std::optional<gateway::RequestRecord> record_after_exit(const std::filesystem::path& dir,
+std::optional<ledger::RequestRecord> record_after_exit(const std::filesystem::path& dir,
                                                         const std::string& request_id) {
-  gateway::SystemClock clock;
-  const Ledger ledger = Ledger::open((dir / "ledger.db").string(), clock, {.read_only = true});
+  base::SystemClock clock;
+  const ledger::Ledger ledger = ledger::Ledger::open((dir / "ledger.db").string(), clock, {.read_only = true});
   EXPECT_EQ(ledger.totals().overall.open_requests, 0);
   return ledger.find(request_id);
 }
@@ -171,7 +171,7 @@ TEST(ServeE2E, SigtermLetsAStreamInFlightFinishThenExitsZeroWithNothingOpen) {
 
   const auto record = record_after_exit(dir, run.stream.request_id);
   ASSERT_TRUE(record.has_value()) << run.stream.request_id;
-  EXPECT_EQ(record->state, RequestState::kSettled);
+  EXPECT_EQ(record->state, ledger::RequestState::kSettled);
   EXPECT_EQ(record->used_tokens, 60);
   EXPECT_NE(run.serve_log.find("0 still reserved"), std::string::npos) << run.serve_log;
 }
@@ -190,7 +190,7 @@ TEST(ServeE2E, PastTheGracePeriodAStreamIsCutAndSettledWithWhatItGenerated) {
 
   const auto record = record_after_exit(dir, run.stream.request_id);
   ASSERT_TRUE(record.has_value()) << run.stream.request_id;
-  EXPECT_EQ(record->state, RequestState::kSettled);
+  EXPECT_EQ(record->state, ledger::RequestState::kSettled);
   // Charged for what was generated and relayed: exactly the tokens the client received.
   EXPECT_EQ(record->used_tokens, received);
 }

@@ -15,7 +15,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "gateway/sse.h"
+#include "http/sse.h"
 #include "support/child_process.h"
 #include "support/run_binary.h"
 
@@ -126,11 +126,11 @@ inline std::optional<std::int64_t> acknowledged_tokens(const Received& r, bool s
   }
   // A stream is complete for an OpenAI client at [DONE], whether or not the HTTP body's last chunk
   // followed (a gateway killed right after [DONE] does not send it).
-  const std::vector<std::string> payloads = gateway::parse_sse(r.body);
-  if (payloads.empty() || payloads.back() != gateway::kSseDonePayload) return std::nullopt;
+  const std::vector<std::string> payloads = http::parse_sse(r.body);
+  if (payloads.empty() || payloads.back() != http::kSseDonePayload) return std::nullopt;
   std::optional<std::int64_t> usage;
   for (const std::string& p : payloads) {
-    if (p == gateway::kSseDonePayload) continue;
+    if (p == http::kSseDonePayload) continue;
     const json chunk = json::parse(p, nullptr, false);
     if (chunk.is_object() && chunk.contains("usage") && chunk["usage"].is_object()) {
       usage = chunk["usage"]["completion_tokens"].get<std::int64_t>();

@@ -2,20 +2,20 @@
 
 #include <gtest/gtest.h>
 
-#include "ledger_test_util.h"
+#include "ledger/ledger_test_util.h"
 
 namespace clearhouse::gateway {
 namespace {
 
-using testing::kT0;
+using ledger::testing::kT0;
 
 class BudgetViewCacheTest : public ::testing::Test {
  protected:
-  BudgetViewCacheTest() : clock_(kT0), ledger_(Ledger::open(testing::ledger_path(), clock_)) {
+  BudgetViewCacheTest() : clock_(kT0), ledger_(ledger::Ledger::open(ledger::testing::ledger_path(), clock_)) {
     ledger_.configure_budget({.window_seconds = 3600, .global_tokens = 1000});
   }
-  ManualClock clock_;
-  Ledger ledger_;
+  base::ManualClock clock_;
+  ledger::Ledger ledger_;
 };
 
 TEST_F(BudgetViewCacheTest, ReadsTheLedgerThenFollowsReserves) {
@@ -24,7 +24,7 @@ TEST_F(BudgetViewCacheTest, ReadsTheLedgerThenFollowsReserves) {
   EXPECT_EQ(first.budget_tokens, 1000);
   EXPECT_EQ(first.remaining_tokens, 1000);
 
-  const ReserveResult r = ledger_.reserve("a", "k", "u", 300);
+  const ledger::ReserveResult r = ledger_.reserve("a", "k", "u", 300);
   EXPECT_EQ(cache.get(clock_.now_ms()).remaining_tokens, 1000);  // cached: no ledger read
   cache.observe(r, clock_.now_ms());
   EXPECT_EQ(cache.get(clock_.now_ms()).remaining_tokens, 700);   // exact as of that reserve
@@ -38,7 +38,7 @@ TEST_F(BudgetViewCacheTest, ReadsTheLedgerThenFollowsReserves) {
 
 TEST_F(BudgetViewCacheTest, ANewWindowIsReadFromTheLedger) {
   BudgetViewCache cache(ledger_, 1'000'000);
-  const ReserveResult r = ledger_.reserve("a", "k", "u", 400);
+  const ledger::ReserveResult r = ledger_.reserve("a", "k", "u", 400);
   cache.observe(r, clock_.now_ms());  // not valid yet: ignored until read
   const BudgetView v = cache.get(clock_.now_ms());
   EXPECT_EQ(v.remaining_tokens, 600);
@@ -52,9 +52,9 @@ TEST_F(BudgetViewCacheTest, ANewWindowIsReadFromTheLedger) {
 TEST_F(BudgetViewCacheTest, RefusedReservesStillReportTheRemainder) {
   BudgetViewCache cache(ledger_, 1'000'000);
   (void)cache.get(clock_.now_ms());
-  ASSERT_EQ(ledger_.reserve("a", "k", "u", 950).status, ReserveStatus::kReserved);
-  const ReserveResult refused = ledger_.reserve("b", "k", "u", 100);
-  ASSERT_EQ(refused.status, ReserveStatus::kOverGlobalBudget);
+  ASSERT_EQ(ledger_.reserve("a", "k", "u", 950).status, ledger::ReserveStatus::kReserved);
+  const ledger::ReserveResult refused = ledger_.reserve("b", "k", "u", 100);
+  ASSERT_EQ(refused.status, ledger::ReserveStatus::kOverGlobalBudget);
   cache.observe(refused, clock_.now_ms());
   EXPECT_EQ(cache.get(clock_.now_ms()).remaining_tokens, 50);
   // A duplicate id says nothing new.

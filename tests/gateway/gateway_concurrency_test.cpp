@@ -30,11 +30,11 @@
 
 #include "gateway/gateway.h"
 #include "gateway/gateway_config.h"
-#include "gateway/http_server.h"
-#include "gateway/ledger.h"
-#include "gateway/replay_upstream.h"
-#include "gateway/sse.h"
-#include "replay_upstream_test_util.h"
+#include "http/server.h"
+#include "ledger/ledger.h"
+#include "tools/replay_upstream.h"
+#include "http/sse.h"
+#include "tools/replay_upstream_test_util.h"
 #include "support/run_binary.h"
 
 namespace clearhouse::gateway {
@@ -54,10 +54,10 @@ constexpr std::int64_t kBudget = kRequests * kClientCap * 6 / 10;  // 9,600 toke
 class Stack {
  public:
   explicit Stack(const std::string& dir, std::int64_t budget = kBudget)
-      : replay_(testing::tiny_store(), {}, std::make_shared<InstantPacingClock>()),
+      : replay_(tools::testing::tiny_store(), {}, std::make_shared<tools::InstantPacingClock>()),
         replay_server_({.host = "127.0.0.1", .port = 0},
-                       [this](const HttpRequest& r) { return replay_.handle(r); }),
-        ledger_(Ledger::open(dir + "/ledger.db", clock_)) {
+                       [this](const http::HttpRequest& r) { return replay_.handle(r); }),
+        ledger_(ledger::Ledger::open(dir + "/ledger.db", clock_)) {
     const int replay_port = replay_server_.bind();
     replay_server_.start();
     // Uniform caps with one expected request: the pacer offers everything left, so caps are set by
@@ -77,8 +77,8 @@ class Stack {
                                                 [](const std::string&) { return std::nullopt; });
     gateway_ = std::make_unique<Gateway>(std::move(config), ledger_, clock_);
     gateway_server_ =
-        std::make_unique<HttpServer>(HttpServerOptions{.host = "127.0.0.1", .port = 0},
-                                     [this](const HttpRequest& r) { return gateway_->handle(r); });
+        std::make_unique<http::HttpServer>(http::HttpServerOptions{.host = "127.0.0.1", .port = 0},
+                                     [this](const http::HttpRequest& r) { return gateway_->handle(r); });
     gateway_server_->bind();
     gateway_server_->start();
   }
@@ -90,16 +90,16 @@ class Stack {
   }
 
   [[nodiscard]] int port() const { return gateway_server_->port(); }
-  [[nodiscard]] const Ledger& ledger() const { return ledger_; }
+  [[nodiscard]] const ledger::Ledger& ledger() const { return ledger_; }
   [[nodiscard]] Gateway& gateway() { return *gateway_; }
 
  private:
-  SystemClock clock_;
-  ReplayUpstream replay_;
-  HttpServer replay_server_;
-  Ledger ledger_;
+  base::SystemClock clock_;
+  tools::ReplayUpstream replay_;
+  http::HttpServer replay_server_;
+  ledger::Ledger ledger_;
   std::unique_ptr<Gateway> gateway_;
-  std::unique_ptr<HttpServer> gateway_server_;
+  std::unique_ptr<http::HttpServer> gateway_server_;
 };
 
 enum class Kind { kWhole, kStreamWithUsage, kStreamWithoutUsage };
@@ -126,14 +126,14 @@ Outcome read_answer(Kind kind, const std::string& body, Outcome out) {
     out.tokens = b["usage"]["completion_tokens"].get<std::int64_t>();
     return out;
   }
-  const std::vector<std::string> payloads = parse_sse(body);
-  if (payloads.empty() || payloads.back() != kSseDonePayload) {
+  const std::vector<std::string> payloads = http::parse_sse(body);
+  if (payloads.empty() || payloads.back() != http::kSseDonePayload) {
     return failed(std::move(out), "stream without [DONE]: " + body);
   }
   std::int64_t content_chunks = 0;
   std::optional<std::int64_t> usage;
   for (const std::string& p : payloads) {
-    if (p == kSseDonePayload) continue;
+    if (p == http::kSseDonePayload) continue;
     const json chunk = json::parse(p);
     if (chunk.contains("error")) return failed(std::move(out), "error event: " + p);
     if (chunk.contains("usage") && chunk["usage"].is_object()) {
@@ -154,7 +154,7 @@ Outcome read_answer(Kind kind, const std::string& body, Outcome out) {
 }
 
 Outcome send(httplib::Client& client, Kind kind, const std::string& prompt) {
-  json body = testing::chat_body(prompt, {{"max_tokens", kClientCap}});
+  json body = tools::testing::chat_body(prompt, {{"max_tokens", kClientCap}});
   if (kind != Kind::kWhole) body["stream"] = true;
   if (kind == Kind::kStreamWithUsage) body["stream_options"] = {{"include_usage", true}};
   const httplib::Result res = client.Post("/v1/chat/completions", body.dump(), "application/json");
@@ -182,7 +182,7 @@ TEST(GatewayConcurrency, AThousandRequestsAtTheEdgeOfTheBudgetNeverOverspend) {
   std::int64_t samples = 0;
   std::thread watcher([&] {
     while (!load_done.load()) {
-      const WindowTotals w = stack.ledger().window_totals();
+      const ledger::WindowTotals w = stack.ledger().window_totals();
       most_charged = std::max(most_charged, w.spent_tokens + w.reserved_tokens);
       ++samples;
       std::this_thread::sleep_for(std::chrono::microseconds(200));  // leave the ledger to the load
@@ -202,7 +202,7 @@ TEST(GatewayConcurrency, AThousandRequestsAtTheEdgeOfTheBudgetNeverOverspend) {
       for (int i = 0; i < kRequestsPerThread; ++i) {
         const auto kind = static_cast<Kind>(rng() % 3);
         const bool short_answer = rng() % 2 == 0;
-        mine.push_back(send(client, kind, short_answer ? testing::kQuestion : "Tell me a story."));
+        mine.push_back(send(client, kind, short_answer ? tools::testing::kQuestion : "Tell me a story."));
       }
       std::lock_guard lock(results_mutex);
       results.insert(results.end(), mine.begin(), mine.end());
@@ -226,7 +226,7 @@ TEST(GatewayConcurrency, AThousandRequestsAtTheEdgeOfTheBudgetNeverOverspend) {
       client_tokens += r.tokens;
       const auto record = stack.ledger().find(r.request_id);
       ASSERT_TRUE(record.has_value()) << r.request_id;
-      EXPECT_EQ(record->state, RequestState::kSettled) << r.request_id;
+      EXPECT_EQ(record->state, ledger::RequestState::kSettled) << r.request_id;
       EXPECT_EQ(record->used_tokens, r.tokens) << r.request_id;
     } else if (r.status == 429) {
       ++rejected;
@@ -238,7 +238,7 @@ TEST(GatewayConcurrency, AThousandRequestsAtTheEdgeOfTheBudgetNeverOverspend) {
 
   EXPECT_GT(samples, 0);
   EXPECT_LE(most_charged, kBudget);
-  const LedgerTotals totals = stack.ledger().totals();
+  const ledger::LedgerTotals totals = stack.ledger().totals();
   EXPECT_EQ(totals.overall.open_requests, 0);
   EXPECT_EQ(totals.overall.reserved_tokens, 0);
   EXPECT_EQ(totals.overall.requests, ok);  // a 429 reserves nothing
@@ -253,20 +253,20 @@ TEST(GatewayConcurrency, AThousandRequestsAtTheEdgeOfTheBudgetNeverOverspend) {
 
 // Captures a stream and, when [DONE] is written, what the ledger holds for the request at that
 // moment.
-class LedgerAtDoneWriter : public BodyWriter {
+class LedgerAtDoneWriter : public http::BodyWriter {
  public:
-  LedgerAtDoneWriter(const Ledger& ledger, std::string request_id)
+  LedgerAtDoneWriter(const ledger::Ledger& ledger, std::string request_id)
       : ledger_(ledger), request_id_(std::move(request_id)) {}
   bool write(std::string_view data) override {
-    if (data.find(kSseDone) != std::string_view::npos) at_done = ledger_.find(request_id_);
+    if (data.find(http::kSseDone) != std::string_view::npos) at_done = ledger_.find(request_id_);
     body += data;
     return true;
   }
   std::string body;
-  std::optional<RequestRecord> at_done;
+  std::optional<ledger::RequestRecord> at_done;
 
  private:
-  const Ledger& ledger_;
+  const ledger::Ledger& ledger_;
   std::string request_id_;
 };
 
@@ -276,21 +276,21 @@ TEST(GatewayConcurrency, AStreamIsSettledBeforeItsClientSeesDone) {
   Stack stack(clearhouse::testing::scratch_dir().string(), 1'000'000);
   for (const Kind kind : {Kind::kStreamWithUsage, Kind::kStreamWithoutUsage}) {
     json body =
-        testing::chat_body("Tell me a story.", {{"max_tokens", kClientCap}, {"stream", true}});
+        tools::testing::chat_body("Tell me a story.", {{"max_tokens", kClientCap}, {"stream", true}});
     if (kind == Kind::kStreamWithUsage) body["stream_options"] = {{"include_usage", true}};
-    const HttpResponse response =
-        stack.gateway().handle(HttpRequest{"POST", "/v1/chat/completions", {}, body.dump()});
+    const http::HttpResponse response =
+        stack.gateway().handle(http::HttpRequest{"POST", "/v1/chat/completions", {}, body.dump()});
     ASSERT_EQ(response.status, 200) << response.body;
     ASSERT_TRUE(response.stream);
     LedgerAtDoneWriter writer(stack.ledger(),
-                              testing::header_of(response, "x-clearhouse-request-id"));
+                              tools::testing::header_of(response, "x-clearhouse-request-id"));
     EXPECT_TRUE(response.stream(writer));
     Outcome ok;
     ok.status = 200;
     const Outcome seen = read_answer(kind, writer.body, ok);
     EXPECT_EQ(seen.problem, "");
     ASSERT_TRUE(writer.at_done.has_value());
-    EXPECT_EQ(writer.at_done->state, RequestState::kSettled);
+    EXPECT_EQ(writer.at_done->state, ledger::RequestState::kSettled);
     EXPECT_EQ(writer.at_done->used_tokens, seen.tokens);
     EXPECT_EQ(seen.tokens, kClientCap);
   }

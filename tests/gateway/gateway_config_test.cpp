@@ -66,7 +66,7 @@ GatewayConfig parse(const std::string& yaml, const EnvLookup& env = env_of({})) 
 std::string error_of(const std::string& yaml, const EnvLookup& env = env_of({})) {
   try {
     (void)parse(yaml, env);
-  } catch (const ConfigError& e) {
+  } catch (const config::ConfigError& e) {
     EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "one line: " << e.what();
     return e.what();
   }
@@ -453,7 +453,7 @@ TEST(GatewayConfigErrors, SyntaxErrorsEmptyFilesAndMissingFiles) {
   try {
     (void)load_gateway_config(missing);
     ADD_FAILURE() << "no error for a missing file";
-  } catch (const ConfigError& e) {
+  } catch (const config::ConfigError& e) {
     EXPECT_EQ(std::string(e.what()),
               missing.string() + ": cannot open the config file (missing or unreadable)");
   }

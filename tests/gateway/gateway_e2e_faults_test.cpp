@@ -17,7 +17,7 @@
 
 #include <gtest/gtest.h>
 
-#include "gateway/stream_relay.h"
+#include "openai/stream_relay.h"
 #include "gateway_test_util.h"
 
 namespace clearhouse::gateway::testing {
@@ -45,7 +45,7 @@ TEST(GatewayE2EFaults, UpstreamErrorStatusIs502AndSettledWithNothingUsed) {
       << r.body;
   const auto record = rig.record(r);
   ASSERT_TRUE(record);
-  EXPECT_EQ(record->state, RequestState::kSettled);
+  EXPECT_EQ(record->state, ledger::RequestState::kSettled);
   EXPECT_EQ(record->used_tokens, 0);
   EXPECT_TRUE(rig.ledger_settled());
   EXPECT_EQ(rig.spent(), 0);
@@ -87,7 +87,7 @@ TEST(GatewayE2EFaults, UpstreamSlowerThanTheReadTimeoutIs504AndCountsTheReservat
   const auto record = rig.record(r);
   ASSERT_TRUE(record);
   // The upstream may have generated all it was allowed: the whole reservation is counted.
-  EXPECT_EQ(record->state, RequestState::kSettled);
+  EXPECT_EQ(record->state, ledger::RequestState::kSettled);
   EXPECT_EQ(record->used_tokens, 60);
   EXPECT_TRUE(rig.ledger_settled());
   EXPECT_EQ(rig.spent(), 60);
@@ -123,7 +123,7 @@ TEST(GatewayE2EFaults, StreamCutByTheUpstreamEndsWithoutDoneAndCountsWhatWasGene
   EXPECT_EQ(s.content_chunks(), kCutAfter);
   const auto record = rig.record(s);
   ASSERT_TRUE(record);
-  EXPECT_EQ(record->state, RequestState::kSettled);
+  EXPECT_EQ(record->state, ledger::RequestState::kSettled);
   EXPECT_EQ(record->reserved_tokens, 80);
   EXPECT_EQ(record->used_tokens, kCutAfter);  // one token per chunk that arrived
   EXPECT_TRUE(rig.ledger_settled());
@@ -149,7 +149,7 @@ TEST(GatewayE2EFaults, UpstreamDownIs502AndReleasesTheReservation) {
   EXPECT_TRUE(is_openai_error(r.body, "upstream_unavailable"));
   const auto record = rig.record(r);
   ASSERT_TRUE(record);
-  EXPECT_EQ(record->state, RequestState::kReleased);
+  EXPECT_EQ(record->state, ledger::RequestState::kReleased);
   EXPECT_EQ(record->used_tokens, 0);
 
   const StreamReply s =
@@ -159,7 +159,7 @@ TEST(GatewayE2EFaults, UpstreamDownIs502AndReleasesTheReservation) {
   EXPECT_EQ(s.chunks().back()["error"]["code"], "upstream_unavailable") << s.body;
   const auto stream_record = rig.record(s);
   ASSERT_TRUE(stream_record);
-  EXPECT_EQ(stream_record->state, RequestState::kReleased);
+  EXPECT_EQ(stream_record->state, ledger::RequestState::kReleased);
 
   EXPECT_TRUE(rig.ledger_settled());
   EXPECT_EQ(rig.spent(), 0);
@@ -178,8 +178,8 @@ TEST(GatewayE2EFaults, UpstreamWithoutUsageIsSettledWithAnEstimate) {
   const std::string text = body["choices"][0]["message"]["content"];
   const auto record = rig.record(r);
   ASSERT_TRUE(record);
-  EXPECT_EQ(record->state, RequestState::kSettled);
-  EXPECT_EQ(record->used_tokens, std::min<std::int64_t>(60, estimate_tokens_from_text(text)));
+  EXPECT_EQ(record->state, ledger::RequestState::kSettled);
+  EXPECT_EQ(record->used_tokens, std::min<std::int64_t>(60, openai::estimate_tokens_from_text(text)));
   EXPECT_GT(*record->used_tokens, 0);
 
   const StreamReply s = rig.stream(
@@ -261,7 +261,7 @@ std::int64_t raw_content_chunks(const std::string& raw) {
   const std::size_t head_end = raw.find("\r\n\r\n");
   if (head_end == std::string::npos) return 0;
   StreamReply s;
-  s.payloads = parse_sse(std::string_view(raw).substr(head_end + 4));
+  s.payloads = http::parse_sse(std::string_view(raw).substr(head_end + 4));
   return s.content_chunks();
 }
 
@@ -287,7 +287,7 @@ TEST(GatewayE2EFaults, ClientLeavingMidStreamSettlesWhatWasGenerated) {
   const auto settled_after = SteadyClock::now() - left_at;
   EXPECT_LT(settled_after, milliseconds(2000));  // long before the 4 s stream would have ended
   std::int64_t used = -1;
-  rig.ledger().for_each_request([&](const RequestRecord& r) { used = r.used_tokens.value_or(-1); });
+  rig.ledger().for_each_request([&](const ledger::RequestRecord& r) { used = r.used_tokens.value_or(-1); });
   EXPECT_GE(used, seen);
   EXPECT_LT(used, kGatewayCap);
   EXPECT_EQ(rig.spent(), used);

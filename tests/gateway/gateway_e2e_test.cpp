@@ -20,7 +20,7 @@ std::int64_t completion_tokens(const Reply& r) {
 
 TEST(GatewayE2E, ChatCompletionIsServedAndSettledWithTheReportedUsage) {
   GatewayRig rig;
-  const RecordedOutput& answer = long_answer();
+  const tools::RecordedOutput& answer = long_answer();
   const Reply r = rig.post(kChat, chat_body(answer, {{"max_tokens", 30}}));
   ASSERT_EQ(r.status, 200) << r.body;
   const json body = r.json_body();
@@ -34,7 +34,7 @@ TEST(GatewayE2E, ChatCompletionIsServedAndSettledWithTheReportedUsage) {
   EXPECT_TRUE(rig.ledger_settled());
   const auto record = rig.record(r);
   ASSERT_TRUE(record);
-  EXPECT_EQ(record->state, RequestState::kSettled);
+  EXPECT_EQ(record->state, ledger::RequestState::kSettled);
   EXPECT_EQ(record->key_id, "alice");
   EXPECT_EQ(record->upstream, kUpstreamName);
   EXPECT_EQ(record->reserved_tokens, 30);
@@ -45,7 +45,7 @@ TEST(GatewayE2E, ChatCompletionIsServedAndSettledWithTheReportedUsage) {
 
 TEST(GatewayE2E, LegacyCompletionIsServedAndSettled) {
   GatewayRig rig;
-  const RecordedOutput& answer = long_answer();
+  const tools::RecordedOutput& answer = long_answer();
   const Reply r = rig.post(kCompletions, completion_body(answer, {{"max_tokens", 25}}));
   ASSERT_EQ(r.status, 200) << r.body;
   const json body = r.json_body();
@@ -59,8 +59,8 @@ TEST(GatewayE2E, LegacyCompletionIsServedAndSettled) {
 TEST(GatewayE2E, ShortAnswerSettlesWhatWasUsedAndReleasesTheRestOfTheCap) {
   GatewayRig rig;
   // An answer shorter than the gateway's cap: the whole answer, and only its tokens are spent.
-  const RecordedOutput* shortest = nullptr;
-  for (const RecordedOutput& r : shared_store()->records()) {
+  const tools::RecordedOutput* shortest = nullptr;
+  for (const tools::RecordedOutput& r : shared_store()->records()) {
     if (r.model == kModel && !r.question.empty() && r.output_tokens < kGatewayCap / 2 &&
         r.output_tokens > 5) {
       shortest = &r;
@@ -111,7 +111,7 @@ TEST(GatewayE2E, StreamingLegacyCompletionEndsWithDone) {
 // what it served, so usage shows the cap it received.
 TEST(GatewayE2E, UpstreamReceivesTheSmallerOfTheClientsAndTheGatewaysCap) {
   GatewayRig rig;
-  const RecordedOutput& answer = long_answer(2 * kGatewayCap);
+  const tools::RecordedOutput& answer = long_answer(2 * kGatewayCap);
   struct Case {
     json caps;
     std::int64_t expected;

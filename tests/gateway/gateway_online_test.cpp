@@ -21,8 +21,8 @@
 #include "data/dataset.h"
 #include "eval/replay.h"
 #include "gateway/gateway.h"
-#include "gateway/http_server.h"
-#include "gateway/replay_upstream.h"
+#include "http/server.h"
+#include "tools/replay_upstream.h"
 #include "predict/threshold_predictor.h"
 #include "support/run_binary.h"
 
@@ -42,7 +42,7 @@ struct Query {
 };
 
 struct World {
-  std::shared_ptr<const ReplayStore> store;
+  std::shared_ptr<const tools::ReplayStore> store;
   std::vector<Query> stream;
   std::optional<predict::ThresholdPredictor> predictor;
 };
@@ -54,7 +54,7 @@ const World& world() {
     World out;
     const std::string dir = std::string(CLEARHOUSE_SOURCE_DIR) + "/data";
     const data::Dataset ds = data::load_zeroeval(dir);
-    out.store = std::make_shared<const ReplayStore>(ReplayStore::load(dir));
+    out.store = std::make_shared<const tools::ReplayStore>(tools::ReplayStore::load(dir));
     std::vector<data::Run> runs;
     for (const data::Run& r : ds.runs_of_model(ds.model_index(kModel))) {
       if (r.output_tokens > 0) runs.push_back(r);
@@ -100,18 +100,18 @@ struct OnlineResult {
 };
 
 OnlineResult online_accuracy(const World& w, std::int64_t budget, const std::string& tag) {
-  ReplayUpstreamOptions replay_options;
+  tools::ReplayUpstreamOptions replay_options;
   replay_options.default_model = kModel;
-  auto replay = std::make_shared<ReplayUpstream>(w.store, replay_options,
-                                                 std::make_shared<InstantPacingClock>());
-  HttpServer upstream_server({.host = "127.0.0.1", .port = 0},
-                             [replay](const HttpRequest& r) { return replay->handle(r); });
+  auto replay = std::make_shared<tools::ReplayUpstream>(w.store, replay_options,
+                                                 std::make_shared<tools::InstantPacingClock>());
+  http::HttpServer upstream_server({.host = "127.0.0.1", .port = 0},
+                             [replay](const http::HttpRequest& r) { return replay->handle(r); });
   const int upstream_port = upstream_server.bind();
   upstream_server.start();
 
   const auto dir = testing::scratch_dir("gateway_online_" + tag);
-  ManualClock clock(1'800'000'000'000);
-  Ledger ledger = Ledger::open((dir / "ledger.db").string(), clock);
+  base::ManualClock clock(1'800'000'000'000);
+  ledger::Ledger ledger = ledger::Ledger::open((dir / "ledger.db").string(), clock);
   GatewayConfig config;
   config.source = "test";
   config.ledger_path = (dir / "ledger.db").string();
@@ -124,8 +124,8 @@ OnlineResult online_accuracy(const World& w, std::int64_t budget, const std::str
   up.model = kModel;
   config.upstreams.push_back(up);
   Gateway gateway(config, ledger, clock, w.predictor);
-  HttpServer gateway_server({.host = "127.0.0.1", .port = 0},
-                            [&gateway](const HttpRequest& r) { return gateway.handle(r); });
+  http::HttpServer gateway_server({.host = "127.0.0.1", .port = 0},
+                            [&gateway](const http::HttpRequest& r) { return gateway.handle(r); });
   const int gateway_port = gateway_server.bind();
   gateway_server.start();
 
@@ -151,7 +151,7 @@ OnlineResult online_accuracy(const World& w, std::int64_t budget, const std::str
   }
   gateway_server.stop();
   upstream_server.stop();
-  const WindowTotals totals = ledger.window_totals();
+  const ledger::WindowTotals totals = ledger.window_totals();
   result.spent = totals.spent_tokens;
   result.reserved_after = totals.reserved_tokens;
   result.accuracy = static_cast<double>(solved) / static_cast<double>(w.stream.size());

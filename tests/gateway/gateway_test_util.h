@@ -38,11 +38,11 @@
 #include "gateway/api_keys.h"
 #include "gateway/gateway.h"
 #include "gateway/gateway_config.h"
-#include "gateway/http_server.h"
-#include "gateway/ledger.h"
-#include "gateway/replay_upstream.h"
-#include "gateway/replay_upstream_store.h"
-#include "gateway/sse.h"
+#include "http/server.h"
+#include "ledger/ledger.h"
+#include "tools/replay_upstream.h"
+#include "tools/replay_upstream_store.h"
+#include "http/sse.h"
 #include "support/run_binary.h"
 
 namespace clearhouse::gateway::testing {
@@ -64,23 +64,23 @@ inline constexpr std::int64_t kDefaultBudget = 10'000'000;
 inline constexpr std::int64_t kClockStartMs = 1'700'000'000'000;
 
 // The recorded answers of data/, loaded once for the whole test binary (immutable, shareable).
-inline std::shared_ptr<const ReplayStore> shared_store() {
-  static const auto store = std::make_shared<const ReplayStore>(
-      ReplayStore::load(std::string(CLEARHOUSE_SOURCE_DIR) + "/data"));
+inline std::shared_ptr<const tools::ReplayStore> shared_store() {
+  static const auto store = std::make_shared<const tools::ReplayStore>(
+      tools::ReplayStore::load(std::string(CLEARHOUSE_SOURCE_DIR) + "/data"));
   return store;
 }
 
 // The first recorded answer of kModel with a known question and at least min_tokens tokens, so that
 // every cap below min_tokens cuts it (usage.completion_tokens == cap).
-inline const RecordedOutput& long_answer(std::int64_t min_tokens = 400) {
-  for (const RecordedOutput& r : shared_store()->records()) {
+inline const tools::RecordedOutput& long_answer(std::int64_t min_tokens = 400) {
+  for (const tools::RecordedOutput& r : shared_store()->records()) {
     if (r.model == kModel && !r.question.empty() && r.output_tokens >= min_tokens) return r;
   }
   throw std::runtime_error("data/ has no answer that long");
 }
 
 // A chat request for a recorded question (named by qid too, so the replay's match is exact).
-inline json chat_body(const RecordedOutput& answer, json extra = json::object()) {
+inline json chat_body(const tools::RecordedOutput& answer, json extra = json::object()) {
   json body = {{"model", kModel},
                {"messages", {{{"role", "user"}, {"content", answer.question}}}},
                {"metadata", {{"qid", answer.dataset + "/" + answer.qid}}}};
@@ -88,7 +88,7 @@ inline json chat_body(const RecordedOutput& answer, json extra = json::object())
   return body;
 }
 
-inline json completion_body(const RecordedOutput& answer, json extra = json::object()) {
+inline json completion_body(const tools::RecordedOutput& answer, json extra = json::object()) {
   json body = {{"model", kModel},
                {"prompt", answer.question},
                {"metadata", {{"qid", answer.dataset + "/" + answer.qid}}}};
@@ -151,12 +151,12 @@ struct StreamReply : Reply {
   std::vector<std::string> payloads;
 
   [[nodiscard]] bool ends_with_done() const {
-    return !payloads.empty() && payloads.back() == kSseDonePayload;
+    return !payloads.empty() && payloads.back() == http::kSseDonePayload;
   }
   [[nodiscard]] std::vector<json> chunks() const {  // JSON payloads ([DONE] left out)
     std::vector<json> out;
     for (const auto& p : payloads) {
-      if (p != kSseDonePayload) out.push_back(json::parse(p, nullptr, false));
+      if (p != http::kSseDonePayload) out.push_back(json::parse(p, nullptr, false));
     }
     return out;
   }
@@ -258,17 +258,17 @@ class GatewayRig {
     std::signal(SIGPIPE, SIG_IGN);  // a peer closing a socket must not kill the test process
     const std::filesystem::path dir = clearhouse::testing::scratch_dir("gateway-e2e");
 
-    ReplayUpstreamOptions replay_options;
+    tools::ReplayUpstreamOptions replay_options;
     replay_options.tokens_per_second = options.tokens_per_second;
-    std::shared_ptr<PacingClock> pacing;
+    std::shared_ptr<tools::PacingClock> pacing;
     if (options.real_time) {
-      pacing = std::make_shared<SteadyPacingClock>();
+      pacing = std::make_shared<tools::SteadyPacingClock>();
     } else {
-      pacing = std::make_shared<InstantPacingClock>();
+      pacing = std::make_shared<tools::InstantPacingClock>();
     }
-    replay_ = std::make_unique<ReplayUpstream>(shared_store(), replay_options, pacing);
-    upstream_server_ = std::make_unique<HttpServer>(
-        HttpServerOptions{}, [this](const HttpRequest& r) { return replay_->handle(r); });
+    replay_ = std::make_unique<tools::ReplayUpstream>(shared_store(), replay_options, pacing);
+    upstream_server_ = std::make_unique<http::HttpServer>(
+        http::HttpServerOptions{}, [this](const http::HttpRequest& r) { return replay_->handle(r); });
     upstream_port_ = upstream_server_->bind();
     upstream_server_->start();
 
@@ -276,12 +276,12 @@ class GatewayRig {
         default_config(options.upstream_down ? unused_port() : upstream_port_, dir / "ledger.db");
     if (options.configure) options.configure(config_);
 
-    ledger_ = std::make_unique<Ledger>(Ledger::open(config_.ledger_path, clock_));
+    ledger_ = std::make_unique<ledger::Ledger>(ledger::Ledger::open(config_.ledger_path, clock_));
     gateway_ = std::make_unique<Gateway>(config_, *ledger_, clock_);
-    HttpServerOptions server_options;
+    http::HttpServerOptions server_options;
     server_options.max_body_bytes = config_.limits.max_body_bytes;
-    gateway_server_ = std::make_unique<HttpServer>(
-        server_options, [this](const HttpRequest& r) { return gateway_->handle(r); });
+    gateway_server_ = std::make_unique<http::HttpServer>(
+        server_options, [this](const http::HttpRequest& r) { return gateway_->handle(r); });
     port_ = gateway_server_->bind();
     gateway_server_->start();
   }
@@ -366,7 +366,7 @@ class GatewayRig {
     req.headers.emplace("Content-Type", "application/json");
     req.body = body.dump();
     StreamReply reply;
-    SseParser parser;
+    http::SseParser parser;
     req.response_handler = [&](const httplib::Response& head) {
       reply.status = head.status;
       reply.headers = head.headers;
@@ -382,7 +382,7 @@ class GatewayRig {
   }
 
   // The ledger's record of the request a reply answered (by its x-clearhouse-request-id).
-  [[nodiscard]] std::optional<RequestRecord> record(const Reply& reply) const {
+  [[nodiscard]] std::optional<ledger::RequestRecord> record(const Reply& reply) const {
     const std::string id = reply.header("x-clearhouse-request-id");
     if (id.empty()) return std::nullopt;
     return ledger_->find(id);
@@ -390,13 +390,13 @@ class GatewayRig {
 
   // Nothing reserved in the window and every request closed.
   [[nodiscard]] ::testing::AssertionResult ledger_settled() const {
-    const WindowTotals w = ledger_->window_totals();
+    const ledger::WindowTotals w = ledger_->window_totals();
     if (w.reserved_tokens != 0) {
       return ::testing::AssertionFailure() << w.reserved_tokens << " tokens still reserved";
     }
     std::vector<std::string> open;
-    ledger_->for_each_request([&](const RequestRecord& r) {
-      if (r.state == RequestState::kOpen) open.push_back(r.request_id);
+    ledger_->for_each_request([&](const ledger::RequestRecord& r) {
+      if (r.state == ledger::RequestState::kOpen) open.push_back(r.request_id);
     });
     if (!open.empty())
       return ::testing::AssertionFailure() << open.size() << " requests still open";
@@ -407,21 +407,21 @@ class GatewayRig {
     return ledger_->totals().overall.requests;
   }
 
-  [[nodiscard]] Ledger& ledger() { return *ledger_; }
+  [[nodiscard]] ledger::Ledger& ledger() { return *ledger_; }
   [[nodiscard]] Gateway& gateway() { return *gateway_; }
   [[nodiscard]] const GatewayConfig& config() const { return config_; }
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] int upstream_port() const { return upstream_port_; }
 
  private:
-  ManualClock clock_;
-  std::unique_ptr<ReplayUpstream> replay_;
-  std::unique_ptr<HttpServer> upstream_server_;
+  base::ManualClock clock_;
+  std::unique_ptr<tools::ReplayUpstream> replay_;
+  std::unique_ptr<http::HttpServer> upstream_server_;
   int upstream_port_ = 0;
   GatewayConfig config_;
-  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<ledger::Ledger> ledger_;
   std::unique_ptr<Gateway> gateway_;
-  std::unique_ptr<HttpServer> gateway_server_;
+  std::unique_ptr<http::HttpServer> gateway_server_;
   int port_ = 0;
 };
 

@@ -1,0 +1,129 @@
+#include "http/http.h"
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+
+namespace clearhouse::http {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+nlohmann::json null_if_empty(std::string_view s) {
+  return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(std::string(s));
+}
+
+struct TooDeep {};
+
+}  // namespace
+
+std::string_view HttpRequest::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (iequals(key, name)) return value;
+  }
+  return {};
+}
+
+bool HttpRequest::has_header(std::string_view name) const {
+  return std::any_of(headers.begin(), headers.end(),
+                     [&](const auto& h) { return iequals(h.first, name); });
+}
+
+HttpError::HttpError(int status, const std::string& message, std::string type, std::string param,
+                     std::string code)
+    : std::runtime_error(message),
+      status_(status),
+      type_(type.empty() ? default_error_type(status) : std::move(type)),
+      param_(std::move(param)),
+      code_(std::move(code)) {}
+
+std::string default_error_type(int status) {
+  switch (status) {
+    case 401: return "authentication_error";
+    case 403: return "permission_error";
+    case 404: return "not_found_error";
+    case 429: return "rate_limit_error";
+    default: break;
+  }
+  return status >= 500 ? "server_error" : "invalid_request_error";
+}
+
+nlohmann::json error_body(int status, std::string_view message, std::string_view type,
+                          std::string_view param, std::string_view code) {
+  return {{"error",
+           {{"message", std::string(message)},
+            {"type", type.empty() ? default_error_type(status) : std::string(type)},
+            {"param", null_if_empty(param)},
+            {"code", null_if_empty(code)}}}};
+}
+
+HttpResponse error_response(int status, std::string_view message, std::string_view type,
+                            std::string_view param, std::string_view code) {
+  return json_response(status, error_body(status, message, type, param, code));
+}
+
+HttpResponse error_response(const HttpError& error) {
+  return error_response(error.status(), error.what(), error.type(), error.param(), error.code());
+}
+
+HttpResponse json_response(int status, const nlohmann::json& body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = body.dump();
+  return response;
+}
+
+nlohmann::json parse_json_body(std::string_view body, int max_depth) {
+  nlohmann::json value;
+  try {
+    value = nlohmann::json::parse(
+        body.begin(), body.end(),
+        [max_depth](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+          if ((event == nlohmann::json::parse_event_t::object_start ||
+               event == nlohmann::json::parse_event_t::array_start) &&
+              depth >= max_depth) {
+            throw TooDeep{};
+          }
+          return true;
+        });
+  } catch (const TooDeep&) {
+    throw HttpError(400, "request body nests JSON deeper than " + std::to_string(max_depth) +
+                             " levels");
+  } catch (const nlohmann::json::exception& e) {
+    throw HttpError(400, std::string("request body is not valid JSON: ") + e.what());
+  }
+  if (!value.is_object()) throw HttpError(400, "request body must be a JSON object");
+  return value;
+}
+
+void Router::add(std::string method, std::string path, HttpHandler handler) {
+  routes_.push_back(Route{std::move(method), std::move(path), std::move(handler)});
+}
+
+HttpResponse Router::handle(const HttpRequest& request) const {
+  bool path_known = false;
+  for (const Route& route : routes_) {
+    if (route.path != request.path) continue;
+    path_known = true;
+    if (route.method != request.method) continue;
+    try {
+      return route.handler(request);
+    } catch (const HttpError& e) {
+      return error_response(e);
+    } catch (const std::exception& e) {
+      return error_response(500, std::string("internal error: ") + e.what());
+    }
+  }
+  if (path_known) {
+    return error_response(405, "method " + request.method + " not allowed on " + request.path);
+  }
+  return error_response(404, "no route for " + request.method + " " + request.path, {}, {},
+                        "unknown_url");
+}
+
+}  // namespace clearhouse::http

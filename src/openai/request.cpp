@@ -1,0 +1,169 @@
+#include "openai/request.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "base/utf8.h"
+
+namespace clearhouse::openai {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void reject(const std::string& param, const std::string& what) {
+  throw http::HttpError(400, "'" + param + "' " + what, {}, param);
+}
+
+const json* field(const json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::optional<std::int64_t> optional_int(const json& body, const char* key, std::int64_t lo,
+                                         std::int64_t hi) {
+  const json* value = field(body, key);
+  if (value == nullptr) return std::nullopt;
+  // 512.0 is an integer to OpenAI's validator too; 512.5 is not.
+  if (value->is_number_float()) {
+    const double d = value->get<double>();
+    // The range first: converting a double outside int64's range (1e300) is undefined behaviour.
+    if (d >= static_cast<double>(lo) && d <= static_cast<double>(hi) && d == std::floor(d)) {
+      return static_cast<std::int64_t>(d);
+    }
+  }
+  if (value->is_number_unsigned() && value->get<std::uint64_t>() <= static_cast<std::uint64_t>(hi) &&
+      static_cast<std::int64_t>(value->get<std::uint64_t>()) >= lo) {
+    return static_cast<std::int64_t>(value->get<std::uint64_t>());
+  }
+  if (value->is_number_integer() && !value->is_number_unsigned()) {
+    const std::int64_t v = value->get<std::int64_t>();
+    if (v >= lo && v <= hi) return v;
+  }
+  reject(key, "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+
+bool optional_bool(const json& object, const char* key, const std::string& param) {
+  const json* value = field(object, key);
+  if (value == nullptr) return false;
+  if (!value->is_boolean()) reject(param, "must be a boolean");
+  return value->get<bool>();
+}
+
+// A message's content: a string, null, or an array of parts whose "text" parts are joined by "\n".
+std::string content_text(const json& content, std::size_t index) {
+  if (content.is_null()) return {};
+  if (content.is_string()) return content.get<std::string>();
+  const std::string param = "messages[" + std::to_string(index) + "].content";
+  if (!content.is_array()) reject(param, "must be a string or an array of content parts");
+  std::string text;
+  for (const json& part : content) {
+    if (!part.is_object()) reject(param, "parts must be objects");
+    const json* t = field(part, "text");
+    if (t == nullptr) continue;  // images, audio and other parts carry no text
+    if (!t->is_string()) reject(param, "text parts must be strings");
+    if (!text.empty()) text += '\n';
+    text += t->get_ref<const std::string&>();
+  }
+  return text;
+}
+
+void parse_messages(const json& body, CompletionRequest& r) {
+  const json* messages = field(body, "messages");
+  if (messages == nullptr || !messages->is_array() || messages->empty()) {
+    reject("messages", "must be a non-empty array");
+  }
+  for (std::size_t i = 0; i < messages->size(); ++i) {
+    const json& message = (*messages)[i];
+    const std::string param = "messages[" + std::to_string(i) + "]";
+    const json* role = message.is_object() ? field(message, "role") : nullptr;
+    if (role == nullptr || !role->is_string()) reject(param, "must be an object with a string 'role'");
+    const auto content = message.find("content");
+    const std::string text = content_text(content == message.end() ? json() : *content, i);
+    r.prompt_chars += base::count_code_points(text);
+    ++r.messages;
+    if (role->get_ref<const std::string&>() == "user") r.prompt = text;
+  }
+}
+
+void parse_prompt(const json& body, CompletionRequest& r) {
+  const json* prompt = field(body, "prompt");
+  if (prompt != nullptr && prompt->is_array()) {
+    if (prompt->size() != 1) {
+      reject("prompt", "must be a string or an array of one string (send one prompt per request)");
+    }
+    prompt = &(*prompt)[0];
+  }
+  if (prompt == nullptr || !prompt->is_string()) {
+    reject("prompt", "must be a string (or an array of one string)");
+  }
+  r.prompt = prompt->get<std::string>();
+  r.prompt_chars = base::count_code_points(r.prompt);
+}
+
+}  // namespace
+
+std::string_view endpoint_path(Endpoint endpoint) {
+  return endpoint == Endpoint::kChat ? "/v1/chat/completions" : "/v1/completions";
+}
+
+std::optional<std::int64_t> CompletionRequest::client_cap() const {
+  if (max_tokens && max_completion_tokens) return std::min(*max_tokens, *max_completion_tokens);
+  return max_tokens ? max_tokens : max_completion_tokens;
+}
+
+std::int64_t CompletionRequest::generations() const { return std::max(n, best_of); }
+
+CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint,
+                                           int max_json_depth) {
+  CompletionRequest r;
+  r.endpoint = endpoint;
+  r.body = http::parse_json_body(body, max_json_depth);
+  if (const json* model = field(r.body, "model")) {
+    if (!model->is_string()) reject("model", "must be a string");
+    r.model = model->get<std::string>();
+  }
+  if (endpoint == Endpoint::kChat) {
+    parse_messages(r.body, r);
+  } else {
+    parse_prompt(r.body, r);
+  }
+  // A cap far beyond any model's context is still a valid request; the bound keeps sums finite.
+  constexpr std::int64_t kMaxCap = std::int64_t{1} << 32;
+  r.max_tokens = optional_int(r.body, "max_tokens", 1, kMaxCap);
+  r.max_completion_tokens = optional_int(r.body, "max_completion_tokens", 1, kMaxCap);
+  r.n = optional_int(r.body, "n", 1, kMaxChoices).value_or(1);
+  if (endpoint == Endpoint::kCompletions) {
+    r.best_of = optional_int(r.body, "best_of", 1, kMaxChoices).value_or(1);
+  }
+  r.stream = optional_bool(r.body, "stream", "stream");
+  if (const json* options = field(r.body, "stream_options")) {
+    if (!options->is_object()) reject("stream_options", "must be an object");
+    r.include_usage = optional_bool(*options, "include_usage", "stream_options.include_usage");
+  }
+  if (const json* metadata = field(r.body, "metadata"); metadata != nullptr && metadata->is_object()) {
+    if (const json* dataset = field(*metadata, "dataset"); dataset != nullptr && dataset->is_string()) {
+      r.dataset = dataset->get<std::string>();
+    }
+  }
+  return r;
+}
+
+json upstream_body(const CompletionRequest& request, std::int64_t cap,
+                   std::string_view upstream_model) {
+  json body = request.body;
+  if (!upstream_model.empty()) body["model"] = upstream_model;
+  const bool has_max = field(body, "max_tokens") != nullptr;
+  const bool has_completion_max = field(body, "max_completion_tokens") != nullptr;
+  if (has_max || !has_completion_max) body["max_tokens"] = cap;
+  if (has_completion_max) body["max_completion_tokens"] = cap;
+  if (request.stream) {
+    if (!body.contains("stream_options") || !body["stream_options"].is_object()) {
+      body["stream_options"] = json::object();
+    }
+    body["stream_options"]["include_usage"] = true;
+  }
+  return body;
+}
+
+}  // namespace clearhouse::openai

@@ -1,0 +1,98 @@
+// The HTTP layer without sockets: router, OpenAI error bodies, JSON depth limit, SSE framing and
+// parsing.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "http/http.h"
+#include "http/sse.h"
+
+namespace clearhouse::http {
+namespace {
+
+using nlohmann::json;
+
+TEST(Http, ErrorBodiesHaveOpenAIsFourFields) {
+  const json b = error_body(400, "bad cap", "", "max_tokens");
+  EXPECT_EQ(b, json::parse(R"({"error": {"message": "bad cap", "type": "invalid_request_error",
+                                "param": "max_tokens", "code": null}})"));
+  EXPECT_EQ(error_body(401, "x")["error"]["type"], "authentication_error");
+  EXPECT_EQ(error_body(429, "x")["error"]["type"], "rate_limit_error");
+  EXPECT_EQ(error_body(502, "x")["error"]["type"], "server_error");
+  EXPECT_EQ(error_body(500, "x", "", "", "c")["error"]["code"], "c");
+  const HttpResponse r = error_response(HttpError(404, "gone", "", "", "nope"));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "nope");
+}
+
+TEST(Http, HeadersAreCaseInsensitive) {
+  HttpRequest r{"GET", "/", {{"X-Replay-Qid", "a"}, {"x-replay-qid", "b"}}, ""};
+  EXPECT_EQ(r.header("x-REPLAY-qid"), "a");
+  EXPECT_TRUE(r.has_header("X-REPLAY-QID"));
+  EXPECT_EQ(r.header("missing"), "");
+  EXPECT_FALSE(r.has_header("missing"));
+}
+
+TEST(Http, JsonBodyDepthIsLimited) {
+  EXPECT_EQ(parse_json_body(R"({"a": [1, {"b": 2}]})")["a"][1]["b"], 2);
+  const auto nested = [](int depth) {
+    return std::string(static_cast<std::size_t>(depth), '[') +
+           std::string(static_cast<std::size_t>(depth), ']');
+  };
+  EXPECT_NO_THROW(parse_json_body("{\"x\":" + nested(kMaxJsonDepth - 1) + "}"));
+  try {
+    parse_json_body("{\"x\":" + nested(100000) + "}");
+    ADD_FAILURE() << "accepted deep JSON";
+  } catch (const HttpError& e) {
+    EXPECT_EQ(e.status(), 400);
+    EXPECT_NE(std::string(e.what()).find("deeper"), std::string::npos);
+  }
+  EXPECT_THROW(parse_json_body("{"), HttpError);
+  EXPECT_THROW(parse_json_body("3"), HttpError);
+  EXPECT_THROW(parse_json_body(""), HttpError);
+}
+
+TEST(Http, RouterDispatchesAndWrapsExceptions) {
+  Router router;
+  router.add("GET", "/ok", [](const HttpRequest&) { return json_response(200, {{"ok", true}}); });
+  router.add("POST", "/http-error",
+             [](const HttpRequest&) -> HttpResponse { throw HttpError(422, "nope", "", "field"); });
+  router.add("POST", "/bug",
+             [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("boom"); });
+  EXPECT_EQ(router.handle({"GET", "/ok", {}, ""}).body, R"({"ok":true})");
+  const HttpResponse e = router.handle({"POST", "/http-error", {}, ""});
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(json::parse(e.body)["error"]["param"], "field");
+  const HttpResponse bug = router.handle({"POST", "/bug", {}, ""});
+  EXPECT_EQ(bug.status, 500);
+  EXPECT_EQ(json::parse(bug.body)["error"]["type"], "server_error");
+  EXPECT_EQ(router.handle({"POST", "/ok", {}, ""}).status, 405);
+  EXPECT_EQ(router.handle({"GET", "/other", {}, ""}).status, 404);
+}
+
+TEST(Sse, FramesAndParsesEvents) {
+  EXPECT_EQ(sse_data(R"({"a":1})"), "data: {\"a\":1}\n\n");
+  const std::string stream = sse_data("one") + ": a comment\n\n" + "event: x\ndata: two\ndata: lines\n\n" +
+                             "data:three\r\n\r\n" + std::string(kSseDone);
+  EXPECT_EQ(parse_sse(stream), (std::vector<std::string>{"one", "two\nlines", "three", "[DONE]"}));
+}
+
+TEST(Sse, ParserAcceptsArbitraryPieces) {
+  const std::string stream = sse_data("alpha") + sse_data("beta") + std::string(kSseDone);
+  for (std::size_t step = 1; step <= stream.size(); ++step) {
+    SseParser parser;
+    std::vector<std::string> events;
+    for (std::size_t i = 0; i < stream.size(); i += step) {
+      for (auto& e : parser.feed(std::string_view(stream).substr(i, step))) events.push_back(e);
+    }
+    EXPECT_EQ(events, (std::vector<std::string>{"alpha", "beta", "[DONE]"})) << step;
+    EXPECT_FALSE(parser.has_partial_event());
+  }
+  SseParser cut;
+  EXPECT_EQ(cut.feed("data: a\n\ndata: b"), std::vector<std::string>{"a"});
+  EXPECT_TRUE(cut.has_partial_event());
+}
+
+}  // namespace
+}  // namespace clearhouse::http

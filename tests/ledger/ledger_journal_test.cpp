@@ -1,0 +1,241 @@
+// The ledger's journal: records round-trip byte for byte; a record cut short at the end of a file (a
+// crash during the write) is ignored and a damaged record before others is an error; a ledger that
+// opens applies what a crash left in the journal exactly once, and a clean close leaves it empty.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "ledger/ledger.h"
+#include "ledger/error.h"
+#include "ledger/journal.h"
+#include "ledger/ledger_test_util.h"
+
+namespace clearhouse::ledger {
+namespace {
+
+using testing::kT0;
+
+JournalRecord reserve_record(std::uint64_t seq, std::string id, std::int64_t tokens) {
+  JournalRecord r;
+  r.kind = JournalRecord::Kind::kReserve;
+  r.seq = seq;
+  r.request_id = std::move(id);
+  r.key_id = "key-a";
+  r.upstream = "vllm";
+  r.reserved_tokens = tokens;
+  r.window_start_ms = 0;
+  r.at_ms = kT0;
+  return r;
+}
+
+JournalRecord settle_record(std::uint64_t seq, std::string id, std::int64_t reserved, std::int64_t used) {
+  JournalRecord r;
+  r.kind = JournalRecord::Kind::kSettle;
+  r.seq = seq;
+  r.request_id = std::move(id);
+  r.key_id = "key-a";
+  r.reserved_tokens = reserved;
+  r.window_start_ms = 0;
+  r.at_ms = kT0 + 5;
+  r.used_tokens = used;
+  r.payment_usd = 0.25;
+  return r;
+}
+
+std::string encode(const std::vector<JournalRecord>& records) {
+  std::string out;
+  for (const JournalRecord& r : records) encode_journal_record(r, out);
+  return out;
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+TEST(LedgerJournal, RecordsRoundTripIncludingAnyBytesInStrings) {
+  JournalRecord odd = reserve_record(7, std::string("id\0with\nbytes", 13), 512);
+  odd.key_id = std::string(256, '\xff');
+  JournalRecord release = settle_record(9, "b", 40, 0);
+  release.kind = JournalRecord::Kind::kRelease;
+  release.payment_usd = 0.0;
+  const std::vector<JournalRecord> records = {odd, settle_record(8, "a", 100, 37), release};
+  const JournalContents back = decode_journal(encode(records), "j");
+  EXPECT_EQ(back.records, records);
+  EXPECT_EQ(back.torn_tail_bytes, 0u);
+}
+
+TEST(LedgerJournal, ARecordCutShortAtTheEndIsATornTailAtEveryCut) {
+  const std::string whole = encode({reserve_record(1, "a", 10), reserve_record(2, "b", 20)});
+  const std::size_t first = encode({reserve_record(1, "a", 10)}).size();
+  for (std::size_t cut = first + 1; cut < whole.size(); ++cut) {
+    const JournalContents back = decode_journal(whole.substr(0, cut), "j");
+    ASSERT_EQ(back.records.size(), 1u) << "cut at " << cut;
+    EXPECT_EQ(back.torn_tail_bytes, cut - first);
+  }
+}
+
+TEST(LedgerJournal, ADamagedLastRecordIsTornButADamagedEarlierOneIsAnError) {
+  std::string bytes = encode({reserve_record(1, "a", 10), reserve_record(2, "b", 20)});
+  const std::size_t first = encode({reserve_record(1, "a", 10)}).size();
+  std::string last_damaged = bytes;
+  last_damaged[bytes.size() - 1] ^= 0x01;
+  EXPECT_EQ(decode_journal(last_damaged, "j").records.size(), 1u);
+  std::string first_damaged = bytes;
+  first_damaged[first - 1] ^= 0x01;
+  try {
+    (void)decode_journal(first_damaged, "/tmp/ledger.db-writes-0");
+    FAIL() << "a damaged record followed by another was accepted";
+  } catch (const LedgerError& e) {
+    EXPECT_NE(std::string(e.what()).find("/tmp/ledger.db-writes-0: corrupt journal at byte 0"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(LedgerJournal, OpeningAppliesWhatACrashLeftOnceAndIgnoresATornTail) {
+  const std::string path = testing::ledger_path();
+  base::ManualClock clock(kT0);
+  { Ledger::open(path, clock).configure_budget({.window_seconds = 0, .global_tokens = 1000}); }
+  // As if the process died after journaling these and before applying them.
+  const std::string left = encode({reserve_record(1, "a", 100), settle_record(2, "a", 100, 37),
+                                   reserve_record(3, "b", 50)});
+  write_file(path + "-writes-1", left + encode({reserve_record(4, "c", 10)}).substr(0, 9));
+  {
+    Ledger ledger = Ledger::open(path, clock);
+    EXPECT_EQ(ledger.write_stats().recovered_writes, 3u);
+    const auto a = ledger.find("a");
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->state, RequestState::kSettled);
+    EXPECT_EQ(a->used_tokens, 37);
+    EXPECT_DOUBLE_EQ(a->payment_usd, 0.25);
+    ASSERT_TRUE(ledger.find("b").has_value());
+    EXPECT_EQ(ledger.find("b")->state, RequestState::kOpen);
+    EXPECT_FALSE(ledger.find("c").has_value());  // torn: never acknowledged
+    const WindowTotals w = ledger.window_totals();
+    EXPECT_EQ(w.spent_tokens, 37);
+    EXPECT_EQ(w.reserved_tokens, 50);
+    EXPECT_EQ(w.remaining_tokens, 1000 - 87);
+    // New writes continue after the recovered ones.
+    EXPECT_EQ(ledger.reserve("d", "key-a", "vllm", 10).status, ReserveStatus::kReserved);
+    EXPECT_EQ(ledger.reserve("a", "key-a", "vllm", 10).status, ReserveStatus::kDuplicateId);
+  }
+  // A crash after the apply committed but before the journal was emptied: applied records are
+  // skipped by their sequence numbers, not applied twice.
+  write_file(path + "-writes-0", left);
+  Ledger again = Ledger::open(path, clock);
+  EXPECT_EQ(again.write_stats().recovered_writes, 0u);
+  EXPECT_EQ(again.totals().overall.requests, 3);  // a, b, d
+  EXPECT_EQ(again.window_totals().spent_tokens, 37);
+}
+
+TEST(LedgerJournal, ACleanCloseLeavesTheJournalEmpty) {
+  const std::string path = testing::ledger_path();
+  base::ManualClock clock(kT0);
+  {
+    Ledger ledger = Ledger::open(path, clock);
+    for (int i = 0; i < 100; ++i) {
+      const std::string id = "r" + std::to_string(i);
+      ASSERT_EQ(ledger.reserve(id, "k", "u", 10).status, ReserveStatus::kReserved);
+      if (i % 2 == 0) {
+        ASSERT_EQ(ledger.settle(id, 4, 0.0).status, CloseStatus::kClosed);
+      }
+    }
+    EXPECT_GT(ledger.unapplied_journal_bytes(), 0u);
+  }
+  Ledger reader = Ledger::open(path, clock, {.read_only = true});
+  EXPECT_EQ(reader.unapplied_journal_bytes(), 0u);
+  const LedgerTotals totals = reader.totals();
+  EXPECT_EQ(totals.overall.requests, 100);
+  EXPECT_EQ(totals.overall.spent_tokens, 50 * 4);
+  EXPECT_EQ(totals.overall.reserved_tokens, 50 * 10);
+}
+
+TEST(LedgerJournal, ImplausibleSizesAreCorruptionAndAZeroFilledTailIsTorn) {
+  const std::string good = encode({reserve_record(1, "a", 10)});
+  std::string huge = good + encode({reserve_record(2, "b", 20)});
+  huge[good.size()] = '\xff';  // the second record's size: far beyond any record
+  huge[good.size() + 1] = '\xff';
+  huge[good.size() + 2] = '\xff';
+  EXPECT_THROW((void)decode_journal(huge, "j"), LedgerError);
+  const JournalContents zeros = decode_journal(good + std::string(4096, '\0'), "j");
+  EXPECT_EQ(zeros.records.size(), 1u);
+  EXPECT_EQ(zeros.torn_tail_bytes, 4096u);
+}
+
+TEST(LedgerJournal, OldWindowsLeaveMemoryAndAClockThatGoesBackThereIsRefused) {
+  base::ManualClock clock(kT0);
+  Ledger ledger = Ledger::open(testing::ledger_path(), clock);
+  ledger.configure_budget({.window_seconds = 60, .global_tokens = 100});
+  ASSERT_EQ(ledger.reserve("kept-open", "k", "u", 30).status, ReserveStatus::kReserved);
+  clock.advance_ms(60'000);
+  ASSERT_EQ(ledger.reserve("settled", "k", "u", 40).status, ReserveStatus::kReserved);
+  ASSERT_EQ(ledger.settle("settled", 10, 0.0).status, CloseStatus::kClosed);
+  clock.advance_ms(3 * 60'000);  // three windows on: the settled window is dropped from memory
+  ASSERT_EQ(ledger.reserve("now", "k", "u", 100).status, ReserveStatus::kReserved);
+  // The first window still has an open request: kept, and its settle is charged to it.
+  EXPECT_EQ(ledger.settle("kept-open", 25, 0.0).status, CloseStatus::kClosed);
+  clock.set_ms(kT0 + 60'000);
+  EXPECT_THROW((void)ledger.reserve("late", "k", "u", 1), LedgerError);
+  clock.set_ms(kT0 + 4 * 60'000);
+  EXPECT_EQ(ledger.window_totals().reserved_tokens, 100);
+  // Memory agrees with SQLite for every window SQLite knows.
+  const LedgerTotals totals = ledger.totals();
+  EXPECT_EQ(totals.window.reserved_tokens, 100);
+  EXPECT_EQ(totals.overall.spent_tokens, 25 + 10);
+}
+
+TEST(LedgerJournal, ANewWindowLengthReloadsTheWindowsFromTheFile) {
+  base::ManualClock clock(kT0);
+  Ledger ledger = Ledger::open(testing::ledger_path(), clock);
+  ledger.configure_budget({.window_seconds = 60, .global_tokens = 1000});
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "r" + std::to_string(i);
+    ASSERT_EQ(ledger.reserve(id, "k", "u", 50).status, ReserveStatus::kReserved);
+    ASSERT_EQ(ledger.settle(id, 20, 0.0).status, CloseStatus::kClosed);
+    clock.advance_ms(61'000);
+  }
+  ledger.configure_budget({.window_seconds = 3600, .global_tokens = 1000});
+  const WindowTotals memory = ledger.window_totals();
+  const WindowTotals file = ledger.totals().window;
+  EXPECT_EQ(memory.window_start_ms, file.window_start_ms);
+  EXPECT_EQ(memory.spent_tokens, file.spent_tokens);
+  EXPECT_EQ(memory.reserved_tokens, file.reserved_tokens);
+  EXPECT_EQ(memory.remaining_tokens, file.remaining_tokens);
+}
+
+TEST(LedgerJournal, ASecondWriterIsRefusedAndReadersAreNot) {
+  const std::string path = testing::ledger_path();
+  base::ManualClock clock(kT0);
+  {
+    Ledger writer = Ledger::open(path, clock);
+    try {
+      Ledger second = Ledger::open(path, clock);
+      FAIL() << "a second writer opened the ledger";
+    } catch (const LedgerError& e) {
+      EXPECT_NE(std::string(e.what()).find("already open for writing"), std::string::npos) << e.what();
+    }
+    EXPECT_NO_THROW(Ledger::open(path, clock, {.read_only = true}));
+    ASSERT_EQ(writer.reserve("a", "k", "u", 1).status, ReserveStatus::kReserved);
+  }
+  Ledger reopened = Ledger::open(path, clock);  // the lock went with the first writer
+  EXPECT_TRUE(reopened.find("a").has_value());
+}
+
+TEST(LedgerJournal, AnIdIsTakenWhetherItsWritesAreAppliedOrNot) {
+  base::ManualClock clock(kT0);
+  Ledger ledger = Ledger::open(testing::ledger_path(), clock);
+  ASSERT_EQ(ledger.reserve("x", "k", "u", 10).status, ReserveStatus::kReserved);
+  ASSERT_EQ(ledger.settle("x", 3, 0.0).status, CloseStatus::kClosed);
+  EXPECT_EQ(ledger.reserve("x", "k", "u", 10).status, ReserveStatus::kDuplicateId);  // maybe unapplied
+  ASSERT_TRUE(ledger.find("x").has_value());                                         // applied now
+  EXPECT_EQ(ledger.reserve("x", "k", "u", 10).status, ReserveStatus::kDuplicateId);
+  const CloseResult again = ledger.settle("x", 9, 0.0);
+  EXPECT_EQ(again.status, CloseStatus::kAlreadyClosed);
+  EXPECT_EQ(again.used_tokens, 3);
+  EXPECT_EQ(ledger.release("never").status, CloseStatus::kUnknownId);
+}
+
+}  // namespace
+}  // namespace clearhouse::ledger

@@ -1,0 +1,118 @@
+#include "openai/request.h"
+
+#include <gtest/gtest.h>
+
+namespace clearhouse::openai {
+namespace {
+
+using nlohmann::json;
+
+json chat(json extra = json::object()) {
+  json body = {{"model", "m"}, {"messages", {{{"role", "system"}, {"content", "be brief"}},
+                                             {{"role", "user"}, {"content", "2+2?"}}}}};
+  body.update(extra);
+  return body;
+}
+
+std::string param_of(const std::string& body, Endpoint endpoint = Endpoint::kChat) {
+  try {
+    (void)parse_completion_request(body, endpoint);
+  } catch (const http::HttpError& e) {
+    EXPECT_EQ(e.status(), 400);
+    return e.param();
+  }
+  ADD_FAILURE() << "accepted: " << body;
+  return "?";
+}
+
+TEST(OpenAiRequest, ParsesChatFields) {
+  const auto r = parse_completion_request(
+      chat({{"max_tokens", 300}, {"max_completion_tokens", 200}, {"stream", true},
+            {"stream_options", {{"include_usage", true}}}, {"metadata", {{"dataset", "gsm"}}}})
+          .dump(),
+      Endpoint::kChat);
+  EXPECT_EQ(r.model, "m");
+  EXPECT_EQ(r.prompt, "2+2?");
+  EXPECT_EQ(r.messages, 2);
+  EXPECT_EQ(r.prompt_chars, 12);
+  EXPECT_EQ(r.client_cap(), 200);
+  EXPECT_TRUE(r.stream);
+  EXPECT_TRUE(r.include_usage);
+  EXPECT_EQ(r.dataset, "gsm");
+  EXPECT_EQ(r.generations(), 1);
+}
+
+TEST(OpenAiRequest, ParsesCompletionsPromptAndChoices) {
+  const auto r = parse_completion_request(
+      json{{"prompt", {"Q: 1+1"}}, {"n", 2}, {"best_of", 3}, {"max_tokens", 64.0}}.dump(),
+      Endpoint::kCompletions);
+  EXPECT_EQ(r.prompt, "Q: 1+1");
+  EXPECT_EQ(r.max_tokens, 64);
+  EXPECT_EQ(r.generations(), 3);
+  EXPECT_FALSE(r.client_cap() == std::nullopt);
+  EXPECT_FALSE(r.stream);
+}
+
+TEST(OpenAiRequest, NoCapMeansNullopt) {
+  EXPECT_EQ(parse_completion_request(chat().dump(), Endpoint::kChat).client_cap(), std::nullopt);
+}
+
+TEST(OpenAiRequest, RejectsBadFieldsNamingThem) {
+  EXPECT_EQ(param_of(chat({{"max_tokens", 0}}).dump()), "max_tokens");
+  EXPECT_EQ(param_of(chat({{"max_tokens", -5}}).dump()), "max_tokens");
+  EXPECT_EQ(param_of(chat({{"max_tokens", "10"}}).dump()), "max_tokens");
+  EXPECT_EQ(param_of(chat({{"max_completion_tokens", 2.5}}).dump()), "max_completion_tokens");
+  EXPECT_EQ(param_of(chat({{"max_tokens", 18446744073709551615ULL}}).dump()), "max_tokens");
+  // Floats beyond int64's range (found by fuzz/request_parser_fuzz: converting them was UB).
+  EXPECT_EQ(param_of(chat({{"max_tokens", 1e300}}).dump()), "max_tokens");
+  EXPECT_EQ(param_of(chat({{"max_completion_tokens", -1e300}}).dump()), "max_completion_tokens");
+  EXPECT_EQ(param_of(chat({{"n", 9.3e18}}).dump()), "n");
+  EXPECT_EQ(param_of(chat({{"n", 0}}).dump()), "n");
+  EXPECT_EQ(param_of(chat({{"n", 1000}}).dump()), "n");
+  EXPECT_EQ(param_of(chat({{"stream", "yes"}}).dump()), "stream");
+  EXPECT_EQ(param_of(chat({{"stream_options", 3}}).dump()), "stream_options");
+  EXPECT_EQ(param_of(chat({{"stream_options", {{"include_usage", 1}}}}).dump()),
+            "stream_options.include_usage");
+  EXPECT_EQ(param_of(chat({{"model", 7}}).dump()), "model");
+  EXPECT_EQ(param_of(json{{"messages", json::array()}}.dump()), "messages");
+  EXPECT_EQ(param_of(json{{"messages", {{{"content", "x"}}}}}.dump()), "messages[0]");
+  EXPECT_EQ(param_of(json{{"messages", {{{"role", "user"}, {"content", 5}}}}}.dump()),
+            "messages[0].content");
+  EXPECT_EQ(param_of(json{{"prompt", {"a", "b"}}}.dump(), Endpoint::kCompletions), "prompt");
+  EXPECT_EQ(param_of(json{{"prompt", 1}}.dump(), Endpoint::kCompletions), "prompt");
+  EXPECT_EQ(param_of("{not json"), "");
+  EXPECT_EQ(param_of("[1]"), "");
+  EXPECT_EQ(param_of(std::string(100, '[') + std::string(100, ']')), "");
+}
+
+TEST(OpenAiRequest, UpstreamBodyLowersCapsAndAsksForUsage) {
+  const auto r = parse_completion_request(
+      chat({{"max_completion_tokens", 500}, {"stream", true}, {"temperature", 0.3}}).dump(),
+      Endpoint::kChat);
+  const json body = upstream_body(r, 120, "upstream-model");
+  EXPECT_EQ(body["model"], "upstream-model");
+  EXPECT_EQ(body["max_completion_tokens"], 120);
+  EXPECT_FALSE(body.contains("max_tokens"));
+  EXPECT_EQ(body["stream_options"]["include_usage"], true);
+  EXPECT_EQ(body["temperature"], 0.3);
+  EXPECT_EQ(body["messages"], r.body["messages"]);
+}
+
+TEST(OpenAiRequest, UpstreamBodySetsMaxTokensWhenClientSentNoCap) {
+  const auto r = parse_completion_request(chat().dump(), Endpoint::kChat);
+  const json body = upstream_body(r, 77, "");
+  EXPECT_EQ(body["max_tokens"], 77);
+  EXPECT_EQ(body["model"], "m");
+  EXPECT_FALSE(body.contains("stream_options"));
+}
+
+TEST(OpenAiRequest, UpstreamBodySetsBothFieldsWhenBothSent) {
+  const auto r = parse_completion_request(chat({{"max_tokens", 900}, {"max_completion_tokens", 800}}).dump(),
+                                          Endpoint::kChat);
+  const json body = upstream_body(r, 50, "x");
+  EXPECT_EQ(body["max_tokens"], 50);
+  EXPECT_EQ(body["max_completion_tokens"], 50);
+}
+
+}  // namespace
+}  // namespace clearhouse::openai
