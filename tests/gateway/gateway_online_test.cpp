@@ -1,11 +1,10 @@
-// Online vs offline (issue acceptance): a 500-query stream of recorded real answers replayed
-// through the gateway and the replay upstream, over real sockets, reaches at least 90% of the
-// accuracy offline CLEAR (Lambert) gets on the same queries with the same budget and the same
-// predictor, with zero overshoot. A query is solved when the replay served its whole recorded
-// answer (finish_reason "stop": the cap covered its length) and that answer was graded correct. The
-// figures are printed; docs/gateway.md quotes them.
+// Online vs offline (issue acceptance): a 500-query stream of recorded real answers replayed through
+// the gateway and the replay upstream, over real sockets, reaches at least 90% of the accuracy offline
+// CLEAR (Lambert) gets on the same queries with the same budget and the same predictor, with zero
+// overshoot. A query is solved when the replay served its whole recorded answer (finish_reason
+// "stop": the cap covered its length) and that answer was graded correct. The figures are printed;
+// docs/gateway.md quotes them.
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -14,6 +13,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include <httplib.h>
 
 #include "core/clear_allocation.h"
 #include "core/utility_model.h"
@@ -166,12 +167,11 @@ TEST(GatewayOnline, ReachesNinetyPercentOfOfflineClearWithZeroOvershoot) {
     const std::int64_t budget = per_query * static_cast<std::int64_t>(kQueries);
     const double offline = offline_clear_accuracy(w.stream, budget);
     const OnlineResult online = online_accuracy(w, budget, std::to_string(per_query));
-    std::printf(
-        "[ online  ] %lld tokens/query: offline CLEAR %.3f, gateway %.3f (ratio %.2f), "
-        "served %zu/%zu, spent %lld of %lld\n",
-        static_cast<long long>(per_query), offline, online.accuracy,
-        offline > 0 ? online.accuracy / offline : 0.0, online.served, kQueries,
-        static_cast<long long>(online.spent), static_cast<long long>(budget));
+    std::printf("[ online  ] %lld tokens/query: offline CLEAR %.3f, gateway %.3f (ratio %.2f), "
+                "served %zu/%zu, spent %lld of %lld\n",
+                static_cast<long long>(per_query), offline, online.accuracy,
+                offline > 0 ? online.accuracy / offline : 0.0, online.served, kQueries,
+                static_cast<long long>(online.spent), static_cast<long long>(budget));
     EXPECT_GT(offline, 0.0);
     EXPECT_GE(online.accuracy, 0.9 * offline) << per_query << " tokens per query";
     EXPECT_LE(online.spent, budget) << "overshoot";
