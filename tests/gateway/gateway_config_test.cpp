@@ -321,7 +321,7 @@ TEST(GatewayConfigErrors, TypesAndRanges) {
   EXPECT_TRUE(Check(with("pacer: {default_tau: -1}\n"),
                     HasSubstr("pacer.default_tau: must be a number > 0")));
   EXPECT_TRUE(Check(with("pacer: {headroom_share: 1.5}\n"),
-                    HasSubstr("pacer.headroom_share: must be a number >= 0 and <= 1")));
+                    HasSubstr("pacer.headroom_share: must be a number in [0, 1]")));
   EXPECT_TRUE(Check(with("pacer: {price_band_share: 0}\n"),
                     HasSubstr("pacer.price_band_share: must be a number > 0 and <= 1")));
   EXPECT_TRUE(Check(with("pacer: {horizon_seconds: -5}\n"),

@@ -161,7 +161,8 @@ TEST(Pacer, LargestFundedTauInvertsTheAbandonmentPrice) {
   for (const double lambda : {0.05, 0.2, 0.6, 1.5}) {
     const double tau = pacer.largest_funded_tau(lambda, 0.005);
     ASSERT_GT(tau, 0.0);
-    EXPECT_NEAR(core::SurgeUtility{tau, 2.0, 0.005}.abandonment_price(), lambda, 1e-6 * lambda);
+    const core::SurgeUtility at_the_limit{tau, 2.0, 0.005};
+    EXPECT_NEAR(at_the_limit.abandonment_price(), lambda, 1e-6 * lambda);
   }
   EXPECT_EQ(pacer.largest_funded_tau(2.0, 0.005), 0.0);
   EXPECT_TRUE(std::isinf(pacer.largest_funded_tau(0.0, 0.005)));

@@ -140,7 +140,9 @@ TEST(Refusal, RetryAfterIsAlwaysWithinOneSecondAndTheCeiling) {
             retry_advice({.now_ms = now, .window_end_ms = end, .reservations_open = open});
         ASSERT_GE(a.seconds, 1);
         ASSERT_LE(a.seconds, kMaxRetryAfterSeconds);
-        if (!open) ASSERT_EQ(a.should_retry, a.seconds * 1000 >= end - now);
+        if (!open) {
+          ASSERT_EQ(a.should_retry, a.seconds * 1000 >= end - now);
+        }
       }
     }
   }
