@@ -1,7 +1,7 @@
 // Pacer decision cost: one decide() + one record_usage() per iteration on a steady stream (remaining
-// budget shrinking with spend, a timed window, rate estimated from arrivals), by policy and window
-// size, with the default re-solve schedule and with a re-solve on every decision (the cost the
-// schedule avoids). The thresholds are drawn up front so the loop times only the pacer.
+// budget shrinking with spend, a timed window), by policy and window size, with the default
+// calibration schedule (the ring's median every 16 decisions) and with a median on every decision
+// (the cost the schedule avoids). The thresholds are drawn up front so the loop times only the pacer.
 //
 //   build/bench/bench_pacer --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
@@ -67,10 +67,10 @@ void run(benchmark::State& state, PacerOptions options) {
 void BM_PacerClear(benchmark::State& state) { run(state, {.policy = PacingPolicy::kClear}); }
 BENCHMARK(BM_PacerClear)->Arg(128)->Arg(512)->Arg(2048);
 
-void BM_PacerClearResolveEveryDecision(benchmark::State& state) {
-  run(state, {.policy = PacingPolicy::kClear, .resolve_every = 1, .resolve_tolerance = 0.0});
+void BM_PacerClearCalibrateEveryDecision(benchmark::State& state) {
+  run(state, {.policy = PacingPolicy::kClear, .calibrate_every = 1});
 }
-BENCHMARK(BM_PacerClearResolveEveryDecision)->Arg(128)->Arg(512)->Arg(2048);
+BENCHMARK(BM_PacerClearCalibrateEveryDecision)->Arg(128)->Arg(512)->Arg(2048);
 
 void BM_PacerUniform(benchmark::State& state) { run(state, {.policy = PacingPolicy::kUniform}); }
 BENCHMARK(BM_PacerUniform)->Arg(512);

@@ -14,6 +14,7 @@ namespace clearhouse::cli {
 void add_allocate_command(CLI::App& app);
 void add_bench_solver_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_bench_pacer_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_market_command(CLI::App& app);

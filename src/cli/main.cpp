@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   clearhouse::cli::add_allocate_command(app);
   clearhouse::cli::add_bench_solver_command(app);
   clearhouse::cli::add_bench_command(app);
+  clearhouse::cli::add_bench_pacer_command(app);
   clearhouse::cli::add_train_command(app);
   clearhouse::cli::add_predict_command(app);
   clearhouse::cli::add_market_command(app);

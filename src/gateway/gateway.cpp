@@ -18,10 +18,12 @@ PacerOptions pacer_options(const GatewayConfig& c) {
   o.alpha = c.utility.alpha;
   o.beta = c.utility.beta;
   o.window_queries = c.pacer.window_queries;
-  o.expected_requests_per_window = c.pacer.expected_requests_per_window;
   o.min_tokens = c.pacer.min_tokens;
   o.max_tokens = c.pacer.max_tokens;
   o.window_ms = c.window_seconds * 1000;
+  o.horizon_ms = c.pacer.horizon_seconds * 1000;
+  o.headroom_share = c.pacer.headroom_share;
+  o.price_band_share = c.pacer.price_band_share;
   return o;
 }
 
@@ -153,15 +155,17 @@ json Gateway::Impl::state() const {
   return {{"pacer",
            {{"policy", to_string(config.policy)},
             {"lambda", p.lambda},
-            {"allowance_tokens", p.allowance_tokens},
-            {"expected_remaining_requests", p.expected_remaining_requests},
+            {"pressure", p.pressure},
+            {"plan_tokens", p.plan_tokens},
+            {"even_line_tokens", p.even_line_tokens},
+            {"committed_tokens", p.committed_tokens},
+            {"band_tokens", p.band_tokens},
             {"usage_ratio", p.usage_ratio},
             {"median_tau", p.median_tau},
             {"beta", p.beta},
             {"window_size", p.window_size},
             {"decisions", p.decisions},
-            {"abandoned", p.abandoned},
-            {"arrival_rate_per_second", p.arrival_rate_per_second}}},
+            {"abandoned", p.abandoned}}},
           {"budget", budget},
           {"ledger", ledger_state(ledger.write_stats())},
           {"in_flight_requests", in_flight.load()},
@@ -175,7 +179,7 @@ std::string Gateway::Impl::metrics_text() const {
   const ledger::WindowTotals w = ledger.window_totals();
   GatewayMetrics::Gauges g;
   g.shadow_price = p.lambda;
-  g.allowance_tokens = p.allowance_tokens;
+  g.allowance_tokens = p.plan_tokens - p.committed_tokens;
   g.budget_tokens = w.budget_tokens.value_or(0);
   g.budget_remaining_tokens = w.remaining_tokens.value_or(0);
   g.reserved_tokens = w.reserved_tokens;
@@ -191,14 +195,6 @@ std::string Gateway::Impl::metrics_text() const {
 std::string Gateway::Impl::next_request_id() {
   std::lock_guard<std::mutex> lock(rng_mutex);
   return ledger::make_request_id(rng, clock.now_ms());
-}
-
-std::int64_t Gateway::Impl::retry_after_seconds() const {
-  if (config.window_seconds <= 0) return 60;
-  const std::int64_t window_ms = config.window_seconds * 1000;
-  const std::int64_t now = clock.now_ms();
-  const std::int64_t left_ms = window_ms - now % window_ms;
-  return std::max<std::int64_t>(1, (left_ms + 999) / 1000);
 }
 
 void Gateway::Impl::enter() { in_flight.fetch_add(1); }

@@ -7,7 +7,7 @@
 // GET /health, GET /metrics (Prometheus), GET /admin/state (admin key only).
 //
 // A completion request: authenticate (Bearer key, stored hashed) -> parse -> predict the threshold
-// tau_hat -> the pacer's cap t*(lambda) or abandonment (429 + Retry-After, or a small cap under
+// tau_hat -> the pacer's cap t*(lambda) or abandonment (429, refusal.h, or a small cap under
 // on_abandon: degrade) -> cap = min(ours, the client's) -> pick the upstream (auction when several)
 // -> reserve cap x choices in the ledger (a 429 when the budget cannot fit it) -> forward -> relay ->
 // settle what was generated (usage as reported, else estimated; a timeout with nothing known counts

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "gateway/gateway_impl.h"
+#include "gateway/refusal.h"
 #include "openai/stream_relay.h"
 
 namespace clearhouse::gateway {
@@ -20,10 +21,9 @@ double seconds_since(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
-http::HttpResponse too_many(const Gateway::Impl& g, std::string_view message, std::string_view code) {
-  http::HttpResponse response = http::error_response(429, message, {}, {}, code);
-  response.headers.emplace_back("Retry-After", std::to_string(g.retry_after_seconds()));
-  return response;
+refusal::ExhaustedBudget exhausted(const Gateway::Impl& g, refusal::BudgetScope scope,
+                                   std::int64_t now_ms, std::optional<std::int64_t> window_end_ms) {
+  return {scope, now_ms, window_end_ms, g.open_reservations.load() > 0, g.config.window_seconds};
 }
 
 // One admitted request: counted in flight from admission until it is closed and gone, and, once
@@ -173,18 +173,22 @@ http::HttpResponse Gateway::Impl::completion(const http::HttpRequest& request, o
   AuctionPick pick = auction.pick(std::max<std::int64_t>(cap, 1));
   if (view.remaining_tokens < config.pacer.min_tokens * generations) {
     metrics.count_budget_rejection();
-    return too_many(*this, "the token budget of this window is spent; retry when it renews",
-                    "budget_exhausted");
+    return refusal::budget_exhausted(
+        exhausted(*this, refusal::BudgetScope::kGlobal, now_ms, view.window_end_ms));
   }
   if (!decision.funded || !pick.sold) {
     if (config.on_abandon == AbandonAction::kReject) {
       metrics.count_abandoned("reject");
-      return too_many(*this,
-                      fmt::format("query abandoned: at the budget's current shadow price ({:.4g} "
-                                  "per token) its expected value does not cover its tokens "
-                                  "(predicted need {:.0f} tokens); retry later",
-                                  decision.lambda, tau_hat),
-                      "query_abandoned");
+      return refusal::query_abandoned(
+          {.reason = decision.abandonment,
+           .no_upstream = decision.funded && !pick.sold,
+           .lambda = decision.lambda,
+           .tau_hat = tau_hat,
+           .cap_at_price = decision.cap_at_price,
+           .largest_funded_tau = pacer.largest_funded_tau(decision.lambda, decision.beta),
+           .remaining_tokens = decision.remaining_tokens,
+           .min_tokens = config.pacer.min_tokens,
+           .degrade_tokens = config.degrade_tokens});
     }
     metrics.count_abandoned("degrade");
     cap = config.degrade_tokens;
@@ -213,12 +217,12 @@ http::HttpResponse Gateway::Impl::completion(const http::HttpRequest& request, o
     case ledger::ReserveStatus::kReserved: break;
     case ledger::ReserveStatus::kOverGlobalBudget:
       metrics.count_budget_rejection();
-      return too_many(*this, "the token budget of this window is spent; retry when it renews",
-                      "budget_exhausted");
+      return refusal::budget_exhausted(
+          exhausted(*this, refusal::BudgetScope::kGlobal, now_ms, reserve.window_end_ms));
     case ledger::ReserveStatus::kOverKeyBudget:
       metrics.count_budget_rejection();
-      return too_many(*this, "this API key's token budget for the window is spent",
-                      "key_budget_exhausted");
+      return refusal::budget_exhausted(
+          exhausted(*this, refusal::BudgetScope::kKey, now_ms, reserve.window_end_ms));
     case ledger::ReserveStatus::kDuplicateId:
       throw http::HttpError(500, "request id collision in the ledger; retry");
   }

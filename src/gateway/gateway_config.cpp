@@ -21,6 +21,8 @@ namespace {
 constexpr config::NumberRange kNonNegative{.min = 0.0};
 constexpr config::NumberRange kPositive{.min = 0.0, .min_exclusive = true};
 constexpr config::NumberRange kSeconds{.min = 0.0, .min_exclusive = true, .max = kMaxConfigSeconds};
+constexpr config::NumberRange kShare{.min = 0.0, .max = 1.0};
+constexpr config::NumberRange kPositiveShare{.min = 0.0, .min_exclusive = true, .max = 1.0};
 constexpr config::IntegerRange kTokens{.min = 1, .max = ledger::kMaxLedgerTokens};
 constexpr config::IntegerRange kWindowSeconds{.min = 0, .max = std::int64_t{1} << 40};
 constexpr config::IntegerRange kCount{.min = 1, .max = std::int64_t{1} << 40};
@@ -159,12 +161,17 @@ std::vector<ClientKeyConfig> read_keys(const config::YamlField& field) {
 
 void read_pacer(const config::YamlField& field, PacerConfig& pacer) {
   const config::YamlMapping map(field, {"window_queries", "expected_requests_per_window", "min_tokens",
-                                "max_tokens", "default_tau"});
+                                "max_tokens", "default_tau", "headroom_share", "price_band_share",
+                                "horizon_seconds"});
+  if (auto v = map.optional("expected_requests_per_window")) {
+    v->fail(
+        "was removed: the pacer no longer forecasts arrivals (a forecast drawn from a few close "
+        "requests refused almost everything while the budget sat unspent); it follows the "
+        "budget's plan line (docs/gateway-pacing.md). Delete this line; for an all-time budget "
+        "(window_seconds: 0) set pacer.horizon_seconds instead");
+  }
   if (auto v = map.optional("window_queries")) {
     pacer.window_queries = static_cast<std::size_t>(v->integer(kCount));
-  }
-  if (auto v = map.optional("expected_requests_per_window")) {
-    pacer.expected_requests_per_window = v->number(kNonNegative);
   }
   if (auto v = map.optional("min_tokens")) pacer.min_tokens = v->integer(kTokens);
   if (auto v = map.optional("max_tokens")) pacer.max_tokens = v->integer(kTokens);
@@ -174,6 +181,9 @@ void read_pacer(const config::YamlField& field, PacerConfig& pacer) {
             ") must be >= pacer.min_tokens (" + std::to_string(pacer.min_tokens) + ")");
   }
   if (auto v = map.optional("default_tau")) pacer.default_tau = v->number(kPositive);
+  if (auto v = map.optional("headroom_share")) pacer.headroom_share = v->number(kShare);
+  if (auto v = map.optional("price_band_share")) pacer.price_band_share = v->number(kPositiveShare);
+  if (auto v = map.optional("horizon_seconds")) pacer.horizon_seconds = v->integer(kWindowSeconds);
 }
 
 void read_limits(const config::YamlField& field, LimitsConfig& limits) {
@@ -361,7 +371,9 @@ nlohmann::json describe_config(const GatewayConfig& config) {
       {"utility", {{"alpha", config.utility.alpha}, {"beta", config.utility.beta}}},
       {"pacer",
        {{"window_queries", p.window_queries},
-        {"expected_requests_per_window", p.expected_requests_per_window},
+        {"headroom_share", p.headroom_share},
+        {"price_band_share", p.price_band_share},
+        {"horizon_seconds", p.horizon_seconds},
         {"min_tokens", p.min_tokens},
         {"max_tokens", p.max_tokens},
         {"default_tau", p.default_tau}}},

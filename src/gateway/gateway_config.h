@@ -74,11 +74,13 @@ struct UtilityConfig {
 
 struct PacerConfig {
   std::size_t window_queries = 512;           // recent queries the shadow price is solved on, >= 1
-  double expected_requests_per_window = 0.0;  // requests per budget window, >= 0; 0 = estimate from
-                                              // the arrival rate
   std::int64_t min_tokens = 1;                // smallest cap worth sending, >= 1
   std::int64_t max_tokens = 32768;            // largest cap the gateway sends, >= min_tokens
   double default_tau = 256.0;  // predicted threshold (tokens) when no predictor is configured, > 0
+  double headroom_share = 0.1;    // share of the budget that may be spent ahead of the plan line
+  double price_band_share = 0.05; // gap above the allowance line (share of budget) at which the
+                                  // shadow price reaches alpha, in (0, 1]
+  std::int64_t horizon_seconds = 0;  // all-time budget only: spread it over this (0 = no plan line)
 };
 
 // The auction between upstreams: an upstream's bid for a request is

@@ -38,8 +38,6 @@ struct Gateway::Impl {
   [[nodiscard]] nlohmann::json state() const;
   [[nodiscard]] std::string metrics_text() const;
   [[nodiscard]] std::string next_request_id();
-  // Seconds until the budget window ends (at least 1), for Retry-After.
-  [[nodiscard]] std::int64_t retry_after_seconds() const;
 
   // Requests in flight: counted from admission to settlement (a stream until its producer ends).
   void enter();

@@ -217,7 +217,8 @@ std::string GatewayMetrics::render(const Gauges& gauges) const {
         open_streams_.load(std::memory_order_relaxed));
   gauge("clearhouse_shadow_price", "The pacer's current shadow price (lambda) of an output token.",
         gauges.shadow_price);
-  gauge("clearhouse_allowance_tokens", "The pacer's current per-request token allowance.",
+  gauge("clearhouse_allowance_tokens", "Tokens the pacer's allowance line (plan line plus burst headroom) admits beyond committed "
+        "spend now; negative while spending runs ahead of it.",
         gauges.allowance_tokens);
   gauge("clearhouse_budget_tokens", "Output-token budget of the current window.",
         gauges.budget_tokens);

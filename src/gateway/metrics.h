@@ -102,7 +102,7 @@ class GatewayMetrics {
   // State owned by the pacer and the ledger, read by the caller at scrape time.
   struct Gauges {
     double shadow_price = 0.0;
-    double allowance_tokens = 0.0;
+    double allowance_tokens = 0.0;  // the pacer's allowance line minus committed spend
     std::int64_t budget_tokens = 0;
     std::int64_t budget_remaining_tokens = 0;
     std::int64_t reserved_tokens = 0;

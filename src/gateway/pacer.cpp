@@ -7,17 +7,18 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/shadow_price.h"
+#include "core/surge_utility.h"
 
 namespace clearhouse::gateway {
 namespace {
 
-// The usage ratio never leaves this range: below it one unlucky streak of short answers would let
-// the plan hand out twenty times the allowance in caps.
-constexpr double kMinUsageRatio = 0.05;
-constexpr double kMaxUsageRatio = 1.0;
+// The price band is at least this many typical caps (t*(0) of the median query) wide: with a small
+// budget, one request's reservation must not swing the price from zero to alpha.
+constexpr double kMinBandCaps = 16.0;
 // The largest ring accepted (keeps a misconfigured window from allocating gigabytes).
 constexpr std::size_t kMaxWindowQueries = std::size_t{1} << 22;
+// The usage ratio reported never leaves this range.
+constexpr double kMinUsageRatio = 0.05;
 
 void require(bool ok, const std::string& message) {
   if (!ok) throw std::invalid_argument("pacer: " + message);
@@ -28,14 +29,16 @@ PacerOptions validated(PacerOptions o) {
   require(std::isfinite(o.beta) && o.beta >= 0.0, "beta must be finite and >= 0 (0 = calibrate)");
   require(o.window_queries >= 1 && o.window_queries <= kMaxWindowQueries,
           "window_queries must be in [1, " + std::to_string(kMaxWindowQueries) + "]");
-  require(std::isfinite(o.expected_requests_per_window) && o.expected_requests_per_window >= 0.0,
-          "expected_requests_per_window must be finite and >= 0 (0 = estimate)");
   require(o.min_tokens >= 1, "min_tokens must be >= 1");
   require(o.max_tokens >= o.min_tokens, "max_tokens must be >= min_tokens");
   require(o.window_ms >= 0, "window_ms must be >= 0 (0 = one window for all time)");
-  require(o.resolve_every >= 1, "resolve_every must be >= 1");
-  require(std::isfinite(o.resolve_tolerance) && o.resolve_tolerance >= 0.0,
-          "resolve_tolerance must be finite and >= 0");
+  require(o.horizon_ms >= 0, "horizon_ms must be >= 0 (0 = no plan line for an all-time budget)");
+  require(std::isfinite(o.headroom_share) && o.headroom_share >= 0.0 && o.headroom_share <= 1.0,
+          "headroom_share must be in [0, 1]");
+  require(
+      std::isfinite(o.price_band_share) && o.price_band_share > 0.0 && o.price_band_share <= 1.0,
+      "price_band_share must be in (0, 1]");
+  require(o.calibrate_every >= 1, "calibrate_every must be >= 1");
   return o;
 }
 
@@ -51,11 +54,8 @@ double median_in_place(std::vector<double>& v) {
 }  // namespace
 
 Pacer::Pacer(PacerOptions options)
-    : options_(validated(options)),
-      ring_tau_(options_.window_queries, 0.0),
-      ring_time_(options_.window_queries, 0) {
-  tau_scratch_.reserve(options_.window_queries);
-  utilities_.reserve(options_.window_queries);
+    : options_(validated(options)), ring_tau_(options_.window_queries, 0.0) {
+  scratch_.reserve(options_.window_queries);
 }
 
 PacerDecision Pacer::decide(double tau_hat, std::int64_t now_ms, const BudgetView& budget) {
@@ -64,141 +64,145 @@ PacerDecision Pacer::decide(double tau_hat, std::int64_t now_ms, const BudgetVie
                                 std::to_string(tau_hat));
   }
   std::lock_guard lock(mutex_);
-  if (window_start_ms_ != budget.window_start_ms) {
-    window_start_ms_ = budget.window_start_ms;
-    window_decisions_ = 0;
-  }
-  push_arrival(tau_hat, now_ms);
+  push_threshold(tau_hat);
 
-  const auto remaining = std::max<std::int64_t>(0, budget.remaining_tokens);
-  const double expected = expected_remaining_requests(now_ms, budget);
-  const double allowance = static_cast<double>(remaining) / expected;
-  const double plan_per_request = allowance / usage_ratio();
-  ++decisions_;
-  ++window_decisions_;
-  last_allowance_ = allowance;
-  last_expected_remaining_ = expected;
+  const auto budget_tokens = static_cast<double>(std::max<std::int64_t>(0, budget.budget_tokens));
+  const std::int64_t remaining = std::max<std::int64_t>(0, budget.remaining_tokens);
+  const double committed = std::max(0.0, budget_tokens - static_cast<double>(remaining));
+  const Line line = plan_line(now_ms, budget, committed);
+  const double typical_cap = median_tau_ + 1.0 / beta_;
+  const double band =
+      std::max(options_.price_band_share * budget_tokens, kMinBandCaps * typical_cap);
+  const double gap = committed - line.allowance;
 
   PacerDecision out;
   out.tau_hat = tau_hat;
-  out.allowance_tokens = allowance;
-  double cap = 0.0;
-  bool funded = true;
-  switch (options_.policy) {
-    case PacingPolicy::kClear:
-      decide_clear(plan_per_request, tau_hat, out);
-      funded = out.funded;
-      cap = funded ? std::floor(core::SurgeUtility{tau_hat, options_.alpha, beta_}
-                                    .cap_given_root(root_))
-                   : 0.0;
-      break;
-    case PacingPolicy::kUniform:
-      cap = std::floor(plan_per_request);
-      break;
-    case PacingPolicy::kPredictor:
-      cap = std::floor(plan_per_request * tau_hat / ring_mean_tau());
-      break;
-  }
-  // Clamp in double first: a huge plan must not overflow the integer conversion.
-  const bool cut_by_remaining =
-      cap > static_cast<double>(remaining) && remaining < options_.max_tokens;
-  cap = std::min(cap, static_cast<double>(std::min(options_.max_tokens, remaining)));
-  auto whole = static_cast<std::int64_t>(std::max(cap, 0.0));
-  if (whole < options_.min_tokens) funded = false;
-  // A CLEAR cap that the remaining tokens cut to at most the threshold buys no chance of an answer.
-  if (options_.policy == PacingPolicy::kClear && cut_by_remaining &&
-      static_cast<double>(whole) <= tau_hat) {
-    funded = false;
-  }
-  out.funded = funded;
-  out.cap = funded ? whole : 0;
-  if (!funded) ++abandoned_;
+  out.beta = beta_;
+  out.pressure = std::max(0.0, gap) / band;
+  out.plan_tokens = line.allowance;
+  out.committed_tokens = committed;
+  out.remaining_tokens = remaining;
+  decide_cap(tau_hat, static_cast<double>(remaining), out);
+
+  ++decisions_;
+  if (!out.funded) ++abandoned_;
+  last_.lambda = out.lambda;
+  last_.pressure = out.pressure;
+  last_.plan_tokens = line.allowance;
+  last_.even_line_tokens = line.even;
+  last_.committed_tokens = committed;
+  last_.band_tokens = band;
   return out;
 }
 
-void Pacer::decide_clear(double plan_per_request, double tau_hat, PacerDecision& out) {
-  const double ring_budget = static_cast<double>(size_) * plan_per_request;
-  const bool moved = std::abs(ring_budget - solved_budget_) >
-                     options_.resolve_tolerance * solved_budget_;
-  ++since_solve_;
-  if (!solved_ || moved || since_solve_ >= options_.resolve_every) solve(ring_budget);
-  const core::SurgeUtility query{tau_hat, options_.alpha, beta_};
-  out.lambda = lambda_;
-  out.abandonment_price = query.abandonment_price();
-  out.funded = lambda_ < out.abandonment_price;
-}
-
-void Pacer::solve(double ring_budget) {
-  solved_ = true;
-  since_solve_ = 0;
-  solved_budget_ = ring_budget;
-  tau_scratch_.assign(ring_tau_.begin(), ring_tau_.begin() + static_cast<std::ptrdiff_t>(size_));
-  median_tau_ = median_in_place(tau_scratch_);
-  beta_ = options_.beta > 0.0 ? options_.beta : 1.0 / median_tau_;
-  if (!(ring_budget > 0.0)) {
-    // Nothing to spend: no price below alpha funds anything (abandonment prices are below alpha).
-    lambda_ = options_.alpha;
-    root_ = 1.0;
-    return;
+void Pacer::decide_cap(double tau_hat, double remaining, PacerDecision& out) const {
+  const double squeeze = std::min(1.0, out.pressure);
+  double cap = 0.0;
+  bool funded = true;
+  switch (options_.policy) {
+    case PacingPolicy::kClear: {
+      const core::SurgeUtility query{tau_hat, options_.alpha, beta_};
+      out.lambda = options_.alpha * squeeze;
+      out.abandonment_price = query.abandonment_price();
+      const double root = core::lambert_w0(out.lambda * std::numbers::e / options_.alpha);
+      out.cap_at_price = query.cap_given_root(std::min(root, 1.0));
+      funded = out.lambda < out.abandonment_price;
+      if (!funded) out.abandonment = Abandonment::kPrice;
+      cap = funded ? std::floor(out.cap_at_price) : 0.0;
+      break;
+    }
+    case PacingPolicy::kUniform:
+      cap = std::floor((1.0 - squeeze) * (median_tau_ + 1.0 / beta_));
+      break;
+    case PacingPolicy::kPredictor:
+      cap = std::floor((1.0 - squeeze) * (tau_hat + 1.0 / beta_));
+      break;
   }
-  utilities_.clear();
-  for (const double tau : tau_scratch_) utilities_.push_back({tau, options_.alpha, beta_});
-  const core::ShadowPrice price = core::solve_shadow_price_exact(utilities_, ring_budget, true);
-  lambda_ = price.lambda;
-  root_ = core::lambert_w0(lambda_ * std::numbers::e / options_.alpha);
-}
-
-void Pacer::push_arrival(double tau_hat, std::int64_t now_ms) {
-  const std::size_t capacity = options_.window_queries;
-  if (size_ == capacity) ring_tau_sum_ -= ring_tau_[next_];
-  ring_tau_[next_] = tau_hat;
-  ring_time_[next_] = now_ms;
-  ring_tau_sum_ += tau_hat;
-  next_ = (next_ + 1) % capacity;
-  size_ = std::min(size_ + 1, capacity);
-  // Once per lap, re-add from scratch so rounding from the running add/subtract never accumulates.
-  if (next_ == 0) {
-    ring_tau_sum_ = 0.0;
-    for (const double tau : ring_tau_) ring_tau_sum_ += tau;
+  // Clamp in double first: a huge cap must not overflow the integer conversion.
+  const auto max_tokens = static_cast<double>(options_.max_tokens);
+  const bool cut_by_remaining = cap > remaining && remaining < max_tokens;
+  cap = std::min({cap, max_tokens, remaining});
+  const auto whole = static_cast<std::int64_t>(std::max(cap, 0.0));
+  if (funded && whole < options_.min_tokens) {
+    funded = false;
+    out.abandonment =
+        cut_by_remaining ? Abandonment::kCutByRemaining : Abandonment::kBelowMinTokens;
   }
-  const std::int64_t oldest = size_ < capacity ? ring_time_[0] : ring_time_[next_];
-  const std::int64_t span_ms = now_ms - oldest;
-  arrival_rate_per_ms_ =
-      size_ >= 2 && span_ms > 0 ? static_cast<double>(size_ - 1) / static_cast<double>(span_ms)
-                                : 0.0;
+  // A CLEAR cap that the remaining tokens cut to at most the threshold buys no chance of an answer.
+  if (funded && options_.policy == PacingPolicy::kClear && cut_by_remaining &&
+      static_cast<double>(whole) <= tau_hat) {
+    funded = false;
+    out.abandonment = Abandonment::kCutByRemaining;
+  }
+  out.funded = funded;
+  out.cap = funded ? whole : 0;
 }
 
-double Pacer::expected_remaining_requests(std::int64_t now_ms, const BudgetView& budget) {
+Pacer::Line Pacer::plan_line(std::int64_t now_ms, const BudgetView& budget, double committed) {
+  const auto b = static_cast<double>(std::max<std::int64_t>(0, budget.budget_tokens));
+  if (window_start_ms_ != budget.window_start_ms) {
+    window_start_ms_ = budget.window_start_ms;
+    anchor_ms_ = now_ms;
+    anchor_committed_ = committed;
+  }
   std::optional<std::int64_t> end = budget.window_end_ms;
   if (!end && options_.window_ms > 0) end = budget.window_start_ms + options_.window_ms;
-  const double fallback = static_cast<double>(options_.window_queries);
-  const double e = options_.expected_requests_per_window;
-  if (e > 0.0) {
-    if (!end) return std::max(1.0, e - static_cast<double>(window_decisions_));
+  double even = b;
+  if (end) {
     const auto length = static_cast<double>(*end - budget.window_start_ms);
-    if (!(length > 0.0)) return 1.0;
-    const auto left = static_cast<double>(std::max<std::int64_t>(0, *end - now_ms));
-    return std::max(1.0, e * left / length);
+    const auto elapsed = static_cast<double>(now_ms - budget.window_start_ms);
+    if (length > 0.0) even = b * std::clamp(elapsed / length, 0.0, 1.0);
+  } else if (options_.horizon_ms > 0) {
+    const auto elapsed = static_cast<double>(now_ms - anchor_ms_);
+    const double from = std::min(anchor_committed_, b);
+    even = from +
+           (b - from) * std::clamp(elapsed / static_cast<double>(options_.horizon_ms), 0.0, 1.0);
   }
-  if (!end || arrival_rate_per_ms_ <= 0.0) return fallback;
-  const auto left = static_cast<double>(std::max<std::int64_t>(0, *end - now_ms));
-  return 1.0 + arrival_rate_per_ms_ * left;
+  return {even, even + options_.headroom_share * (b - even)};
 }
 
-double Pacer::usage_ratio() const {
-  if (!(cap_sum_ > 0.0)) return 1.0;
-  return std::clamp(used_sum_ / cap_sum_, kMinUsageRatio, kMaxUsageRatio);
+void Pacer::push_threshold(double tau_hat) {
+  const std::size_t capacity = options_.window_queries;
+  ring_tau_[next_] = tau_hat;
+  next_ = (next_ + 1) % capacity;
+  size_ = std::min(size_ + 1, capacity);
+  ++since_calibration_;
+  // While the ring fills, every decision recalibrates (the first thresholds move the median most).
+  if (size_ <= options_.calibrate_every || since_calibration_ >= options_.calibrate_every) {
+    calibrate();
+  }
 }
 
-double Pacer::ring_mean_tau() const {
-  // size_ >= 1 here: decide() pushes before it asks.
-  return std::max(ring_tau_sum_ / static_cast<double>(size_), std::numeric_limits<double>::min());
+void Pacer::calibrate() {
+  since_calibration_ = 0;
+  scratch_.assign(ring_tau_.begin(), ring_tau_.begin() + static_cast<std::ptrdiff_t>(size_));
+  median_tau_ = median_in_place(scratch_);
+  beta_ = options_.beta > 0.0 ? options_.beta : 1.0 / median_tau_;
+}
+
+double Pacer::largest_funded_tau(double lambda, double beta) const {
+  if (!(lambda < options_.alpha) || !(beta > 0.0)) return 0.0;
+  if (lambda <= 0.0) return std::numeric_limits<double>::infinity();
+  // The abandonment price falls as tau grows: bisect on log tau between 1e-6 and 1e12 tokens.
+  double lo = std::log(1e-6);
+  double hi = std::log(1e12);
+  const auto price = [&](double log_tau) {
+    return core::SurgeUtility{std::exp(log_tau), options_.alpha, beta}.abandonment_price();
+  };
+  if (price(lo) <= lambda) return 0.0;
+  if (price(hi) > lambda) return std::exp(hi);
+  for (int i = 0; i < 60; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (price(mid) > lambda ? lo : hi) = mid;
+  }
+  return std::exp(lo);
 }
 
 void Pacer::record_usage(std::int64_t cap, std::int64_t used_tokens) {
   if (cap <= 0) return;
   const auto used = std::clamp<std::int64_t>(used_tokens, 0, cap);
-  // Weight 1 - 1/window: the ratio remembers about as many settlements as the ring holds decisions.
+  // Weight 1 - 1/window: the ratio remembers about as many settlements as the ring holds
+  // thresholds.
   const double decay = 1.0 - 1.0 / static_cast<double>(options_.window_queries);
   std::lock_guard lock(mutex_);
   cap_sum_ = decay * cap_sum_ + static_cast<double>(cap);
@@ -207,17 +211,13 @@ void Pacer::record_usage(std::int64_t cap, std::int64_t used_tokens) {
 
 PacerState Pacer::state() const {
   std::lock_guard lock(mutex_);
-  PacerState s;
-  s.lambda = lambda_;
-  s.allowance_tokens = last_allowance_;
-  s.expected_remaining_requests = last_expected_remaining_;
-  s.usage_ratio = usage_ratio();
+  PacerState s = last_;
+  s.usage_ratio = cap_sum_ > 0.0 ? std::clamp(used_sum_ / cap_sum_, kMinUsageRatio, 1.0) : 1.0;
   s.median_tau = median_tau_;
   s.beta = beta_;
   s.window_size = size_;
   s.decisions = decisions_;
   s.abandoned = abandoned_;
-  s.arrival_rate_per_second = arrival_rate_per_ms_ * 1000.0;
   return s;
 }
 

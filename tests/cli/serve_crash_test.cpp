@@ -81,7 +81,10 @@ TEST(ServeCrash, SigkillMidLoadLosesNothingAcknowledgedAndReconcilesTheRest) {
   auto replay = testing::start_replay(
       dir, {"--tokens-per-second", "200", "--lorem-tokens", std::to_string(kLongStreamTokens)});
   ASSERT_GT(replay->wait_listening(), 0) << replay->first_line() << replay->stderr_text();
-  const auto config = testing::write_gateway_config(dir, replay->port());
+  // At price 0 the pacer caps every request at t*(0) = 2 x the predicted threshold: a default
+  // threshold of 1500 lets the long stream have its kLongStreamTokens.
+  const auto config =
+      testing::write_gateway_config(dir, replay->port(), "pacer: {default_tau: 1500}\n");
   auto gateway = testing::start_serve(config, dir / "serve1.stderr");
   ASSERT_GT(gateway->wait_listening(), 0) << gateway->first_line() << gateway->stderr_text();
   const int port = gateway->port();

@@ -60,8 +60,9 @@ class Stack {
         ledger_(ledger::Ledger::open(dir + "/ledger.db", clock_)) {
     const int replay_port = replay_server_.bind();
     replay_server_.start();
-    // Uniform caps with one expected request: the pacer offers everything left, so caps are set by
-    // the client (16) until the budget runs out, and requests race for the last tokens.
+    // Uniform caps under an all-time budget without a plan line: the pacer offers max_tokens, so
+    // caps are set by the client (16) until the budget runs out, and requests race for the last
+    // tokens.
     const std::string yaml =
         "listen: 127.0.0.1:0\n"
         "ledger: ledger.db\n"
@@ -69,7 +70,7 @@ class Stack {
         std::to_string(budget) +
         ", window_seconds: 0}\n"
         "policy: uniform\n"
-        "pacer: {expected_requests_per_window: 1, max_tokens: 64}\n"
+        "pacer: {max_tokens: 64}\n"
         "upstreams:\n"
         "  - {name: replay, base_url: \"http://127.0.0.1:" +
         std::to_string(replay_port) + "\", model: model-a}\n";

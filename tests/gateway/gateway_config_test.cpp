@@ -89,7 +89,7 @@ policy: uniform
 on_abandon: degrade
 degrade_tokens: 32
 utility: {alpha: 3.5, beta: 0.01}
-pacer: {window_queries: 128, expected_requests_per_window: 40, min_tokens: 8, max_tokens: 4096, default_tau: 300}
+pacer: {window_queries: 128, min_tokens: 8, max_tokens: 4096, default_tau: 300, headroom_share: 0.2, price_band_share: 0.1, horizon_seconds: 86400}
 auction: {value_usd: 0.02, outside_value_usd: 0.001}
 limits: {max_body_bytes: 65536, header_timeout_seconds: 2.5, idle_timeout_seconds: 1, max_connections: 100, max_json_depth: 32, shutdown_grace_seconds: 0}
 upstreams:
@@ -126,7 +126,9 @@ TEST(GatewayConfig, ParsesEveryFieldOfAFullConfig) {
   EXPECT_DOUBLE_EQ(c.utility.alpha, 3.5);
   EXPECT_DOUBLE_EQ(c.utility.beta, 0.01);
   EXPECT_EQ(c.pacer.window_queries, 128u);
-  EXPECT_DOUBLE_EQ(c.pacer.expected_requests_per_window, 40.0);
+  EXPECT_DOUBLE_EQ(c.pacer.headroom_share, 0.2);
+  EXPECT_DOUBLE_EQ(c.pacer.price_band_share, 0.1);
+  EXPECT_EQ(c.pacer.horizon_seconds, 86400);
   EXPECT_EQ(c.pacer.min_tokens, 8);
   EXPECT_EQ(c.pacer.max_tokens, 4096);
   EXPECT_DOUBLE_EQ(c.pacer.default_tau, 300.0);
@@ -186,7 +188,9 @@ TEST(GatewayConfig, MinimalConfigTakesTheDocumentedDefaults) {
   EXPECT_DOUBLE_EQ(c.utility.alpha, 2.0);
   EXPECT_DOUBLE_EQ(c.utility.beta, 0.0);
   EXPECT_EQ(c.pacer.window_queries, 512u);
-  EXPECT_DOUBLE_EQ(c.pacer.expected_requests_per_window, 0.0);
+  EXPECT_DOUBLE_EQ(c.pacer.headroom_share, 0.1);
+  EXPECT_DOUBLE_EQ(c.pacer.price_band_share, 0.05);
+  EXPECT_EQ(c.pacer.horizon_seconds, 0);
   EXPECT_EQ(c.pacer.min_tokens, 1);
   EXPECT_EQ(c.pacer.max_tokens, 32768);
   EXPECT_DOUBLE_EQ(c.pacer.default_tau, 256.0);
@@ -316,6 +320,12 @@ TEST(GatewayConfigErrors, TypesAndRanges) {
                     HasSubstr("pacer.window_queries: must be an integer")));
   EXPECT_TRUE(Check(with("pacer: {default_tau: -1}\n"),
                     HasSubstr("pacer.default_tau: must be a number > 0")));
+  EXPECT_TRUE(Check(with("pacer: {headroom_share: 1.5}\n"),
+                    HasSubstr("pacer.headroom_share: must be a number in [0, 1]")));
+  EXPECT_TRUE(Check(with("pacer: {price_band_share: 0}\n"),
+                    HasSubstr("pacer.price_band_share: must be a number > 0 and <= 1")));
+  EXPECT_TRUE(Check(with("pacer: {horizon_seconds: -5}\n"),
+                    HasSubstr("pacer.horizon_seconds: must be an integer in [0,")));
   EXPECT_TRUE(
       Check(with("degrade_tokens: 0\n"), HasSubstr("degrade_tokens: must be an integer in [1,")));
   EXPECT_TRUE(Check(with("degrade_tokens: 40000\n"),
@@ -338,6 +348,18 @@ TEST(GatewayConfigErrors, TypesAndRanges) {
                     HasSubstr("gateway.yaml:2: budget.window_seconds: must be an integer in [0,")));
   EXPECT_TRUE(
       Check(error_of("- a\n- b\n"), StartsWith("gateway.yaml:1: must be a mapping (got a list)")));
+}
+
+// The arrival forecast the first pacer took is refused with what replaced it, whatever its value.
+TEST(GatewayConfigErrors, ExpectedRequestsPerWindowIsRefusedWithWhatReplacedIt) {
+  for (const std::string value : {"0", "500"}) {
+    const std::string e =
+        error_of(kMinimal + "pacer:\n  expected_requests_per_window: " + value + "\n");
+    EXPECT_TRUE(Check(e, StartsWith("gateway.yaml:6: pacer.expected_requests_per_window: was "
+                                    "removed: the pacer no longer forecasts arrivals")));
+    EXPECT_TRUE(Check(e, HasSubstr("plan line")));
+    EXPECT_TRUE(Check(e, HasSubstr("pacer.horizon_seconds")));
+  }
 }
 
 TEST(GatewayConfigErrors, UpstreamFields) {

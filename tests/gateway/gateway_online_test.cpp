@@ -110,14 +110,16 @@ OnlineResult online_accuracy(const World& w, std::int64_t budget, const std::str
   upstream_server.start();
 
   const auto dir = testing::scratch_dir("gateway_online_" + tag);
-  base::ManualClock clock(1'800'000'000'000);
+  // One request per simulated second, at the middle of each second of a 500 s budget window (the
+  // window starts at 1.8e12 ms, a multiple of 500 s): the gateway learns nothing about how many
+  // requests will come, only the budget per window.
+  base::ManualClock clock(1'800'000'000'000 - 500);
   ledger::Ledger ledger = ledger::Ledger::open((dir / "ledger.db").string(), clock);
   GatewayConfig config;
   config.source = "test";
   config.ledger_path = (dir / "ledger.db").string();
   config.budget_tokens = budget;
-  config.window_seconds = 0;  // one budget for the whole stream
-  config.pacer.expected_requests_per_window = static_cast<double>(w.stream.size());
+  config.window_seconds = static_cast<std::int64_t>(w.stream.size());
   UpstreamConfig up;
   up.name = "replay";
   up.base_url = "http://127.0.0.1:" + std::to_string(upstream_port);

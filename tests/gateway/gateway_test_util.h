@@ -3,8 +3,8 @@
 // GatewayConfig filled in code, served by a second HttpServer, and an httplib client. Shared by the
 // gateway_e2e_*_test.cpp files.
 //
-// Time: the ledger and the pacer read a ManualClock that stands still (so the pacer never learns an
-// arrival rate and its caps are reproducible); the replay paces streams and delays on an
+// Time: the ledger and the pacer read a ManualClock that stands still unless a test moves it (so
+// the pacer's caps are reproducible); the replay paces streams and delays on an
 // InstantPacingClock unless a test asks for real time (timeouts, a client leaving a slow stream).
 // Synchronisation is on responses and on polled conditions with deadlines, never on sleeps.
 //
@@ -408,6 +408,7 @@ class GatewayRig {
   }
 
   [[nodiscard]] ledger::Ledger& ledger() { return *ledger_; }
+  [[nodiscard]] base::ManualClock& clock() { return clock_; }
   [[nodiscard]] Gateway& gateway() { return *gateway_; }
   [[nodiscard]] const GatewayConfig& config() const { return config_; }
   [[nodiscard]] int port() const { return port_; }
