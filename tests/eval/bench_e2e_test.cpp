@@ -1,8 +1,7 @@
 // `clearhouse bench` through the real binary on a small real-data fixture (tests/fixtures/bench).
-#include <filesystem>
-
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "support/run_binary.h"
@@ -53,7 +52,8 @@ TEST(BenchE2E, MarkdownByDefaultAndTheSameNumbersEveryRun) {
   const auto dir = scratch_dir();
   const std::string args = "bench --data " + fixture("bench") +
                            " --seeds 2 --stream-size 40 --budgets 128 --streams balanced --quiet "
-                           "--out " + (dir / "r").string();
+                           "--out " +
+                           (dir / "r").string();
   const auto a = run_clearhouse(args);
   const auto b = run_clearhouse(args);
   ASSERT_EQ(a.exit_code, 0) << a.err;
@@ -121,6 +121,14 @@ TEST(TrainBenchE2E, TrainWritesTheCalibrationThatBenchAndAllocateUse) {
                                 (dir / "r2").string());
   EXPECT_EQ(c.exit_code, 2);
   EXPECT_NE(c.err.find("m.model.calibration.json"), std::string::npos) << c.err;
+}
+
+TEST(BenchE2E, HelpListsEveryPolicyOfTheRegistry) {
+  const auto r = run_clearhouse("bench --help");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* line : {"uniform: ", "clear: ", "oracle: ", "clear-plus: "}) {
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+  }
 }
 
 TEST(BenchE2E, MissingDataDirectoryIsAClearError) {
