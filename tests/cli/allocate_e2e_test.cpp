@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/param_names.h"
 #include "support/run_binary.h"
 
 namespace clearhouse::testing {
@@ -91,6 +92,7 @@ TEST(AllocateE2E, StandardInputGivesTheSamePlanAsAFile) {
 }
 
 struct BadInput {
+  const char* name;  // the test's name in ctest
   const char* args;
   const char* expected;  // substring of the one-line error
 };
@@ -110,39 +112,48 @@ TEST_P(AllocateBadInput, ExitsWithStatusTwoAndNamesTheProblem) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, AllocateBadInput,
     ::testing::Values(
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/empty.jsonl --budget 10", "no queries"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/malformed.jsonl --budget 10",
+        BadInput{"EmptyFile", CLEARHOUSE_FIXTURES "/allocate/empty.jsonl --budget 10",
+                 "no queries"},
+        BadInput{"MalformedJson", CLEARHOUSE_FIXTURES "/allocate/malformed.jsonl --budget 10",
                  "malformed.jsonl:2: not valid JSON"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/bad_tau_type.jsonl --budget 10",
+        BadInput{"TauNotANumber", CLEARHOUSE_FIXTURES "/allocate/bad_tau_type.jsonl --budget 10",
                  ":2: field 'tau': expected a number"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/missing_tau.jsonl --budget 10",
+        BadInput{"MissingTau", CLEARHOUSE_FIXTURES "/allocate/missing_tau.jsonl --budget 10",
                  ":2: field 'tau': missing"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/negative_tau.jsonl --budget 10",
+        BadInput{"NegativeTau", CLEARHOUSE_FIXTURES "/allocate/negative_tau.jsonl --budget 10",
                  ":2: field 'tau': must be > 0"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/infinite_tau.jsonl --budget 10",
+        BadInput{"InfiniteTau", CLEARHOUSE_FIXTURES "/allocate/infinite_tau.jsonl --budget 10",
                  ":2: not valid JSON (number overflow"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/duplicate_id.jsonl --budget 10",
+        BadInput{"DuplicateId", CLEARHOUSE_FIXTURES "/allocate/duplicate_id.jsonl --budget 10",
                  ":2: field 'id': duplicate id \"a\" (first on line 1)"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/prompt_only.jsonl --budget 10",
+        BadInput{"PromptWithoutPredictor",
+                 CLEARHOUSE_FIXTURES "/allocate/prompt_only.jsonl --budget 10",
                  "threshold predictor is needed"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget 0",
+        BadInput{"ZeroBudget", CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget 0",
                  "--budget: must be positive"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget -3", "--budget"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget lots",
+        BadInput{"NegativeBudget", CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget -3",
+                 "--budget"},
+        BadInput{"BudgetNotANumber", CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget lots",
                  "--budget: expected a number of tokens, got 'lots'"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget 10.5",
+        BadInput{"FractionalBudget", CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget 10.5",
                  "expected a whole number"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget 10 --policy greedy",
+        BadInput{"UnknownPolicy",
+                 CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget 10 --policy greedy",
                  "--policy: unknown policy 'greedy'"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/queries.jsonl", "exactly one of --budget"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/missing_tau.jsonl --budget 10 --policy oracle",
+        BadInput{"NoBudget", CLEARHOUSE_FIXTURES "/allocate/queries.jsonl",
+                 "exactly one of --budget"},
+        BadInput{"OracleWithoutTrueLengths",
+                 CLEARHOUSE_FIXTURES "/allocate/missing_tau.jsonl --budget 10 --policy oracle",
                  ":1: field 'tokens_needed': missing"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/missing_tau.jsonl --budget 10 --policy tale-ep",
+        BadInput{"TaleEpWithoutTeacherEstimate",
+                 CLEARHOUSE_FIXTURES "/allocate/missing_tau.jsonl --budget 10 --policy tale-ep",
                  ":1: field 'teacher_tau': missing (policy tale-ep needs it)"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget 10 --policy clear-plus",
+        BadInput{"ClearPlusIsBenchOnly",
+                 CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget 10 --policy clear-plus",
                  "--policy: clear-plus runs in clearhouse bench only"},
-        BadInput{"/nonexistent/queries.jsonl --budget 10",
-                 "/nonexistent/queries.jsonl: cannot open"}));
+        BadInput{"MissingFile", "/nonexistent/queries.jsonl --budget 10",
+                 "/nonexistent/queries.jsonl: cannot open"}),
+    NamedAfterMember{});
 
 // tale-ep reads the teacher's estimate only: no tau needed, and no model utility to report.
 TEST(AllocateE2E, TaleEpNeedsOnlyTheTeacherEstimate) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "support/param_names.h"
 #include "support/run_binary.h"
 
 namespace clearhouse::testing {
@@ -63,6 +64,7 @@ TEST(BenchE2E, MarkdownByDefaultAndTheSameNumbersEveryRun) {
 }
 
 struct BadBench {
+  const char* name;  // the test's name in ctest
   const char* args;
   const char* expected;
 };
@@ -77,14 +79,17 @@ TEST_P(BenchBadInput, ExitsWithStatusTwoAndNamesTheProblem) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, BenchBadInput,
-    ::testing::Values(BadBench{"--streams sideways", "--streams: unknown stream 'sideways'"},
-                      BadBench{"--policies uniform,greedy", "--policies: unknown policy 'greedy'"},
-                      BadBench{"--budgets 64,abc", "--budgets: expected a number of tokens"},
-                      BadBench{"--budgets 0", "--budgets: must be positive"},
-                      BadBench{"--model-name NoSuchModel", "unknown model 'NoSuchModel'"},
-                      BadBench{"--teacher NoSuchModel", "--teacher: unknown model"},
-                      BadBench{"--predictor /nonexistent/model.bin", "--predictor"},
-                      BadBench{"--seeds 0", "--seeds"}));
+    ::testing::Values(
+        BadBench{"UnknownStream", "--streams sideways", "--streams: unknown stream 'sideways'"},
+        BadBench{"UnknownPolicy", "--policies uniform,greedy",
+                 "--policies: unknown policy 'greedy'"},
+        BadBench{"BudgetNotANumber", "--budgets 64,abc", "--budgets: expected a number of tokens"},
+        BadBench{"ZeroBudget", "--budgets 0", "--budgets: must be positive"},
+        BadBench{"UnknownModel", "--model-name NoSuchModel", "unknown model 'NoSuchModel'"},
+        BadBench{"UnknownTeacher", "--teacher NoSuchModel", "--teacher: unknown model"},
+        BadBench{"MissingPredictorFile", "--predictor /nonexistent/model.bin", "--predictor"},
+        BadBench{"ZeroSeeds", "--seeds 0", "--seeds"}),
+    NamedAfterMember{});
 
 TEST(TrainBenchE2E, TrainWritesTheCalibrationThatBenchAndAllocateUse) {
   const auto dir = scratch_dir();
