@@ -40,7 +40,7 @@ struct BenchOptions {
   std::size_t stream_size = 500;
   std::uint64_t seed = 1;
   std::string teacher = "gpt-4o-2024-08-06";
-  std::string out = "report";
+  std::string out;  // empty: report/, or no files with --json
   std::string predictor;
   bool json_output = false;
   bool quiet = false;
@@ -218,19 +218,23 @@ void run_bench(const BenchOptions& o) {
       teacher ? o.teacher : std::string("none (tau_hat)"));
   const std::string tables = eval::markdown_tables(result, grid);
 
-  std::error_code ec;
-  std::filesystem::create_directories(o.out, ec);
-  if (ec) throw UsageError("--out: cannot create " + o.out + ": " + ec.message());
-  write_text_atomic(o.out + "/results.csv", eval::results_csv(result));
-  write_text_atomic(o.out + "/results.json", doc.dump(2) + "\n");
-  write_text_atomic(o.out + "/results.md", notes + tables);
-  for (const auto& mix : grid.streams) {
-    write_text_atomic(
-        o.out + "/pareto-" + mix.name + ".svg",
-        eval::pareto_svg(result, grid, mix.name, fmt::format("{}: {} stream", o.model, mix.name)));
+  // --json alone writes stdout only, so it never replaces a report (e.g. the main job's report/).
+  const std::string out_dir = !o.out.empty() ? o.out : o.json_output ? "" : "report";
+  if (!out_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    if (ec) throw UsageError("--out: cannot create " + out_dir + ": " + ec.message());
+    write_text_atomic(out_dir + "/results.csv", eval::results_csv(result));
+    write_text_atomic(out_dir + "/results.json", doc.dump(2) + "\n");
+    write_text_atomic(out_dir + "/results.md", notes + tables);
+    for (const auto& mix : grid.streams) {
+      write_text_atomic(out_dir + "/pareto-" + mix.name + ".svg",
+                        eval::pareto_svg(result, grid, mix.name,
+                                         fmt::format("{}: {} stream", o.model, mix.name)));
+    }
+    log_progress(o, fmt::format("wrote {}/results.{{md,csv,json}} and {} plots ({:.2f} s)", out_dir,
+                                grid.streams.size(), elapsed()));
   }
-  log_progress(o, fmt::format("wrote {}/results.{{md,csv,json}} and {} plots ({:.2f} s)", o.out,
-                              grid.streams.size(), elapsed()));
   if (o.json_output) {
     std::puts(doc.dump(2).c_str());
   } else {
@@ -266,8 +270,12 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--predictor", opts->predictor,
                   "Threshold predictor file (from clearhouse train); then every question of --data "
                   "is an evaluation question");
-  cmd->add_option("--out", opts->out, "Report directory")->capture_default_str();
-  cmd->add_flag("--json", opts->json_output, "Print the results as JSON on stdout");
+  cmd->add_option("--out", opts->out,
+                  "Report directory (results.{md,csv,json}, pareto-*.svg); default: report, or "
+                  "none with --json");
+  cmd->add_flag(
+      "--json", opts->json_output,
+      "Print the results as JSON on stdout; writes no report files unless --out is given");
   cmd->add_flag("--quiet", opts->quiet, "No progress on stderr");
   cmd->callback([opts] { run_bench(*opts); });
 }

@@ -128,6 +128,17 @@ TEST(TrainBenchE2E, TrainWritesTheCalibrationThatBenchAndAllocateUse) {
   EXPECT_NE(c.err.find("m.model.calibration.json"), std::string::npos) << c.err;
 }
 
+// --json alone prints the results and writes no report files, so it never replaces a report.
+TEST(BenchE2E, JsonWithoutOutWritesOnlyStandardOutput) {
+  const auto dir = scratch_dir();
+  const auto r =
+      run_shell_in(dir, std::string(CLEARHOUSE_BIN) + " bench --data " + fixture("bench") +
+                            " --seeds 1 --stream-size 30 --budgets 128 --json --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["budgets"], json({128}));
+  EXPECT_TRUE(std::filesystem::is_empty(dir)) << "no report/ (or anything else) in the cwd";
+}
+
 TEST(BenchE2E, HelpListsEveryPolicyOfTheRegistry) {
   const auto r = run_clearhouse("bench --help");
   ASSERT_EQ(r.exit_code, 0) << r.err;
