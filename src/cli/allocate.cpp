@@ -1,10 +1,10 @@
-// `clearhouse allocate`: JSONL queries in, a per-query max_tokens plan out (see docs/allocation.md).
+// `clearhouse allocate`: JSONL queries in, a per-query max_tokens plan out (see
+// docs/allocation.md).
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/errors.h"
@@ -12,7 +12,7 @@
 #include "cli/query_records.h"
 #include "core/clear_allocation.h"
 #include "core/integerize.h"
-#include "core/policies.h"
+#include "core/policy_registry.h"
 #include "core/utility_model.h"
 #include "predict/threshold_predictor.h"
 
@@ -37,13 +37,6 @@ struct AllocateOptions {
   std::string summary;
   std::string predictor;  // model file: fills tau for queries that carry a prompt instead
 };
-
-std::vector<double> field_values(const std::vector<QueryRecord>& records,
-                                 std::optional<double> QueryRecord::*field) {
-  std::vector<double> v(records.size());
-  for (std::size_t i = 0; i < records.size(); ++i) v[i] = *(records[i].*field);
-  return v;
-}
 
 std::vector<core::SurgeUtility> utilities_for(const std::vector<QueryRecord>& records,
                                               const std::vector<double>& tau,
@@ -71,12 +64,22 @@ std::vector<core::SurgeUtility> utilities_for(const std::vector<QueryRecord>& re
   return utilities;
 }
 
-void run_allocate(const AllocateOptions& o) {
-  const auto policy = core::parse_policy(o.policy);
-  if (!policy) {
-    throw UsageError("--policy: unknown policy '" + o.policy + "' (expected " +
-                     std::string(core::policy_names()) + ")");
+const core::PolicySpec& parse_allocate_policy(const std::string& name) {
+  const core::PolicySpec* spec = core::find_policy(name);
+  const std::string expected = core::policy_names(core::PolicyScope::kAllocate);
+  if (spec == nullptr) {
+    throw UsageError("--policy: unknown policy '" + name + "' (expected " + expected + ")");
   }
+  if (!core::available_in(*spec, core::PolicyScope::kAllocate)) {
+    throw UsageError("--policy: " + name +
+                     " runs in clearhouse bench only: it needs a success calibration of recorded "
+                     "answers (allocate's policies: " +
+                     expected + ")");
+  }
+  return *spec;
+}
+
+void validate_options(const AllocateOptions& o) {
   if (o.solver != "exact" && o.solver != "bisection") {
     throw UsageError("--solver: expected exact or bisection, got '" + o.solver + "'");
   }
@@ -87,86 +90,105 @@ void run_allocate(const AllocateOptions& o) {
       o.max_tokens < 0.0) {
     throw UsageError("--alpha and --kappa must be > 0; --beta, --min-tokens, --max-tokens >= 0");
   }
+}
+
+// Fills tau from the prompt for queries without one; returns how many it filled.
+std::size_t predict_missing_tau(std::vector<QueryRecord>& records, const std::string& model_path) {
+  if (model_path.empty()) return 0;
+  const predict::ThresholdPredictor predictor = [&] {
+    try {
+      return predict::ThresholdPredictor::load_file(model_path);
+    } catch (const predict::ModelFileError& e) {
+      throw UsageError(std::string("--predictor: ") + e.what());
+    }
+  }();
+  std::size_t predicted = 0;
+  for (auto& r : records) {
+    if (r.tau || !r.prompt) continue;
+    r.tau = predictor.predict(*r.prompt, r.dataset.value_or(""));
+    ++predicted;
+  }
+  return predicted;
+}
+
+// The columns core::run_policy reads, owned here; a column is filled when every record has it.
+struct BatchColumns {
+  std::vector<double> tau, teacher_tau, tokens_needed;
+  std::vector<std::uint8_t> correct;
+  std::vector<core::SurgeUtility> utilities;  // from tau, when every record has one
+  core::UtilityModel model;
+};
+
+template <typename T, typename F>
+std::vector<T> column_if_complete(const std::vector<QueryRecord>& records, core::PolicyInput input,
+                                  F value) {
+  std::vector<T> v;
+  for (const auto& r : records) {
+    if (!has_input(r, input)) return {};
+  }
+  v.reserve(records.size());
+  for (const auto& r : records) v.push_back(static_cast<T>(value(r)));
+  return v;
+}
+
+BatchColumns batch_columns(const std::vector<QueryRecord>& records, const AllocateOptions& o) {
+  using core::PolicyInput;
+  BatchColumns c;
+  c.tau = column_if_complete<double>(records, PolicyInput::kTau, [](auto& r) { return *r.tau; });
+  c.teacher_tau = column_if_complete<double>(records, PolicyInput::kTeacherTau,
+                                             [](auto& r) { return *r.teacher_tau; });
+  c.tokens_needed = column_if_complete<double>(records, PolicyInput::kTokensNeeded,
+                                               [](auto& r) { return *r.tokens_needed; });
+  c.correct = column_if_complete<std::uint8_t>(records, PolicyInput::kCorrect,
+                                               [](auto& r) { return *r.correct; });
+  // The plan's model utility is reported for every policy that has thresholds.
+  if (!c.tau.empty()) c.utilities = utilities_for(records, c.tau, o, &c.model);
+  return c;
+}
+
+core::PolicyInputs policy_inputs(const BatchColumns& c, std::size_t queries,
+                                 const AllocateOptions& o) {
+  core::PolicyInputs in;
+  in.queries = queries;
+  in.tau = c.tau;
+  in.teacher_tau = c.teacher_tau;
+  in.tokens_needed = c.tokens_needed;
+  in.correct = c.correct;
+  in.utilities = c.utilities;
+  in.limits.min_tokens = o.min_tokens;
+  if (o.max_tokens > 0.0) in.limits.max_tokens = o.max_tokens;
+  in.solver = o.solver == "exact" ? core::PriceSolver::kExact : core::PriceSolver::kBisection;
+  return in;
+}
+
+json clear_details(const core::ClearPlan& plan, const std::string& solver) {
+  return {
+      {"shadow_price", plan.price.lambda},  {"fill_price", plan.fill_price},
+      {"upper_bound", plan.upper_bound},    {"solver", solver},
+      {"solver_method", plan.price.method}, {"solver_status", core::to_string(plan.price.status)},
+      {"solver_passes", plan.price.passes}};
+}
+
+void run_allocate(const AllocateOptions& o) {
+  const core::PolicySpec& policy = parse_allocate_policy(o.policy);
+  validate_options(o);
   const std::string source = o.input == "-" ? std::string("<stdin>") : o.input;
   std::vector<QueryRecord> records = parse_query_records(read_text(o.input), source);
-  std::size_t predicted = 0;
-  if (!o.predictor.empty()) {
-    const predict::ThresholdPredictor predictor = [&] {
-      try {
-        return predict::ThresholdPredictor::load_file(o.predictor);
-      } catch (const predict::ModelFileError& e) {
-        throw UsageError(std::string("--predictor: ") + e.what());
-      }
-    }();
-    for (auto& r : records) {
-      if (r.tau || !r.prompt) continue;
-      r.tau = predictor.predict(*r.prompt, r.dataset.value_or(""));
-      ++predicted;
-    }
-  }
+  const std::size_t predicted = predict_missing_tau(records, o.predictor);
   const auto n = static_cast<std::int64_t>(records.size());
   const std::int64_t budget = o.budget.empty()
                                   ? parse_positive_tokens(o.per_query, "--per-query") * n
                                   : parse_positive_tokens(o.budget, "--budget");
+  require_inputs(records, source, policy);
+  const BatchColumns columns = batch_columns(records, o);
+  const bool have_tau = !columns.tau.empty();
 
-  if (*policy == core::Policy::kOracle) {
-    require_field(records, source, "tokens_needed");
-    require_field(records, source, "correct");
-  }
-  if (*policy == core::Policy::kTaleEp) require_field(records, source, "teacher_tau");
-  if (*policy != core::Policy::kOracle && *policy != core::Policy::kUniform) {
-    require_field(records, source, "tau");
-  }
-  // The plan's model utility is reported for every policy that has thresholds.
-  bool have_tau = true;
-  for (const auto& r : records) have_tau = have_tau && r.tau.has_value();
-  std::vector<double> tau = have_tau ? field_values(records, &QueryRecord::tau) : std::vector<double>{};
-  core::UtilityModel model;
-  std::vector<core::SurgeUtility> utilities;
-  if (have_tau) utilities = utilities_for(records, tau, o, &model);
-
-  json summary;
   const auto start = std::chrono::steady_clock::now();
-  std::vector<std::int64_t> caps;
-  switch (*policy) {
-    case core::Policy::kUniform: caps = core::allocate_uniform(records.size(), budget); break;
-    case core::Policy::kPredictor:
-    case core::Policy::kTaleEp: {
-      const auto need = *policy == core::Policy::kPredictor
-                            ? tau
-                            : field_values(records, &QueryRecord::teacher_tau);
-      core::ProportionalLimits limits;
-      limits.min_tokens = o.min_tokens;
-      if (o.max_tokens > 0.0) limits.max_tokens = o.max_tokens;
-      caps = core::allocate_proportional(need, budget, limits);
-      break;
-    }
-    case core::Policy::kClearHeuristic: caps = core::allocate_clear_heuristic(tau, budget); break;
-    case core::Policy::kClearAuction: caps = core::allocate_clear_auction(tau, budget); break;
-    case core::Policy::kOracle: {
-      std::vector<std::uint8_t> correct(records.size());
-      for (std::size_t i = 0; i < records.size(); ++i) correct[i] = *records[i].correct;
-      caps = core::allocate_oracle(field_values(records, &QueryRecord::tokens_needed), correct,
-                                   budget);
-      break;
-    }
-    case core::Policy::kClear: {
-      const auto solver =
-          o.solver == "exact" ? core::PriceSolver::kExact : core::PriceSolver::kBisection;
-      core::ClearPlan plan = core::allocate_clear(utilities, budget, solver);
-      caps = std::move(plan.caps);
-      summary["shadow_price"] = plan.price.lambda;
-      summary["fill_price"] = plan.fill_price;
-      summary["upper_bound"] = plan.upper_bound;
-      summary["solver"] = o.solver;
-      summary["solver_method"] = plan.price.method;
-      summary["solver_status"] = core::to_string(plan.price.status);
-      summary["solver_passes"] = plan.price.passes;
-      break;
-    }
-  }
+  const core::PolicyPlan plan =
+      core::run_policy(policy.policy, policy_inputs(columns, records.size(), o), budget);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::vector<std::int64_t>& caps = plan.caps;
 
   std::string plan_text;
   std::int64_t funded = 0;
@@ -174,14 +196,15 @@ void run_allocate(const AllocateOptions& o) {
   for (std::size_t i = 0; i < records.size(); ++i) {
     const bool abandoned = caps[i] == 0;
     funded += !abandoned;
-    if (have_tau) utility += utilities[i].value(static_cast<double>(caps[i]));
+    if (have_tau) utility += columns.utilities[i].value(static_cast<double>(caps[i]));
     json row{{"id", records[i].id}, {"max_tokens", caps[i]}, {"abandoned", abandoned}};
     plan_text += row.dump();
     plan_text += '\n';
   }
   write_text_atomic(o.out, plan_text);
 
-  summary["policy"] = core::to_string(*policy);
+  json summary = plan.clear ? clear_details(*plan.clear, o.solver) : json::object();
+  summary["policy"] = policy.name;
   summary["queries"] = records.size();
   summary["budget"] = budget;
   summary["allocated"] = core::total_tokens(caps);
@@ -191,6 +214,7 @@ void run_allocate(const AllocateOptions& o) {
   if (!summary.contains("upper_bound")) summary["upper_bound"] = nullptr;
   summary["utility"] = have_tau ? json(utility) : json(nullptr);
   if (have_tau) {
+    const core::UtilityModel& model = columns.model;
     summary["utility_model"] = {{"shape", core::to_string(model.shape)},
                                 {"alpha", model.alpha},
                                 {"beta", model.beta},
@@ -214,11 +238,12 @@ void add_allocate_command(CLI::App& app) {
       "allocate", "Per-query max_tokens plan for a batch of queries under a total token budget");
   cmd->add_option("input", opts->input,
                   "JSONL queries: id, tau (predicted threshold, tokens); optional alpha, beta, "
-                  "value, teacher_tau (tale-ep), tokens_needed + correct (oracle). '-' = stdin")
+                  "value, and the fields a --policy needs (listed there). '-' = stdin")
       ->capture_default_str();
   cmd->add_option("--budget", opts->budget, "Total budget, tokens");
   cmd->add_option("--per-query", opts->per_query, "Average budget per query, tokens (total = N x)");
-  cmd->add_option("--policy", opts->policy, std::string(core::policy_names()))
+  cmd->add_option("--policy", opts->policy,
+                  "Allocation policy, one of:\n" + core::policy_help(core::PolicyScope::kAllocate))
       ->capture_default_str();
   cmd->add_option("--solver", opts->solver, "Shadow-price solver for clear: exact|bisection")
       ->capture_default_str();

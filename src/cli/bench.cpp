@@ -1,19 +1,20 @@
 // `clearhouse bench`: the paper's replay evaluation on recorded answers (see docs/results.md).
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
+#include "cli/calibration_file.h"
 #include "cli/commands.h"
 #include "cli/errors.h"
 #include "cli/io.h"
-#include "cli/calibration_file.h"
+#include "core/policy_registry.h"
 #include "core/utility_model.h"
 #include "data/data_error.h"
 #include "data/dataset.h"
@@ -34,13 +35,12 @@ struct BenchOptions {
   std::string model = "Qwen2-7B-Instruct";
   std::string budgets = "64,128,256,512";
   std::string streams = "balanced,mostly-easy,mostly-hard,u-shaped";
-  std::string policies =
-      "uniform,predictor,tale-ep,clear-heuristic,clear-auction,clear,oracle,clear-plus";
+  std::string policies = core::policy_names(core::PolicyScope::kReplay, ",");
   int seeds = 5;
   std::size_t stream_size = 500;
   std::uint64_t seed = 1;
   std::string teacher = "gpt-4o-2024-08-06";
-  std::string out = "report";
+  std::string out;  // empty: report/, or no files with --json
   std::string predictor;
   bool json_output = false;
   bool quiet = false;
@@ -60,12 +60,12 @@ eval::BenchGrid parse_grid(const BenchOptions& o) {
     grid.budgets.push_back(parse_positive_tokens(b, "--budgets"));
   }
   for (const auto& p : split_list(o.policies)) {
-    if (!eval::is_policy(p)) {
-      throw UsageError("--policies: unknown policy '" + p +
-                       "' (expected uniform, predictor, tale-ep, clear-heuristic, clear-auction, "
-                       "clear, oracle, clear-plus)");
+    const auto policy = core::parse_policy(p);
+    if (!policy) {
+      throw UsageError("--policies: unknown policy '" + p + "' (expected " +
+                       core::policy_names(core::PolicyScope::kReplay) + ")");
     }
-    grid.policies.push_back(p);
+    grid.policies.push_back(*policy);
   }
   if (grid.streams.empty() || grid.budgets.empty() || grid.policies.empty()) {
     throw UsageError("--streams, --budgets and --policies each need at least one entry");
@@ -147,16 +147,16 @@ void run_bench(const BenchOptions& o) {
                           "): clear-plus uses the predictor's own spread and p = 1");
     }
   }
-  const eval::ReplayPool pool =
-      eval::build_pool(dataset, backbone, teacher, eval_questions, *predictor,
-                       calibration ? &*calibration : nullptr);
+  const eval::ReplayPool pool = eval::build_pool(dataset, backbone, teacher, eval_questions,
+                                                 *predictor, calibration ? &*calibration : nullptr);
   for (std::size_t t = 0; t < eval::kTierCount; ++t) {
     const auto tier = static_cast<eval::Tier>(t);
     for (const auto& mix : grid.streams) {
       if (pool.tiers[t].empty() && eval::tier_counts(mix, grid.stream_size)[t] > 0) {
-        throw UsageError(fmt::format("stream '{}' needs {} questions but {} answered none of "
-                                     "that tier among the evaluation questions",
-                                     mix.name, eval::to_string(tier), o.model));
+        throw UsageError(
+            fmt::format("stream '{}' needs {} questions but {} answered none of "
+                        "that tier among the evaluation questions",
+                        mix.name, eval::to_string(tier), o.model));
       }
     }
   }
@@ -182,15 +182,18 @@ void run_bench(const BenchOptions& o) {
   const eval::GridResult result = eval::run_grid(
       pool.items, pool.tiers, grid, settings, [&](std::size_t done, std::size_t all) {
         if (done % static_cast<std::size_t>(grid.seeds) == 0) {
-          log_progress(o, fmt::format("replayed {}/{} streams x seeds ({:.2f} s)", done, all,
-                                      elapsed()));
+          log_progress(
+              o, fmt::format("replayed {}/{} streams x seeds ({:.2f} s)", done, all, elapsed()));
         }
       });
 
   json doc{{"model", o.model},
            {"budgets", grid.budgets},
-           {"predictor", {{"log_mae", log_mae}, {"spearman", rho}, {"source", predictor_source},
-                          {"evaluated_on", pool.items.size()}}},
+           {"predictor",
+            {{"log_mae", log_mae},
+             {"spearman", rho},
+             {"source", predictor_source},
+             {"evaluated_on", pool.items.size()}}},
            {"streams_drawn_with_replacement", result.with_replacement},
            {"seeds", grid.seeds},
            {"stream_size", grid.stream_size},
@@ -205,8 +208,9 @@ void run_bench(const BenchOptions& o) {
   if (!result.with_replacement.empty()) {
     std::string names;
     for (const auto& n : result.with_replacement) names += (names.empty() ? "" : ", ") + n;
-    notes += "\nDrawn with replacement (a tier held fewer questions than the stream needs): " +
-             names + ".\n";
+    notes +=
+        "\nDrawn with replacement (a tier held fewer questions than the stream needs): " + names +
+        ".\n";
   }
   notes += fmt::format(
       "\nTALE-EP's teacher is {}'s recorded length; the budget instruction TALE-EP puts in the "
@@ -214,19 +218,23 @@ void run_bench(const BenchOptions& o) {
       teacher ? o.teacher : std::string("none (tau_hat)"));
   const std::string tables = eval::markdown_tables(result, grid);
 
-  std::error_code ec;
-  std::filesystem::create_directories(o.out, ec);
-  if (ec) throw UsageError("--out: cannot create " + o.out + ": " + ec.message());
-  write_text_atomic(o.out + "/results.csv", eval::results_csv(result));
-  write_text_atomic(o.out + "/results.json", doc.dump(2) + "\n");
-  write_text_atomic(o.out + "/results.md", notes + tables);
-  for (const auto& mix : grid.streams) {
-    write_text_atomic(o.out + "/pareto-" + mix.name + ".svg",
-                      eval::pareto_svg(result, grid, mix.name,
-                                       fmt::format("{}: {} stream", o.model, mix.name)));
+  // --json alone writes stdout only, so it never replaces a report (e.g. the main job's report/).
+  const std::string out_dir = !o.out.empty() ? o.out : o.json_output ? "" : "report";
+  if (!out_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    if (ec) throw UsageError("--out: cannot create " + out_dir + ": " + ec.message());
+    write_text_atomic(out_dir + "/results.csv", eval::results_csv(result));
+    write_text_atomic(out_dir + "/results.json", doc.dump(2) + "\n");
+    write_text_atomic(out_dir + "/results.md", notes + tables);
+    for (const auto& mix : grid.streams) {
+      write_text_atomic(out_dir + "/pareto-" + mix.name + ".svg",
+                        eval::pareto_svg(result, grid, mix.name,
+                                         fmt::format("{}: {} stream", o.model, mix.name)));
+    }
+    log_progress(o, fmt::format("wrote {}/results.{{md,csv,json}} and {} plots ({:.2f} s)", out_dir,
+                                grid.streams.size(), elapsed()));
   }
-  log_progress(o, fmt::format("wrote {}/results.{{md,csv,json}} and {} plots ({:.2f} s)", o.out,
-                              grid.streams.size(), elapsed()));
   if (o.json_output) {
     std::puts(doc.dump(2).c_str());
   } else {
@@ -239,7 +247,8 @@ void run_bench(const BenchOptions& o) {
 void add_bench_command(CLI::App& app) {
   auto opts = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "bench", "Replay evaluation: accuracy of every policy per stream and budget on recorded answers");
+      "bench",
+      "Replay evaluation: accuracy of every policy per stream and budget on recorded answers");
   cmd->add_option("--data", opts->data, "ZeroEval data directory (questions.jsonl, runs.csv)")
       ->capture_default_str();
   cmd->add_option("--model-name", opts->model, "Backbone model whose answers are replayed")
@@ -248,7 +257,10 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--streams", opts->streams, "Traffic streams, comma-separated")
       ->capture_default_str();
-  cmd->add_option("--policies", opts->policies, "Policies, comma-separated")->capture_default_str();
+  cmd->add_option(
+         "--policies", opts->policies,
+         "Policies, comma-separated, of:\n" + core::policy_help(core::PolicyScope::kReplay))
+      ->capture_default_str();
   cmd->add_option("--seeds", opts->seeds, "Streams drawn per cell")->capture_default_str();
   cmd->add_option("--stream-size", opts->stream_size, "Queries per stream")->capture_default_str();
   cmd->add_option("--seed", opts->seed, "Base random seed")->capture_default_str();
@@ -258,8 +270,12 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--predictor", opts->predictor,
                   "Threshold predictor file (from clearhouse train); then every question of --data "
                   "is an evaluation question");
-  cmd->add_option("--out", opts->out, "Report directory")->capture_default_str();
-  cmd->add_flag("--json", opts->json_output, "Print the results as JSON on stdout");
+  cmd->add_option("--out", opts->out,
+                  "Report directory (results.{md,csv,json}, pareto-*.svg); default: report, or "
+                  "none with --json");
+  cmd->add_flag(
+      "--json", opts->json_output,
+      "Print the results as JSON on stdout; writes no report files unless --out is given");
   cmd->add_flag("--quiet", opts->quiet, "No progress on stderr");
   cmd->callback([opts] { run_bench(*opts); });
 }

@@ -1,6 +1,7 @@
-// A small hand-written SVG line chart for the market reports (no dependencies): several named
-// series of (x, y) points, optional log-scaled x axis, ticks, a legend and axis labels. Non-finite
-// points are skipped (they break the line).
+// The market reports' line charts, drawn with eval::SvgChart: several named series of (x, y)
+// points, an optional log-scaled x axis, round ticks on axes fitted to the data, a legend and axis
+// labels. Points that cannot be drawn (non-finite, or x <= 0 on a log axis) are skipped and break
+// the line.
 #pragma once
 
 #include <string>

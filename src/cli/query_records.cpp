@@ -97,21 +97,30 @@ std::vector<QueryRecord> parse_query_records(std::string_view text, std::string_
   return records;
 }
 
-void require_field(const std::vector<QueryRecord>& records, std::string_view source,
-                   std::string_view field) {
-  for (const auto& r : records) {
-    bool present = false;
-    if (field == "tau") present = r.tau.has_value();
-    if (field == "teacher_tau") present = r.teacher_tau.has_value();
-    if (field == "tokens_needed") present = r.tokens_needed.has_value();
-    if (field == "correct") present = r.correct.has_value();
-    if (present) continue;
-    std::string problem = "missing";
-    if (field == "tau" && r.prompt) {
-      problem += "; this query has a prompt but no threshold: a threshold predictor is needed to "
-                 "estimate tau from text (--predictor FILE, made by clearhouse train)";
+bool has_input(const QueryRecord& record, core::PolicyInput input) {
+  switch (input) {
+    case core::PolicyInput::kTau: return record.tau.has_value();
+    case core::PolicyInput::kTeacherTau: return record.teacher_tau.has_value();
+    case core::PolicyInput::kTokensNeeded: return record.tokens_needed.has_value();
+    case core::PolicyInput::kCorrect: return record.correct.has_value();
+    case core::PolicyInput::kSuccessBelief: return false;
+  }
+  return false;
+}
+
+void require_inputs(const std::vector<QueryRecord>& records, std::string_view source,
+                    const core::PolicySpec& policy) {
+  for (const core::PolicyInput input : policy.required) {
+    for (const auto& r : records) {
+      if (has_input(r, input)) continue;
+      std::string problem = "missing (policy " + std::string(policy.name) + " needs it)";
+      if (input == core::PolicyInput::kTau && r.prompt) {
+        problem +=
+            "; this query has a prompt but no threshold: a threshold predictor is needed "
+            "to estimate tau from text (--predictor FILE, made by clearhouse train)";
+      }
+      fail(source, r.line, core::to_string(input), problem);
     }
-    fail(source, r.line, field, problem);
   }
 }
 

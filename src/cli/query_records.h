@@ -1,19 +1,20 @@
 // One query of `clearhouse allocate`'s JSONL input, parsed and validated at the edge.
 //
 // Fields: id (string or number, unique), tau (tokens, > 0), optional alpha and beta (utility
-// overrides, > 0), value (scaled utility's peak value, > 0), teacher_tau (TALE-EP's teacher estimate,
-// tokens, > 0), tokens_needed (oracle: true length, tokens, >= 0) and correct (oracle: bool), prompt
-// or question (text, for a threshold predictor), dataset (workload name, for the predictor). Blank
-// lines are skipped.
+// overrides, > 0), value (scaled utility's peak value, > 0), teacher_tau (TALE-EP's teacher
+// estimate, tokens, > 0), tokens_needed (oracle: true length, tokens, >= 0) and correct (oracle:
+// bool), prompt or question (text, for a threshold predictor), dataset (workload name, for the
+// predictor). Blank lines are skipped.
 #pragma once
 
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "core/policy_registry.h"
 
 namespace clearhouse::cli {
 
@@ -36,8 +37,12 @@ struct QueryRecord {
 [[nodiscard]] std::vector<QueryRecord> parse_query_records(std::string_view text,
                                                            std::string_view source);
 
-// Throws UsageError naming the first record without the field (for policies that need it).
-void require_field(const std::vector<QueryRecord>& records, std::string_view source,
-                   std::string_view field);
+// Throws UsageError "<source>:<line>: field '<f>': missing ..." for the first record without an
+// input that `policy` requires (core::PolicySpec::required).
+void require_inputs(const std::vector<QueryRecord>& records, std::string_view source,
+                    const core::PolicySpec& policy);
+
+// Whether the record carries `input` (success_belief: never; allocate's JSONL has no such field).
+[[nodiscard]] bool has_input(const QueryRecord& record, core::PolicyInput input);
 
 }  // namespace clearhouse::cli

@@ -36,32 +36,6 @@ std::vector<std::int64_t> share_among(std::span<const double> need,
 
 }  // namespace
 
-std::string_view to_string(Policy policy) {
-  switch (policy) {
-    case Policy::kUniform: return "uniform";
-    case Policy::kPredictor: return "predictor";
-    case Policy::kTaleEp: return "tale-ep";
-    case Policy::kClearHeuristic: return "clear-heuristic";
-    case Policy::kClearAuction: return "clear-auction";
-    case Policy::kClear: return "clear";
-    case Policy::kOracle: return "oracle";
-  }
-  return "unknown";
-}
-
-std::optional<Policy> parse_policy(std::string_view name) {
-  for (const Policy p : {Policy::kUniform, Policy::kPredictor, Policy::kTaleEp,
-                         Policy::kClearHeuristic, Policy::kClearAuction, Policy::kClear,
-                         Policy::kOracle}) {
-    if (to_string(p) == name) return p;
-  }
-  return std::nullopt;
-}
-
-std::string_view policy_names() {
-  return "uniform|predictor|tale-ep|clear-heuristic|clear-auction|clear|oracle";
-}
-
 std::vector<std::int64_t> allocate_uniform(std::size_t n, std::int64_t budget) {
   assert(budget >= 0);
   std::vector<std::int64_t> caps(n, 0);
@@ -105,8 +79,8 @@ std::vector<std::int64_t> allocate_proportional(std::span<const double> need, st
       bool changed = false;
       for (std::size_t i = 0; i < n; ++i) {
         if (fixed[i]) continue;
-        const double s = free_need > 0.0 ? rest * need[i] / free_need
-                                         : rest / static_cast<double>(free_count);
+        const double s =
+            free_need > 0.0 ? rest * need[i] / free_need : rest / static_cast<double>(free_count);
         shares[i] = s;
         if (s < lo || s > hi) {
           shares[i] = std::clamp(s, lo, hi);

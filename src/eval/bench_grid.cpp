@@ -3,19 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <stdexcept>
 
-#include "core/clear_allocation.h"
-#include "core/expected_success.h"
-#include "core/policies.h"
+#include "core/policy_registry.h"
 
 namespace clearhouse::eval {
 namespace {
-
-constexpr std::array<std::string_view, 8> kPolicies{"uniform",         "predictor",
-                                                    "tale-ep",         "clear-heuristic",
-                                                    "clear-auction",   "clear",
-                                                    "oracle",          "clear-plus"};
 
 template <typename F>
 std::vector<double> column(std::span<const ReplayItem> items, F field) {
@@ -24,49 +16,44 @@ std::vector<double> column(std::span<const ReplayItem> items, F field) {
   return v;
 }
 
-}  // namespace
-
-std::span<const std::string_view> policy_names() { return kPolicies; }
-
-bool is_policy(std::string_view name) {
-  return std::find(kPolicies.begin(), kPolicies.end(), name) != kPolicies.end();
-}
-
-std::vector<std::int64_t> allocate_policy(std::string_view policy,
-                                          std::span<const ReplayItem> items, std::int64_t budget,
-                                          const PolicySettings& settings) {
-  const auto tau = [&] { return column(items, [](const ReplayItem& r) { return r.tau_hat; }); };
-  if (policy == "uniform") return core::allocate_uniform(items.size(), budget);
-  if (policy == "predictor") {
-    return core::allocate_proportional(tau(), budget,
-                                       {0.0, static_cast<double>(settings.max_cap)});
-  }
-  if (policy == "tale-ep") {
-    return core::allocate_proportional(
-        column(items, [](const ReplayItem& r) { return r.teacher_tokens; }), budget,
-        {0.0, static_cast<double>(settings.max_cap)});
-  }
-  if (policy == "clear-heuristic") return core::allocate_clear_heuristic(tau(), budget);
-  if (policy == "clear-auction") return core::allocate_clear_auction(tau(), budget);
-  if (policy == "clear") {
-    const auto utilities = core::build_utilities(tau(), settings.clear_utility);
-    return core::allocate_clear(utilities, budget).caps;
-  }
-  if (policy == "oracle") {
-    std::vector<std::uint8_t> correct(items.size());
-    for (std::size_t i = 0; i < items.size(); ++i) correct[i] = items[i].correct;
-    return core::allocate_oracle(
-        column(items, [](const ReplayItem& r) { return r.true_tokens; }), correct, budget);
-  }
-  if (policy == "clear-plus") {
-    std::vector<core::SuccessBelief> beliefs(items.size());
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      beliefs[i] = {items[i].p_correct, items[i].log_mu_correct, items[i].log_sigma_correct};
+// The columns core::run_policy reads for one stream; every replay item carries every input.
+class StreamColumns {
+ public:
+  StreamColumns(std::span<const ReplayItem> items, const PolicySettings& settings)
+      : tau_(column(items, [](const ReplayItem& r) { return r.tau_hat; })),
+        teacher_(column(items, [](const ReplayItem& r) { return r.teacher_tokens; })),
+        true_tokens_(column(items, [](const ReplayItem& r) { return r.true_tokens; })),
+        utilities_(core::build_utilities(tau_, settings.clear_utility)) {
+    correct_.reserve(items.size());
+    beliefs_.reserve(items.size());
+    for (const ReplayItem& r : items) {
+      correct_.push_back(r.correct);
+      beliefs_.push_back({r.p_correct, r.log_mu_correct, r.log_sigma_correct});
     }
-    return core::allocate_expected_successes(beliefs, budget, settings.max_cap).caps;
+    inputs_.queries = items.size();
+    inputs_.tau = tau_;
+    inputs_.teacher_tau = teacher_;
+    inputs_.tokens_needed = true_tokens_;
+    inputs_.correct = correct_;
+    inputs_.beliefs = beliefs_;
+    inputs_.utilities = utilities_;
+    inputs_.limits = {0.0, static_cast<double>(settings.max_cap)};
+    inputs_.max_cap = settings.max_cap;
   }
-  throw std::invalid_argument("unknown policy '" + std::string(policy) + "'");
-}
+  StreamColumns(const StreamColumns&) = delete;  // inputs_ points into this object
+  StreamColumns& operator=(const StreamColumns&) = delete;
+
+  [[nodiscard]] const core::PolicyInputs& inputs() const { return inputs_; }
+
+ private:
+  std::vector<double> tau_, teacher_, true_tokens_;
+  std::vector<std::uint8_t> correct_;
+  std::vector<core::SuccessBelief> beliefs_;
+  std::vector<core::SurgeUtility> utilities_;
+  core::PolicyInputs inputs_;
+};
+
+}  // namespace
 
 double t_quantile_975(std::size_t n) {
   static constexpr std::array<double, 30> kTable{
@@ -99,11 +86,12 @@ GridResult run_grid(std::span<const ReplayItem> pool,
       for (bool r : draw.with_replacement) replaced = replaced || r;
       stream_items.clear();
       for (const std::uint32_t id : draw.items) stream_items.push_back(pool[id]);
+      const StreamColumns columns(stream_items, settings);
       for (std::size_t b = 0; b < n_budgets; ++b) {
         const std::int64_t budget =
             grid.budgets[b] * static_cast<std::int64_t>(stream_items.size());
         for (std::size_t p = 0; p < n_policies; ++p) {
-          const auto caps = allocate_policy(grid.policies[p], stream_items, budget, settings);
+          const auto caps = core::run_policy(grid.policies[p], columns.inputs(), budget).caps;
           const ReplayOutcome out = replay(stream_items, caps);
           CellResult& cell = cells[b * n_policies + p];
           cell.per_seed.push_back(out.accuracy(stream_items.size()));

@@ -1,9 +1,9 @@
 // The replay grid of `clearhouse bench`: policies x streams x budgets x seeds on recorded answers.
 //
 // For each (stream, seed) one stream is drawn; every budget and policy is evaluated on that same
-// stream (paired comparisons). A cell's accuracy is the mean over seeds with a 95% Student-t interval.
-// Budgets are average tokens per query; the total is budget x stream size. No I/O: progress goes
-// through a callback.
+// stream (paired comparisons). A cell's accuracy is the mean over seeds with a 95% Student-t
+// interval. Budgets are average tokens per query; the total is budget x stream size. No I/O:
+// progress goes through a callback.
 #pragma once
 
 #include <array>
@@ -14,32 +14,23 @@
 #include <string_view>
 #include <vector>
 
+#include "core/policy_registry.h"
 #include "core/utility_model.h"
 #include "eval/replay.h"
 #include "eval/streams.h"
 
 namespace clearhouse::eval {
 
-// uniform, predictor, tale-ep, clear-heuristic, clear-auction, clear, oracle, clear-plus
-[[nodiscard]] std::span<const std::string_view> policy_names();
-[[nodiscard]] bool is_policy(std::string_view name);
-
 struct PolicySettings {
   core::UtilityModel clear_utility;  // for `clear` (beta fixed, calibrated on training data)
   std::int64_t max_cap = 4096;       // the recorded runs' max_tokens
 };
 
-// Caps for one policy on one stream; total <= budget. Throws std::invalid_argument for an unknown
-// policy name.
-[[nodiscard]] std::vector<std::int64_t> allocate_policy(std::string_view policy,
-                                                        std::span<const ReplayItem> items,
-                                                        std::int64_t budget,
-                                                        const PolicySettings& settings);
-
 struct BenchGrid {
   std::vector<StreamMix> streams;
+  // Any policy of core/policy_registry.h: replay items carry every input, clear-plus's included.
   std::vector<std::int64_t> budgets;  // average tokens per query
-  std::vector<std::string> policies;
+  std::vector<core::Policy> policies;
   int seeds = 5;
   std::size_t stream_size = 500;
   std::uint64_t seed = 1;
@@ -48,8 +39,8 @@ struct BenchGrid {
 struct CellResult {
   std::string stream;
   std::int64_t budget = 0;  // per query
-  std::string policy;
-  double accuracy = 0.0;    // mean over seeds, fraction
+  core::Policy policy = core::Policy::kUniform;
+  double accuracy = 0.0;  // mean over seeds, fraction
   double ci_low = 0.0, ci_high = 0.0;
   double allocated_tokens = 0.0;  // mean total per stream
   double consumed_tokens = 0.0;   // mean total per stream
@@ -65,10 +56,11 @@ struct GridResult {
 
 // pool: every candidate question's replay item; pools[t]: indices into pool of tier t.
 // progress(done, total) after each (stream, seed).
-[[nodiscard]] GridResult run_grid(std::span<const ReplayItem> pool,
-                                  const std::array<std::vector<std::uint32_t>, kTierCount>& pools,
-                                  const BenchGrid& grid, const PolicySettings& settings,
-                                  const std::function<void(std::size_t, std::size_t)>& progress = {});
+[[nodiscard]] GridResult run_grid(
+    std::span<const ReplayItem> pool,
+    const std::array<std::vector<std::uint32_t>, kTierCount>& pools, const BenchGrid& grid,
+    const PolicySettings& settings,
+    const std::function<void(std::size_t, std::size_t)>& progress = {});
 
 // Half-width factor of a two-sided 95% Student-t interval with n - 1 degrees of freedom.
 [[nodiscard]] double t_quantile_975(std::size_t n);

@@ -1,11 +1,11 @@
 #include "eval/report.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "eval/svg_chart.h"
 
@@ -13,15 +13,19 @@ namespace clearhouse::eval {
 namespace {
 
 const CellResult* find_cell(const GridResult& r, const std::string& stream, std::int64_t budget,
-                            const std::string& policy) {
+                            core::Policy policy) {
   for (const auto& c : r.cells) {
     if (c.stream == stream && c.budget == budget && c.policy == policy) return &c;
   }
   return nullptr;
 }
 
-bool has_policy(const BenchGrid& grid, std::string_view name) {
-  return std::find(grid.policies.begin(), grid.policies.end(), name) != grid.policies.end();
+bool has_policy(const BenchGrid& grid, core::Policy policy) {
+  return std::find(grid.policies.begin(), grid.policies.end(), policy) != grid.policies.end();
+}
+
+std::string name(core::Policy policy) {
+  return std::string(core::to_string(policy));
 }
 
 }  // namespace
@@ -36,8 +40,8 @@ std::string markdown_tables(const GridResult& result, const BenchGrid& grid) {
     out += "\n| --- |";
     for (std::size_t k = 0; k < grid.budgets.size(); ++k) out += " --- |";
     out += "\n";
-    for (const auto& p : grid.policies) {
-      out += "| " + p + " |";
+    for (const auto p : grid.policies) {
+      out += "| " + name(p) + " |";
       for (auto b : grid.budgets) {
         const CellResult* c = find_cell(result, mix.name, b, p);
         out += fmt::format(" {:.1f} ±{:.1f} |", 100.0 * c->accuracy,
@@ -45,24 +49,25 @@ std::string markdown_tables(const GridResult& result, const BenchGrid& grid) {
       }
       out += "\n";
     }
-    if (has_policy(grid, "uniform")) {
-      for (const auto& p : grid.policies) {
-        if (p == "uniform" || p == "oracle") continue;
-        out += "| " + p + " vs uniform |";
+    using core::Policy;
+    if (has_policy(grid, Policy::kUniform)) {
+      for (const auto p : grid.policies) {
+        if (p == Policy::kUniform || p == Policy::kOracle) continue;
+        out += "| " + name(p) + " vs uniform |";
         for (auto b : grid.budgets) {
-          const double u = find_cell(result, mix.name, b, "uniform")->accuracy;
+          const double u = find_cell(result, mix.name, b, Policy::kUniform)->accuracy;
           const double a = find_cell(result, mix.name, b, p)->accuracy;
           out += u > 0.0 ? fmt::format(" {:.2f}x |", a / u) : std::string(" n/a (uniform 0) |");
         }
         out += "\n";
       }
     }
-    if (has_policy(grid, "oracle")) {
-      for (const auto& p : grid.policies) {
-        if (p == "oracle") continue;
-        out += "| oracle - " + p + " (pts) |";
+    if (has_policy(grid, Policy::kOracle)) {
+      for (const auto p : grid.policies) {
+        if (p == Policy::kOracle) continue;
+        out += "| oracle - " + name(p) + " (pts) |";
         for (auto b : grid.budgets) {
-          const double o = find_cell(result, mix.name, b, "oracle")->accuracy;
+          const double o = find_cell(result, mix.name, b, Policy::kOracle)->accuracy;
           const double a = find_cell(result, mix.name, b, p)->accuracy;
           out += fmt::format(" {:.1f} |", 100.0 * (o - a));
         }
@@ -78,8 +83,8 @@ std::string results_csv(const GridResult& result) {
       "stream,budget,policy,accuracy,ci_low,ci_high,allocated_tokens,consumed_tokens,abandoned\n";
   for (const auto& c : result.cells) {
     out += fmt::format("{},{},{},{:.6f},{:.6f},{:.6f},{:.1f},{:.1f},{:.2f}\n", c.stream, c.budget,
-                       c.policy, c.accuracy, c.ci_low, c.ci_high, c.allocated_tokens,
-                       c.consumed_tokens, c.abandoned);
+                       core::to_string(c.policy), c.accuracy, c.ci_low, c.ci_high,
+                       c.allocated_tokens, c.consumed_tokens, c.abandoned);
   }
   return out;
 }
@@ -89,7 +94,7 @@ nlohmann::json results_json(const GridResult& result) {
   for (const auto& c : result.cells) {
     rows.push_back({{"stream", c.stream},
                     {"budget", c.budget},
-                    {"policy", c.policy},
+                    {"policy", core::to_string(c.policy)},
                     {"accuracy", c.accuracy},
                     {"accuracy_ci", {c.ci_low, c.ci_high}},
                     {"allocated_tokens", c.allocated_tokens},
@@ -127,7 +132,8 @@ std::string pareto_svg(const GridResult& result, const BenchGrid& grid, const st
   chart.set_y_max(percent_axis_max(largest));
   chart.y_grid_percent(5);
   for (int k = 0; k <= intervals; ++k) {
-    chart.x_tick(chart.x_position(static_cast<double>(k) / intervals), fmt::format("{:.0f}", step * k));
+    chart.x_tick(chart.x_position(static_cast<double>(k) / intervals),
+                 fmt::format("{:.0f}", step * k));
   }
   chart.frame("consumed tokens per query (mean)", "accuracy");
   for (std::size_t p = 0; p < grid.policies.size(); ++p) {
@@ -140,7 +146,7 @@ std::string pareto_svg(const GridResult& result, const BenchGrid& grid, const st
       chart.marker(points.back().first, points.back().second, color);
     }
     chart.polyline(points, color);
-    chart.legend_line(p, grid.policies[p], color);
+    chart.legend_line(p, name(grid.policies[p]), color);
   }
   return chart.finish();
 }

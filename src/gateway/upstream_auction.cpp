@@ -5,10 +5,14 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "market/second_price.h"
+
 namespace clearhouse::gateway {
 namespace {
 
-bool finite_non_negative(double x) { return std::isfinite(x) && x >= 0.0; }
+bool finite_non_negative(double x) {
+  return std::isfinite(x) && x >= 0.0;
+}
 
 }  // namespace
 
@@ -40,31 +44,17 @@ double UpstreamAuction::cost(std::size_t k, std::int64_t tokens) const {
 
 AuctionPick UpstreamAuction::pick(std::int64_t cap) const {
   assert(cap >= 0);
-  const auto score = [&](std::size_t k) { return quality(k, cap) - cost(k, cap); };
-  std::size_t first = 0;
-  std::optional<std::size_t> second;
-  double first_score = score(0);
-  double second_score = 0.0;
-  // Strict comparisons keep the lower index on ties, for the winner and the runner-up alike.
-  for (std::size_t k = 1; k < bidders_.size(); ++k) {
-    const double s = score(k);
-    if (s > first_score) {
-      second = first;
-      second_score = first_score;
-      first = k;
-      first_score = s;
-    } else if (!second || s > second_score) {
-      second = k;
-      second_score = s;
-    }
-  }
+  const market::ScoreRanking ranking = market::rank_by_score(
+      bidders_.size(), [&](std::size_t k) { return quality(k, cap) - cost(k, cap); });
   AuctionPick out;
-  out.winner = first;
-  out.runner_up = second;
-  out.winner_quality_usd = quality(first, cap);
-  out.winner_score_usd = first_score;
-  out.runner_up_score_usd = second ? second_score : 0.0;
-  out.sold = !second || first_score >= outside_value_usd_;
+  out.winner = ranking.winner;
+  out.runner_up = ranking.runner_up;
+  out.winner_quality_usd = quality(ranking.winner, cap);
+  out.winner_score_usd = ranking.winner_score;
+  out.runner_up_score_usd = ranking.runner_up_score;
+  // A sole upstream always wins: the operator configured it to be used.
+  out.sold =
+      !ranking.runner_up || market::second_price_sells(ranking.winner_score, outside_value_usd_);
   return out;
 }
 
@@ -75,9 +65,12 @@ double UpstreamAuction::payment_usd(const AuctionPick& pick, std::int64_t cap,
   assert(cap >= 0 && used_tokens >= 0);
   const double posted = cost(pick.winner, used_tokens);
   if (!pick.runner_up) return posted;
+  // The runner-up's score with its cost at the tokens used; the winner is never paid below its
+  // posted price.
   const double second_score = quality(*pick.runner_up, cap) - cost(*pick.runner_up, used_tokens);
-  const double user_keeps = std::max(second_score, outside_value_usd_);
-  return std::max(quality(pick.winner, cap) - user_keeps, posted);
+  return std::max(
+      market::second_price_payment(quality(pick.winner, cap), second_score, outside_value_usd_),
+      posted);
 }
 
 }  // namespace clearhouse::gateway

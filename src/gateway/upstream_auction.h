@@ -1,7 +1,7 @@
 // The upstream auction: which configured upstream serves a request, and what the user pays for it.
 // The reverse second-price auction of Test-Time Compute Games (market/auction.h), run per request at
-// the token cap c the pacer set. market::run_auction works on a Market of discrete compute levels,
-// which a gateway upstream does not have, so the rule is re-stated here rather than shared:
+// the token cap c the pacer set, with the rule of market/second_price.h (the one the market simulator
+// uses; market::run_auction itself works on discrete compute levels, which an upstream does not have):
 //
 //   q_k(c)  = value_usd * curve_k.at(c)        expected quality, USD (an empty curve reads 1)
 //   cost_k(t) = usd_per_token_k * t            posted price of t tokens, USD

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "market/second_price.h"
+
 namespace clearhouse::market {
 
 std::string_view to_string(AuctionStatus status) {
@@ -31,34 +33,24 @@ AuctionOutcome run_auction(const Market& market, std::span<const Bid> bids) {
     out.status = AuctionStatus::kTooFewProviders;
     return out;
   }
-  std::size_t first = 0;
-  std::size_t second = 1;
-  if (bids[second].score() > bids[first].score()) std::swap(first, second);
-  for (std::size_t k = 2; k < bids.size(); ++k) {
-    const double s = bids[k].score();
-    if (s > bids[first].score()) {
-      second = first;
-      first = k;
-    } else if (s > bids[second].score()) {
-      second = k;
-    }
-  }
-  out.winner = first;
-  out.runner_up = second;
-  out.winner_level = bids[first].level;
-  out.runner_up_level = bids[second].level;
-  out.winner_score = bids[first].score();
-  out.runner_up_score = bids[second].score();
+  const ScoreRanking ranking =
+      rank_by_score(bids.size(), [&](std::size_t k) { return bids[k].score(); });
+  out.winner = ranking.winner;
+  out.runner_up = *ranking.runner_up;
+  out.winner_level = bids[out.winner].level;
+  out.runner_up_level = bids[out.runner_up].level;
+  out.winner_score = ranking.winner_score;
+  out.runner_up_score = ranking.runner_up_score;
   const double v0 = market.params().outside_value;
-  if (out.winner_score < v0) {
+  if (!second_price_sells(out.winner_score, v0)) {
     out.status = AuctionStatus::kNoSale;
     out.user_value = v0;
     return out;
   }
-  const LevelEconomics& e = market.at(first, out.winner_level);
+  const LevelEconomics& e = market.at(out.winner, out.winner_level);
   out.status = AuctionStatus::kSold;
-  out.user_value = std::max(out.runner_up_score, v0);
-  out.price = e.quality - out.user_value;
+  out.user_value = second_price_user_keeps(out.runner_up_score, v0);
+  out.price = second_price_payment(e.quality, out.runner_up_score, v0);
   out.winner_profit = out.price - e.cost;
   out.social_welfare = e.quality - e.cost;
   out.tokens = e.tokens;

@@ -1,4 +1,5 @@
-// The reverse second-price auction of Test-Time Compute Games.
+// The reverse second-price auction of Test-Time Compute Games, on a market of providers bidding
+// discrete compute levels (the rule itself, shared with the gateway, is in second_price.h).
 //
 // Each provider k bids a compute level l and a reported (quality, cost) pair; its score is
 // S_k = reported quality - reported cost (USD). The highest score wins (ties: lower provider

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/param_names.h"
 #include "support/run_binary.h"
 
 namespace clearhouse::testing {
@@ -21,8 +22,8 @@ std::vector<json> parse_jsonl(const std::string& text) {
 }
 
 TEST(AllocateE2E, EveryPolicyWritesAPlanWithinBudgetAndASummary) {
-  for (const char* policy : {"uniform", "predictor", "tale-ep", "clear-heuristic",
-                             "clear-auction", "clear", "oracle"}) {
+  for (const char* policy :
+       {"uniform", "predictor", "tale-ep", "clear-heuristic", "clear-auction", "clear", "oracle"}) {
     const auto r = run_clearhouse("allocate " + fixture("allocate/queries.jsonl") +
                                   " --per-query 200 --policy " + policy);
     ASSERT_EQ(r.exit_code, 0) << policy << ": " << r.err;
@@ -59,7 +60,7 @@ TEST(AllocateE2E, ClearAbandonsTheCostliestQueryWhenScarceAndKeepsIdsInOrder) {
   const auto rows = parse_jsonl(slurp(plan));
   ASSERT_EQ(rows.size(), 5u);
   EXPECT_EQ(rows[0]["id"], "q1");
-  EXPECT_EQ(rows[3]["id"], 4);  // numeric ids stay numeric
+  EXPECT_EQ(rows[3]["id"], 4);                    // numeric ids stay numeric
   EXPECT_TRUE(rows[3]["abandoned"].get<bool>());  // tau 800 > budget
   const json summary = json::parse(slurp(summary_file));
   EXPECT_GT(summary["shadow_price"].get<double>(), 0.0);
@@ -68,7 +69,8 @@ TEST(AllocateE2E, ClearAbandonsTheCostliestQueryWhenScarceAndKeepsIdsInOrder) {
 }
 
 TEST(AllocateE2E, ExactAndBisectionSolversGiveTheSamePlan) {
-  const auto a = run_clearhouse("allocate " + fixture("allocate/queries.jsonl") + " --per-query 150");
+  const auto a =
+      run_clearhouse("allocate " + fixture("allocate/queries.jsonl") + " --per-query 150");
   const auto b = run_clearhouse("allocate " + fixture("allocate/queries.jsonl") +
                                 " --per-query 150 --solver bisection");
   ASSERT_EQ(a.exit_code, 0) << a.err;
@@ -90,6 +92,7 @@ TEST(AllocateE2E, StandardInputGivesTheSamePlanAsAFile) {
 }
 
 struct BadInput {
+  const char* name;  // the test's name in ctest
   const char* args;
   const char* expected;  // substring of the one-line error
 };
@@ -109,33 +112,70 @@ TEST_P(AllocateBadInput, ExitsWithStatusTwoAndNamesTheProblem) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, AllocateBadInput,
     ::testing::Values(
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/empty.jsonl --budget 10", "no queries"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/malformed.jsonl --budget 10",
+        BadInput{"EmptyFile", CLEARHOUSE_FIXTURES "/allocate/empty.jsonl --budget 10",
+                 "no queries"},
+        BadInput{"MalformedJson", CLEARHOUSE_FIXTURES "/allocate/malformed.jsonl --budget 10",
                  "malformed.jsonl:2: not valid JSON"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/bad_tau_type.jsonl --budget 10",
+        BadInput{"TauNotANumber", CLEARHOUSE_FIXTURES "/allocate/bad_tau_type.jsonl --budget 10",
                  ":2: field 'tau': expected a number"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/missing_tau.jsonl --budget 10",
+        BadInput{"MissingTau", CLEARHOUSE_FIXTURES "/allocate/missing_tau.jsonl --budget 10",
                  ":2: field 'tau': missing"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/negative_tau.jsonl --budget 10",
+        BadInput{"NegativeTau", CLEARHOUSE_FIXTURES "/allocate/negative_tau.jsonl --budget 10",
                  ":2: field 'tau': must be > 0"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/infinite_tau.jsonl --budget 10",
+        BadInput{"InfiniteTau", CLEARHOUSE_FIXTURES "/allocate/infinite_tau.jsonl --budget 10",
                  ":2: not valid JSON (number overflow"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/duplicate_id.jsonl --budget 10",
+        BadInput{"DuplicateId", CLEARHOUSE_FIXTURES "/allocate/duplicate_id.jsonl --budget 10",
                  ":2: field 'id': duplicate id \"a\" (first on line 1)"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/prompt_only.jsonl --budget 10",
+        BadInput{"PromptWithoutPredictor",
+                 CLEARHOUSE_FIXTURES "/allocate/prompt_only.jsonl --budget 10",
                  "threshold predictor is needed"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget 0", "--budget: must be positive"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget -3", "--budget"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget lots",
+        BadInput{"ZeroBudget", CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget 0",
+                 "--budget: must be positive"},
+        BadInput{"NegativeBudget", CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget -3",
+                 "--budget"},
+        BadInput{"BudgetNotANumber", CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget lots",
                  "--budget: expected a number of tokens, got 'lots'"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget 10.5",
+        BadInput{"FractionalBudget", CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget 10.5",
                  "expected a whole number"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget 10 --policy greedy",
+        BadInput{"UnknownPolicy",
+                 CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget 10 --policy greedy",
                  "--policy: unknown policy 'greedy'"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/queries.jsonl", "exactly one of --budget"},
-        BadInput{CLEARHOUSE_FIXTURES "/allocate/missing_tau.jsonl --budget 10 --policy oracle",
+        BadInput{"NoBudget", CLEARHOUSE_FIXTURES "/allocate/queries.jsonl",
+                 "exactly one of --budget"},
+        BadInput{"OracleWithoutTrueLengths",
+                 CLEARHOUSE_FIXTURES "/allocate/missing_tau.jsonl --budget 10 --policy oracle",
                  ":1: field 'tokens_needed': missing"},
-        BadInput{"/nonexistent/queries.jsonl --budget 10", "/nonexistent/queries.jsonl: cannot open"}));
+        BadInput{"TaleEpWithoutTeacherEstimate",
+                 CLEARHOUSE_FIXTURES "/allocate/missing_tau.jsonl --budget 10 --policy tale-ep",
+                 ":1: field 'teacher_tau': missing (policy tale-ep needs it)"},
+        BadInput{"ClearPlusIsBenchOnly",
+                 CLEARHOUSE_FIXTURES "/allocate/queries.jsonl --budget 10 --policy clear-plus",
+                 "--policy: clear-plus runs in clearhouse bench only"},
+        BadInput{"MissingFile", "/nonexistent/queries.jsonl --budget 10",
+                 "/nonexistent/queries.jsonl: cannot open"}),
+    NamedAfterMember{});
+
+// tale-ep reads the teacher's estimate only: no tau needed, and no model utility to report.
+TEST(AllocateE2E, TaleEpNeedsOnlyTheTeacherEstimate) {
+  const auto r = run_clearhouse("allocate " + fixture("allocate/teacher_only.jsonl") +
+                                " --budget 200 --policy tale-ep");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = parse_jsonl(r.out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["max_tokens"], 50);
+  EXPECT_EQ(rows[1]["max_tokens"], 150);
+  EXPECT_TRUE(json::parse(r.err)["utility"].is_null());
+}
+
+TEST(AllocateE2E, HelpListsEveryPolicyWithItsDescriptionAndInputs) {
+  const auto r = run_clearhouse("allocate --help");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* line : {"uniform: ", "tale-ep: ", "clear-auction: ", "clear: ", "oracle: ",
+                           "(needs: tokens_needed, correct)", "(needs: teacher_tau)"}) {
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+  }
+  EXPECT_EQ(r.out.find("clear-plus"), std::string::npos) << "bench-only";
+}
 
 TEST(BenchSolverE2E, JsonReportsBothSolversAndTheirRatio) {
   const auto r = run_clearhouse("bench-solver --queries 2000 --repeat 1 --json");

@@ -1,4 +1,5 @@
 #include "core/policies.h"
+#include "core/policy_registry.h"
 
 #include <numeric>
 #include <random>

@@ -1,10 +1,10 @@
 // `clearhouse bench` through the real binary on a small real-data fixture (tests/fixtures/bench).
-#include <filesystem>
-
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "support/param_names.h"
 #include "support/run_binary.h"
 
 namespace clearhouse::testing {
@@ -53,7 +53,8 @@ TEST(BenchE2E, MarkdownByDefaultAndTheSameNumbersEveryRun) {
   const auto dir = scratch_dir();
   const std::string args = "bench --data " + fixture("bench") +
                            " --seeds 2 --stream-size 40 --budgets 128 --streams balanced --quiet "
-                           "--out " + (dir / "r").string();
+                           "--out " +
+                           (dir / "r").string();
   const auto a = run_clearhouse(args);
   const auto b = run_clearhouse(args);
   ASSERT_EQ(a.exit_code, 0) << a.err;
@@ -63,6 +64,7 @@ TEST(BenchE2E, MarkdownByDefaultAndTheSameNumbersEveryRun) {
 }
 
 struct BadBench {
+  const char* name;  // the test's name in ctest
   const char* args;
   const char* expected;
 };
@@ -77,14 +79,17 @@ TEST_P(BenchBadInput, ExitsWithStatusTwoAndNamesTheProblem) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, BenchBadInput,
-    ::testing::Values(BadBench{"--streams sideways", "--streams: unknown stream 'sideways'"},
-                      BadBench{"--policies uniform,greedy", "--policies: unknown policy 'greedy'"},
-                      BadBench{"--budgets 64,abc", "--budgets: expected a number of tokens"},
-                      BadBench{"--budgets 0", "--budgets: must be positive"},
-                      BadBench{"--model-name NoSuchModel", "unknown model 'NoSuchModel'"},
-                      BadBench{"--teacher NoSuchModel", "--teacher: unknown model"},
-                      BadBench{"--predictor /nonexistent/model.bin", "--predictor"},
-                      BadBench{"--seeds 0", "--seeds"}));
+    ::testing::Values(
+        BadBench{"UnknownStream", "--streams sideways", "--streams: unknown stream 'sideways'"},
+        BadBench{"UnknownPolicy", "--policies uniform,greedy",
+                 "--policies: unknown policy 'greedy'"},
+        BadBench{"BudgetNotANumber", "--budgets 64,abc", "--budgets: expected a number of tokens"},
+        BadBench{"ZeroBudget", "--budgets 0", "--budgets: must be positive"},
+        BadBench{"UnknownModel", "--model-name NoSuchModel", "unknown model 'NoSuchModel'"},
+        BadBench{"UnknownTeacher", "--teacher NoSuchModel", "--teacher: unknown model"},
+        BadBench{"MissingPredictorFile", "--predictor /nonexistent/model.bin", "--predictor"},
+        BadBench{"ZeroSeeds", "--seeds 0", "--seeds"}),
+    NamedAfterMember{});
 
 TEST(TrainBenchE2E, TrainWritesTheCalibrationThatBenchAndAllocateUse) {
   const auto dir = scratch_dir();
@@ -121,6 +126,25 @@ TEST(TrainBenchE2E, TrainWritesTheCalibrationThatBenchAndAllocateUse) {
                                 (dir / "r2").string());
   EXPECT_EQ(c.exit_code, 2);
   EXPECT_NE(c.err.find("m.model.calibration.json"), std::string::npos) << c.err;
+}
+
+// --json alone prints the results and writes no report files, so it never replaces a report.
+TEST(BenchE2E, JsonWithoutOutWritesOnlyStandardOutput) {
+  const auto dir = scratch_dir();
+  const auto r =
+      run_shell_in(dir, std::string(CLEARHOUSE_BIN) + " bench --data " + fixture("bench") +
+                            " --seeds 1 --stream-size 30 --budgets 128 --json --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["budgets"], json({128}));
+  EXPECT_TRUE(std::filesystem::is_empty(dir)) << "no report/ (or anything else) in the cwd";
+}
+
+TEST(BenchE2E, HelpListsEveryPolicyOfTheRegistry) {
+  const auto r = run_clearhouse("bench --help");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* line : {"uniform: ", "clear: ", "oracle: ", "clear-plus: "}) {
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+  }
 }
 
 TEST(BenchE2E, MissingDataDirectoryIsAClearError) {

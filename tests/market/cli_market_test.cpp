@@ -1,8 +1,7 @@
 // End-to-end: the real `clearhouse` binary on fixture files (tests/fixtures/market). Checks the JSON
-// contract of `clearhouse market`, its results against brute force, the report files, the speed of
-// a 100-beta sweep on nine providers, `clearhouse curves`, and every bad input (exit status 2 and a
+// contract of `clearhouse market`, its results against brute force, the report files, a 100-beta
+// sweep on nine providers, `clearhouse curves`, and every bad input (exit status 2 and a
 // message naming the line).
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -110,17 +109,14 @@ TEST(MarketCli, OptimumMethodsAgreeOnNineRealProviders) {
   }
 }
 
-TEST(MarketCli, SweepOfAHundredBetasOnNineBySixTakesUnderTwoSeconds) {
-  const auto start = std::chrono::steady_clock::now();
+// How long the sweep takes is measured by bench/bench_market.cpp, not asserted here.
+TEST(MarketCli, SweepOfAHundredBetasOnNineBySixCoversTheWholeRange) {
   const Result r = run("market --curves " + fixture("real9_math_l5.csv") + " --sweep 1:1000000:100 --json");
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["results"].size(), 100U);
   EXPECT_DOUBLE_EQ(j["results"][0]["beta"].get<double>(), 1.0);
   EXPECT_DOUBLE_EQ(j["results"][99]["beta"].get<double>(), 1e6);
-  EXPECT_LE(seconds, 2.0);
 }
 
 TEST(MarketCli, OutWritesTablesAndPlots) {

@@ -29,23 +29,12 @@
 #include <thread>
 #include <vector>
 
+#include "support/eventually.h"
 #include "support/run_binary.h"
 
 extern char** environ;
 
 namespace clearhouse::testing {
-
-// Polls `condition` until it holds or `timeout` passes (a deadline on a condition, not a fixed
-// sleep).
-inline bool eventually(const std::function<bool()>& condition,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
 
 class ChildProcess {
  public:

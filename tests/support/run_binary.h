@@ -3,6 +3,7 @@
 // Arguments must not need shell quoting beyond what the caller writes.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,8 +14,6 @@
 #include <functional>
 #include <sstream>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace clearhouse::testing {
 
@@ -35,8 +34,8 @@ inline std::string slurp(const std::filesystem::path& path) {
 // (kind "run"); each call empties the directory of that kind.
 inline std::filesystem::path scratch_dir(const std::string& kind = "test") {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name = std::string("clearhouse-") + kind + "-" + info->test_suite_name() + "-" +
-                     info->name();
+  std::string name =
+      std::string("clearhouse-") + kind + "-" + info->test_suite_name() + "-" + info->name();
   std::replace(name.begin(), name.end(), '/', '_');
   auto dir = std::filesystem::temp_directory_path() / name;
   std::filesystem::remove_all(dir);
@@ -50,8 +49,29 @@ inline RunResult run_clearhouse(const std::string& args,
   const auto dir = scratch_dir("run");
   const auto out = dir / "stdout";
   const auto err = dir / "stderr";
-  const std::string cmd = std::string(CLEARHOUSE_BIN) + " " + args + " > " + out.string() +
-                          " 2> " + err.string() + " < " + stdin_path;
+  const std::string cmd = std::string(CLEARHOUSE_BIN) + " " + args + " > " + out.string() + " 2> " +
+                          err.string() + " < " + stdin_path;
+  const int status = std::system(cmd.c_str());
+  RunResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+// Runs a shell command line (through /bin/sh) in directory `cwd`, standard input from /dev/null
+// unless the line redirects it; captures what it leaves on stdout and stderr.
+inline RunResult run_shell_in(const std::filesystem::path& cwd, const std::string& command_line) {
+  const auto dir = scratch_dir("run");
+  const auto out = dir / "stdout";
+  const auto err = dir / "stderr";
+  const auto script = dir / "command.sh";
+  {
+    std::ofstream file(script);
+    file << "cd '" << cwd.string() << "' || exit 126\n" << command_line << "\n";
+  }
+  const std::string cmd =
+      "/bin/sh " + script.string() + " > " + out.string() + " 2> " + err.string() + " < /dev/null";
   const int status = std::system(cmd.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
