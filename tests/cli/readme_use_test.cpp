@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "gateway/ledger.h"
-#include "gateway/ledger_clock.h"
+#include "ledger/ledger.h"
+#include "base/clock.h"
 #include "support/run_binary.h"
 
 namespace clearhouse::testing {
@@ -101,8 +101,8 @@ TEST(ReadmeUse, EveryCommandRunsAsWrittenAndLeavesItsOutput) {
       continue;
     }
     if (command.find("clearhouse ledger ") != std::string::npos) {
-      gateway::ManualClock clock(0);
-      (void)gateway::Ledger::open((dir / "examples" / "gateway.db").string(), clock);
+      base::ManualClock clock(0);
+      (void)ledger::Ledger::open((dir / "examples" / "gateway.db").string(), clock);
     }
     const RunResult r = run_shell_in(dir, command);
     ASSERT_EQ(r.exit_code, 0) << r.err;
