@@ -1,19 +1,19 @@
 // `clearhouse bench`: the paper's replay evaluation on recorded answers (see docs/results.md).
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
+#include "cli/calibration_file.h"
 #include "cli/commands.h"
 #include "cli/errors.h"
 #include "cli/io.h"
-#include "cli/calibration_file.h"
 #include "core/utility_model.h"
 #include "data/data_error.h"
 #include "data/dataset.h"
@@ -35,7 +35,8 @@ struct BenchOptions {
   std::string budgets = "64,128,256,512";
   std::string streams = "balanced,mostly-easy,mostly-hard,u-shaped";
   std::string policies =
-      "uniform,predictor,tale-ep,clear-heuristic,clear-auction,clear,oracle,clear-plus";
+      "uniform,predictor,tale-ep,clear-heuristic,clear-auction,clear,oracle,clear-plus,progressive,"
+      "progressive-calibrated,length-oracle";
   int seeds = 5;
   std::size_t stream_size = 500;
   std::uint64_t seed = 1;
@@ -61,9 +62,11 @@ eval::BenchGrid parse_grid(const BenchOptions& o) {
   }
   for (const auto& p : split_list(o.policies)) {
     if (!eval::is_policy(p)) {
-      throw UsageError("--policies: unknown policy '" + p +
-                       "' (expected uniform, predictor, tale-ep, clear-heuristic, clear-auction, "
-                       "clear, oracle, clear-plus)");
+      std::string names;
+      for (const auto name : eval::policy_names()) {
+        names += (names.empty() ? "" : ", ") + std::string(name);
+      }
+      throw UsageError("--policies: unknown policy '" + p + "' (expected " + names + ")");
     }
     grid.policies.push_back(p);
   }
@@ -147,16 +150,16 @@ void run_bench(const BenchOptions& o) {
                           "): clear-plus uses the predictor's own spread and p = 1");
     }
   }
-  const eval::ReplayPool pool =
-      eval::build_pool(dataset, backbone, teacher, eval_questions, *predictor,
-                       calibration ? &*calibration : nullptr);
+  const eval::ReplayPool pool = eval::build_pool(dataset, backbone, teacher, eval_questions,
+                                                 *predictor, calibration ? &*calibration : nullptr);
   for (std::size_t t = 0; t < eval::kTierCount; ++t) {
     const auto tier = static_cast<eval::Tier>(t);
     for (const auto& mix : grid.streams) {
       if (pool.tiers[t].empty() && eval::tier_counts(mix, grid.stream_size)[t] > 0) {
-        throw UsageError(fmt::format("stream '{}' needs {} questions but {} answered none of "
-                                     "that tier among the evaluation questions",
-                                     mix.name, eval::to_string(tier), o.model));
+        throw UsageError(
+            fmt::format("stream '{}' needs {} questions but {} answered none of "
+                        "that tier among the evaluation questions",
+                        mix.name, eval::to_string(tier), o.model));
       }
     }
   }
@@ -182,20 +185,31 @@ void run_bench(const BenchOptions& o) {
   const eval::GridResult result = eval::run_grid(
       pool.items, pool.tiers, grid, settings, [&](std::size_t done, std::size_t all) {
         if (done % static_cast<std::size_t>(grid.seeds) == 0) {
-          log_progress(o, fmt::format("replayed {}/{} streams x seeds ({:.2f} s)", done, all,
-                                      elapsed()));
+          log_progress(
+              o, fmt::format("replayed {}/{} streams x seeds ({:.2f} s)", done, all, elapsed()));
         }
       });
 
   json doc{{"model", o.model},
            {"budgets", grid.budgets},
-           {"predictor", {{"log_mae", log_mae}, {"spearman", rho}, {"source", predictor_source},
-                          {"evaluated_on", pool.items.size()}}},
+           {"predictor",
+            {{"log_mae", log_mae},
+             {"spearman", rho},
+             {"source", predictor_source},
+             {"evaluated_on", pool.items.size()}}},
            {"streams_drawn_with_replacement", result.with_replacement},
            {"seeds", grid.seeds},
            {"stream_size", grid.stream_size},
            {"teacher", teacher ? o.teacher : std::string("none")},
            {"results", eval::results_json(result)}};
+  json gap = json::object();
+  for (const auto& p : grid.policies) {
+    if (const auto share = eval::gap_closed(result, grid, p);
+        share && p != "clear" && p != "oracle") {
+      gap[p] = *share;
+    }
+  }
+  if (!gap.empty()) doc["gap_closed"] = gap;
 
   std::string notes = fmt::format(
       "# clearhouse bench: {}\n\nPredictor ({}): MAE of ln tokens {:.3f}, Spearman {:.3f} on {} "
@@ -205,14 +219,16 @@ void run_bench(const BenchOptions& o) {
   if (!result.with_replacement.empty()) {
     std::string names;
     for (const auto& n : result.with_replacement) names += (names.empty() ? "" : ", ") + n;
-    notes += "\nDrawn with replacement (a tier held fewer questions than the stream needs): " +
-             names + ".\n";
+    notes +=
+        "\nDrawn with replacement (a tier held fewer questions than the stream needs): " + names +
+        ".\n";
   }
   notes += fmt::format(
       "\nTALE-EP's teacher is {}'s recorded length; the budget instruction TALE-EP puts in the "
       "prompt cannot be replayed on recorded answers.\n",
       teacher ? o.teacher : std::string("none (tau_hat)"));
-  const std::string tables = eval::markdown_tables(result, grid);
+  const std::string tables =
+      eval::markdown_tables(result, grid) + eval::gap_closed_markdown(result, grid);
 
   std::error_code ec;
   std::filesystem::create_directories(o.out, ec);
@@ -221,9 +237,9 @@ void run_bench(const BenchOptions& o) {
   write_text_atomic(o.out + "/results.json", doc.dump(2) + "\n");
   write_text_atomic(o.out + "/results.md", notes + tables);
   for (const auto& mix : grid.streams) {
-    write_text_atomic(o.out + "/pareto-" + mix.name + ".svg",
-                      eval::pareto_svg(result, grid, mix.name,
-                                       fmt::format("{}: {} stream", o.model, mix.name)));
+    write_text_atomic(
+        o.out + "/pareto-" + mix.name + ".svg",
+        eval::pareto_svg(result, grid, mix.name, fmt::format("{}: {} stream", o.model, mix.name)));
   }
   log_progress(o, fmt::format("wrote {}/results.{{md,csv,json}} and {} plots ({:.2f} s)", o.out,
                               grid.streams.size(), elapsed()));
@@ -239,7 +255,8 @@ void run_bench(const BenchOptions& o) {
 void add_bench_command(CLI::App& app) {
   auto opts = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "bench", "Replay evaluation: accuracy of every policy per stream and budget on recorded answers");
+      "bench",
+      "Replay evaluation: accuracy of every policy per stream and budget on recorded answers");
   cmd->add_option("--data", opts->data, "ZeroEval data directory (questions.jsonl, runs.csv)")
       ->capture_default_str();
   cmd->add_option("--model-name", opts->model, "Backbone model whose answers are replayed")

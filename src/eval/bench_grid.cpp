@@ -8,14 +8,14 @@
 #include "core/clear_allocation.h"
 #include "core/expected_success.h"
 #include "core/policies.h"
+#include "eval/progressive_replay.h"
 
 namespace clearhouse::eval {
 namespace {
 
-constexpr std::array<std::string_view, 8> kPolicies{"uniform",         "predictor",
-                                                    "tale-ep",         "clear-heuristic",
-                                                    "clear-auction",   "clear",
-                                                    "oracle",          "clear-plus"};
+constexpr std::array<std::string_view, 11> kPolicies{
+    "uniform", "predictor",  "tale-ep",     "clear-heuristic",        "clear-auction", "clear",
+    "oracle",  "clear-plus", "progressive", "progressive-calibrated", "length-oracle"};
 
 template <typename F>
 std::vector<double> column(std::span<const ReplayItem> items, F field) {
@@ -26,7 +26,9 @@ std::vector<double> column(std::span<const ReplayItem> items, F field) {
 
 }  // namespace
 
-std::span<const std::string_view> policy_names() { return kPolicies; }
+std::span<const std::string_view> policy_names() {
+  return kPolicies;
+}
 
 bool is_policy(std::string_view name) {
   return std::find(kPolicies.begin(), kPolicies.end(), name) != kPolicies.end();
@@ -38,8 +40,7 @@ std::vector<std::int64_t> allocate_policy(std::string_view policy,
   const auto tau = [&] { return column(items, [](const ReplayItem& r) { return r.tau_hat; }); };
   if (policy == "uniform") return core::allocate_uniform(items.size(), budget);
   if (policy == "predictor") {
-    return core::allocate_proportional(tau(), budget,
-                                       {0.0, static_cast<double>(settings.max_cap)});
+    return core::allocate_proportional(tau(), budget, {0.0, static_cast<double>(settings.max_cap)});
   }
   if (policy == "tale-ep") {
     return core::allocate_proportional(
@@ -55,8 +56,8 @@ std::vector<std::int64_t> allocate_policy(std::string_view policy,
   if (policy == "oracle") {
     std::vector<std::uint8_t> correct(items.size());
     for (std::size_t i = 0; i < items.size(); ++i) correct[i] = items[i].correct;
-    return core::allocate_oracle(
-        column(items, [](const ReplayItem& r) { return r.true_tokens; }), correct, budget);
+    return core::allocate_oracle(column(items, [](const ReplayItem& r) { return r.true_tokens; }),
+                                 correct, budget);
   }
   if (policy == "clear-plus") {
     std::vector<core::SuccessBelief> beliefs(items.size());
@@ -65,7 +66,25 @@ std::vector<std::int64_t> allocate_policy(std::string_view policy,
     }
     return core::allocate_expected_successes(beliefs, budget, settings.max_cap).caps;
   }
+  if (policy == "length-oracle") {
+    // Knows every length, not correctness: shortest answers first, each exactly its length.
+    std::vector<std::uint8_t> fits(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      fits[i] = items[i].true_tokens <= static_cast<double>(settings.max_cap);
+    }
+    return core::allocate_oracle(column(items, [](const ReplayItem& r) { return r.true_tokens; }),
+                                 fits, budget);
+  }
   throw std::invalid_argument("unknown policy '" + std::string(policy) + "'");
+}
+
+ReplayOutcome evaluate_policy(std::string_view policy, std::span<const ReplayItem> items,
+                              std::int64_t budget, const PolicySettings& settings) {
+  if (policy == "progressive" || policy == "progressive-calibrated") {
+    const ProgressiveSettings progressive{settings.max_cap, policy == "progressive-calibrated"};
+    return replay_progressive(items, budget, progressive).outcome;
+  }
+  return replay(items, allocate_policy(policy, items, budget, settings));
 }
 
 double t_quantile_975(std::size_t n) {
@@ -103,8 +122,8 @@ GridResult run_grid(std::span<const ReplayItem> pool,
         const std::int64_t budget =
             grid.budgets[b] * static_cast<std::int64_t>(stream_items.size());
         for (std::size_t p = 0; p < n_policies; ++p) {
-          const auto caps = allocate_policy(grid.policies[p], stream_items, budget, settings);
-          const ReplayOutcome out = replay(stream_items, caps);
+          const ReplayOutcome out =
+              evaluate_policy(grid.policies[p], stream_items, budget, settings);
           CellResult& cell = cells[b * n_policies + p];
           cell.per_seed.push_back(out.accuracy(stream_items.size()));
           cell.allocated_tokens += static_cast<double>(out.allocated);

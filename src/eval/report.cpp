@@ -1,11 +1,11 @@
 #include "eval/report.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "eval/svg_chart.h"
 
@@ -73,6 +73,42 @@ std::string markdown_tables(const GridResult& result, const BenchGrid& grid) {
   return out;
 }
 
+std::optional<double> gap_closed(const GridResult& result, const BenchGrid& grid,
+                                 std::string_view policy, double min_gap) {
+  if (!has_policy(grid, "clear") || !has_policy(grid, "oracle") || !has_policy(grid, policy)) {
+    return std::nullopt;
+  }
+  double sum = 0.0;
+  int cells = 0;
+  for (const auto& mix : grid.streams) {
+    for (auto b : grid.budgets) {
+      const double c = find_cell(result, mix.name, b, "clear")->accuracy;
+      const double o = find_cell(result, mix.name, b, "oracle")->accuracy;
+      if (o - c <= min_gap) continue;
+      sum += (find_cell(result, mix.name, b, std::string(policy))->accuracy - c) / (o - c);
+      ++cells;
+    }
+  }
+  if (cells == 0) return std::nullopt;
+  return sum / cells;
+}
+
+std::string gap_closed_markdown(const GridResult& result, const BenchGrid& grid) {
+  std::string out;
+  for (const auto& p : grid.policies) {
+    if (p == "clear" || p == "oracle") continue;
+    const auto share = gap_closed(result, grid, p);
+    if (!share) return {};
+    if (out.empty()) {
+      out =
+          "\n### Share of the clear -> oracle gap closed (mean over cells where it exceeds one "
+          "point)\n\n| policy | gap closed |\n| --- | --- |\n";
+    }
+    out += fmt::format("| {} | {:.0f}% |\n", p, 100.0 * *share);
+  }
+  return out;
+}
+
 std::string results_csv(const GridResult& result) {
   std::string out =
       "stream,budget,policy,accuracy,ci_low,ci_high,allocated_tokens,consumed_tokens,abandoned\n";
@@ -101,8 +137,9 @@ nlohmann::json results_json(const GridResult& result) {
 
 std::string pareto_svg(const GridResult& result, const BenchGrid& grid, const std::string& stream,
                        const std::string& title) {
-  static constexpr std::array<const char*, 8> kColors{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
-                                                      "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+  static constexpr std::array<const char*, 11> kColors{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                                       "#9467bd", "#8c564b", "#e377c2", "#17becf",
+                                                       "#bcbd22", "#7f7f7f", "#000000"};
   const double n = static_cast<double>(grid.stream_size);
   double x_max = 1.0, largest = 0.0;
   for (const auto& c : result.cells) {
@@ -127,7 +164,8 @@ std::string pareto_svg(const GridResult& result, const BenchGrid& grid, const st
   chart.set_y_max(percent_axis_max(largest));
   chart.y_grid_percent(5);
   for (int k = 0; k <= intervals; ++k) {
-    chart.x_tick(chart.x_position(static_cast<double>(k) / intervals), fmt::format("{:.0f}", step * k));
+    chart.x_tick(chart.x_position(static_cast<double>(k) / intervals),
+                 fmt::format("{:.0f}", step * k));
   }
   chart.frame("consumed tokens per query (mean)", "accuracy");
   for (std::size_t p = 0; p < grid.policies.size(); ++p) {

@@ -1,8 +1,8 @@
 // `clearhouse bench` through the real binary on a small real-data fixture (tests/fixtures/bench).
-#include <filesystem>
-
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "support/run_binary.h"
@@ -24,7 +24,7 @@ TEST(BenchE2E, JsonHasTheContractAndTheOracleBoundsEveryPolicy) {
   EXPECT_GT(doc["predictor"]["spearman"].get<double>(), 0.0);
   EXPECT_GT(doc["predictor"]["log_mae"].get<double>(), 0.0);
   const auto& rows = doc["results"];
-  ASSERT_EQ(rows.size(), 4u * 2u * 8u);
+  ASSERT_EQ(rows.size(), 4u * 2u * 11u);
   std::map<std::string, double> oracle;
   for (const auto& row : rows) {
     const double acc = row["accuracy"].get<double>();
@@ -47,13 +47,53 @@ TEST(BenchE2E, JsonHasTheContractAndTheOracleBoundsEveryPolicy) {
     EXPECT_TRUE(std::filesystem::exists(dir / "report" / file)) << file;
   }
   EXPECT_NE(r.err.find("replayed"), std::string::npos) << "progress on stderr";
+  EXPECT_TRUE(doc["gap_closed"].contains("progressive")) << doc["gap_closed"].dump();
+}
+
+TEST(BenchE2E, ProgressiveChargesEveryRoundAndTheLengthOracleBoundsTheFinishedCount) {
+  const auto dir = scratch_dir();
+  const auto r = run_clearhouse("bench --data " + fixture("bench") +
+                                " --seeds 2 --stream-size 60 --budgets 64,128,256 --streams "
+                                "balanced,mostly-hard --policies "
+                                "uniform,clear,oracle,progressive,progressive-calibrated,"
+                                "length-oracle --json --quiet --out " +
+                                (dir / "report").string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json doc = json::parse(r.out);
+  ASSERT_EQ(doc["results"].size(), 2u * 3u * 6u);
+  std::map<std::string, std::map<std::string, json>> cell;  // cell[stream+budget][policy]
+  for (const auto& row : doc["results"]) {
+    cell[row["stream"].get<std::string>() + std::to_string(row["budget"].get<int>())]
+        [row["policy"].get<std::string>()] = row;
+  }
+  for (const auto& [key, rows] : cell) {
+    for (const char* p : {"progressive", "progressive-calibrated"}) {
+      const auto& row = rows.at(p);
+      // A slice's unused cap goes back to the budget: what was charged is what was generated.
+      EXPECT_DOUBLE_EQ(row["allocated_tokens"].get<double>(), row["consumed_tokens"].get<double>());
+      EXPECT_LE(row["allocated_tokens"].get<double>(), 60.0 * row["budget"].get<double>());
+      EXPECT_LE(row["accuracy"].get<double>(), rows.at("oracle")["accuracy"].get<double>() + 1e-12);
+    }
+    EXPECT_LE(rows.at("length-oracle")["accuracy"].get<double>(),
+              rows.at("oracle")["accuracy"].get<double>() + 1e-12);
+    EXPECT_LE(rows.at("length-oracle")["consumed_tokens"].get<double>(),
+              60.0 * rows.at("length-oracle")["budget"].get<double>());
+  }
+  // Continuation at 64 tokens per query: far above one-shot uniform, which finishes almost nothing.
+  EXPECT_GT(cell.at("balanced64").at("progressive")["accuracy"].get<double>(),
+            cell.at("balanced64").at("uniform")["accuracy"].get<double>() + 0.05);
+  const std::string md = slurp((dir / "report" / "results.md").string());
+  EXPECT_NE(md.find("| progressive |"), std::string::npos);
+  EXPECT_NE(md.find("| length-oracle |"), std::string::npos);
+  EXPECT_NE(md.find("clear -> oracle gap closed"), std::string::npos);
 }
 
 TEST(BenchE2E, MarkdownByDefaultAndTheSameNumbersEveryRun) {
   const auto dir = scratch_dir();
   const std::string args = "bench --data " + fixture("bench") +
                            " --seeds 2 --stream-size 40 --budgets 128 --streams balanced --quiet "
-                           "--out " + (dir / "r").string();
+                           "--out " +
+                           (dir / "r").string();
   const auto a = run_clearhouse(args);
   const auto b = run_clearhouse(args);
   ASSERT_EQ(a.exit_code, 0) << a.err;
