@@ -1,19 +1,19 @@
 // `clearhouse bench`: the paper's replay evaluation on recorded answers (see docs/results.md).
-#include <fmt/format.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "cli/calibration_file.h"
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
 #include "cli/errors.h"
 #include "cli/io.h"
+#include "cli/calibration_file.h"
 #include "core/utility_model.h"
 #include "data/data_error.h"
 #include "data/dataset.h"
@@ -150,16 +150,16 @@ void run_bench(const BenchOptions& o) {
                           "): clear-plus uses the predictor's own spread and p = 1");
     }
   }
-  const eval::ReplayPool pool = eval::build_pool(dataset, backbone, teacher, eval_questions,
-                                                 *predictor, calibration ? &*calibration : nullptr);
+  const eval::ReplayPool pool =
+      eval::build_pool(dataset, backbone, teacher, eval_questions, *predictor,
+                       calibration ? &*calibration : nullptr);
   for (std::size_t t = 0; t < eval::kTierCount; ++t) {
     const auto tier = static_cast<eval::Tier>(t);
     for (const auto& mix : grid.streams) {
       if (pool.tiers[t].empty() && eval::tier_counts(mix, grid.stream_size)[t] > 0) {
-        throw UsageError(
-            fmt::format("stream '{}' needs {} questions but {} answered none of "
-                        "that tier among the evaluation questions",
-                        mix.name, eval::to_string(tier), o.model));
+        throw UsageError(fmt::format("stream '{}' needs {} questions but {} answered none of "
+                                     "that tier among the evaluation questions",
+                                     mix.name, eval::to_string(tier), o.model));
       }
     }
   }
@@ -185,18 +185,15 @@ void run_bench(const BenchOptions& o) {
   const eval::GridResult result = eval::run_grid(
       pool.items, pool.tiers, grid, settings, [&](std::size_t done, std::size_t all) {
         if (done % static_cast<std::size_t>(grid.seeds) == 0) {
-          log_progress(
-              o, fmt::format("replayed {}/{} streams x seeds ({:.2f} s)", done, all, elapsed()));
+          log_progress(o, fmt::format("replayed {}/{} streams x seeds ({:.2f} s)", done, all,
+                                      elapsed()));
         }
       });
 
   json doc{{"model", o.model},
            {"budgets", grid.budgets},
-           {"predictor",
-            {{"log_mae", log_mae},
-             {"spearman", rho},
-             {"source", predictor_source},
-             {"evaluated_on", pool.items.size()}}},
+           {"predictor", {{"log_mae", log_mae}, {"spearman", rho}, {"source", predictor_source},
+                          {"evaluated_on", pool.items.size()}}},
            {"streams_drawn_with_replacement", result.with_replacement},
            {"seeds", grid.seeds},
            {"stream_size", grid.stream_size},
@@ -219,9 +216,8 @@ void run_bench(const BenchOptions& o) {
   if (!result.with_replacement.empty()) {
     std::string names;
     for (const auto& n : result.with_replacement) names += (names.empty() ? "" : ", ") + n;
-    notes +=
-        "\nDrawn with replacement (a tier held fewer questions than the stream needs): " + names +
-        ".\n";
+    notes += "\nDrawn with replacement (a tier held fewer questions than the stream needs): " +
+             names + ".\n";
   }
   notes += fmt::format(
       "\nTALE-EP's teacher is {}'s recorded length; the budget instruction TALE-EP puts in the "
@@ -237,9 +233,9 @@ void run_bench(const BenchOptions& o) {
   write_text_atomic(o.out + "/results.json", doc.dump(2) + "\n");
   write_text_atomic(o.out + "/results.md", notes + tables);
   for (const auto& mix : grid.streams) {
-    write_text_atomic(
-        o.out + "/pareto-" + mix.name + ".svg",
-        eval::pareto_svg(result, grid, mix.name, fmt::format("{}: {} stream", o.model, mix.name)));
+    write_text_atomic(o.out + "/pareto-" + mix.name + ".svg",
+                      eval::pareto_svg(result, grid, mix.name,
+                                       fmt::format("{}: {} stream", o.model, mix.name)));
   }
   log_progress(o, fmt::format("wrote {}/results.{{md,csv,json}} and {} plots ({:.2f} s)", o.out,
                               grid.streams.size(), elapsed()));
@@ -255,8 +251,7 @@ void run_bench(const BenchOptions& o) {
 void add_bench_command(CLI::App& app) {
   auto opts = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "bench",
-      "Replay evaluation: accuracy of every policy per stream and budget on recorded answers");
+      "bench", "Replay evaluation: accuracy of every policy per stream and budget on recorded answers");
   cmd->add_option("--data", opts->data, "ZeroEval data directory (questions.jsonl, runs.csv)")
       ->capture_default_str();
   cmd->add_option("--model-name", opts->model, "Backbone model whose answers are replayed")

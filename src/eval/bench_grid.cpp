@@ -26,9 +26,7 @@ std::vector<double> column(std::span<const ReplayItem> items, F field) {
 
 }  // namespace
 
-std::span<const std::string_view> policy_names() {
-  return kPolicies;
-}
+std::span<const std::string_view> policy_names() { return kPolicies; }
 
 bool is_policy(std::string_view name) {
   return std::find(kPolicies.begin(), kPolicies.end(), name) != kPolicies.end();
@@ -40,7 +38,8 @@ std::vector<std::int64_t> allocate_policy(std::string_view policy,
   const auto tau = [&] { return column(items, [](const ReplayItem& r) { return r.tau_hat; }); };
   if (policy == "uniform") return core::allocate_uniform(items.size(), budget);
   if (policy == "predictor") {
-    return core::allocate_proportional(tau(), budget, {0.0, static_cast<double>(settings.max_cap)});
+    return core::allocate_proportional(tau(), budget,
+                                       {0.0, static_cast<double>(settings.max_cap)});
   }
   if (policy == "tale-ep") {
     return core::allocate_proportional(
@@ -56,8 +55,8 @@ std::vector<std::int64_t> allocate_policy(std::string_view policy,
   if (policy == "oracle") {
     std::vector<std::uint8_t> correct(items.size());
     for (std::size_t i = 0; i < items.size(); ++i) correct[i] = items[i].correct;
-    return core::allocate_oracle(column(items, [](const ReplayItem& r) { return r.true_tokens; }),
-                                 correct, budget);
+    return core::allocate_oracle(
+        column(items, [](const ReplayItem& r) { return r.true_tokens; }), correct, budget);
   }
   if (policy == "clear-plus") {
     std::vector<core::SuccessBelief> beliefs(items.size());

@@ -1,9 +1,9 @@
 // The replay grid of `clearhouse bench`: policies x streams x budgets x seeds on recorded answers.
 //
 // For each (stream, seed) one stream is drawn; every budget and policy is evaluated on that same
-// stream (paired comparisons). A cell's accuracy is the mean over seeds with a 95% Student-t
-// interval. Budgets are average tokens per query; the total is budget x stream size. No I/O:
-// progress goes through a callback.
+// stream (paired comparisons). A cell's accuracy is the mean over seeds with a 95% Student-t interval.
+// Budgets are average tokens per query; the total is budget x stream size. No I/O: progress goes
+// through a callback.
 #pragma once
 
 #include <array>
@@ -56,7 +56,7 @@ struct CellResult {
   std::string stream;
   std::int64_t budget = 0;  // per query
   std::string policy;
-  double accuracy = 0.0;  // mean over seeds, fraction
+  double accuracy = 0.0;    // mean over seeds, fraction
   double ci_low = 0.0, ci_high = 0.0;
   double allocated_tokens = 0.0;  // mean total per stream
   double consumed_tokens = 0.0;   // mean total per stream
@@ -72,11 +72,10 @@ struct GridResult {
 
 // pool: every candidate question's replay item; pools[t]: indices into pool of tier t.
 // progress(done, total) after each (stream, seed).
-[[nodiscard]] GridResult run_grid(
-    std::span<const ReplayItem> pool,
-    const std::array<std::vector<std::uint32_t>, kTierCount>& pools, const BenchGrid& grid,
-    const PolicySettings& settings,
-    const std::function<void(std::size_t, std::size_t)>& progress = {});
+[[nodiscard]] GridResult run_grid(std::span<const ReplayItem> pool,
+                                  const std::array<std::vector<std::uint32_t>, kTierCount>& pools,
+                                  const BenchGrid& grid, const PolicySettings& settings,
+                                  const std::function<void(std::size_t, std::size_t)>& progress = {});
 
 // Half-width factor of a two-sided 95% Student-t interval with n - 1 degrees of freedom.
 [[nodiscard]] double t_quantile_975(std::size_t n);

@@ -1,11 +1,11 @@
 #include "eval/report.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <map>
+
+#include <fmt/format.h>
 
 #include "eval/svg_chart.h"
 
@@ -164,8 +164,7 @@ std::string pareto_svg(const GridResult& result, const BenchGrid& grid, const st
   chart.set_y_max(percent_axis_max(largest));
   chart.y_grid_percent(5);
   for (int k = 0; k <= intervals; ++k) {
-    chart.x_tick(chart.x_position(static_cast<double>(k) / intervals),
-                 fmt::format("{:.0f}", step * k));
+    chart.x_tick(chart.x_position(static_cast<double>(k) / intervals), fmt::format("{:.0f}", step * k));
   }
   chart.frame("consumed tokens per query (mean)", "accuracy");
   for (std::size_t p = 0; p < grid.policies.size(); ++p) {

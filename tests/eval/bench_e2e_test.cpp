@@ -1,8 +1,9 @@
 // `clearhouse bench` through the real binary on a small real-data fixture (tests/fixtures/bench).
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <map>
+
+#include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "support/run_binary.h"
@@ -92,8 +93,7 @@ TEST(BenchE2E, MarkdownByDefaultAndTheSameNumbersEveryRun) {
   const auto dir = scratch_dir();
   const std::string args = "bench --data " + fixture("bench") +
                            " --seeds 2 --stream-size 40 --budgets 128 --streams balanced --quiet "
-                           "--out " +
-                           (dir / "r").string();
+                           "--out " + (dir / "r").string();
   const auto a = run_clearhouse(args);
   const auto b = run_clearhouse(args);
   ASSERT_EQ(a.exit_code, 0) << a.err;
