@@ -36,13 +36,14 @@ struct BenchOptions {
   std::string streams = "balanced,mostly-easy,mostly-hard,u-shaped";
   std::string policies =
       "uniform,predictor,tale-ep,clear-heuristic,clear-auction,clear,oracle,clear-plus,progressive,"
-      "progressive-calibrated,length-oracle";
+      "progressive-length,length-oracle";
   int seeds = 5;
   std::size_t stream_size = 500;
   std::uint64_t seed = 1;
   std::string teacher = "gpt-4o-2024-08-06";
   std::string out = "report";
   std::string predictor;
+  bool tune = false;
   bool json_output = false;
   bool quiet = false;
 };
@@ -123,19 +124,30 @@ void run_bench(const BenchOptions& o) {
   std::string predictor_source;
   if (o.predictor.empty()) {
     const data::QuestionSplit split = data::split_questions(dataset);
+    // --tune: fit on the train split's even half, evaluate on its odd half; test is never read.
+    std::vector<std::uint32_t> fit_on = split.train;
     eval_questions = split.test;
-    predictor = eval::train_predictor(dataset, backbone, split.train);
-    calibration = eval::calibrate_success(dataset, backbone, split.train);
-    for (const std::uint32_t q : split.train) {
+    if (o.tune) {
+      fit_on.clear();
+      eval_questions.clear();
+      for (std::size_t k = 0; k < split.train.size(); ++k) {
+        (k % 2 == 0 ? fit_on : eval_questions).push_back(split.train[k]);
+      }
+    }
+    predictor = eval::train_predictor(dataset, backbone, fit_on);
+    calibration = eval::calibrate_success(dataset, backbone, fit_on);
+    for (const std::uint32_t q : fit_on) {
       if (dataset.find_run(backbone, q) == nullptr) continue;
       const auto& question = dataset.question(q);
       train_tau_hat.push_back(predictor->predict(question.question, question.dataset));
     }
     predictor_source = fmt::format("trained on {} train-split questions", train_tau_hat.size());
+    if (o.tune) predictor_source += " (its even half; evaluated on its odd half: --tune)";
     log_progress(o, fmt::format("trained the threshold predictor and clear-plus's calibration on "
                                 "the train split ({:.2f} s)",
                                 elapsed()));
   } else {
+    if (o.tune) throw UsageError("--tune: not with --predictor (it splits the train split itself)");
     try {
       predictor = predict::ThresholdPredictor::load_file(o.predictor);
     } catch (const predict::ModelFileError& e) {
@@ -271,6 +283,9 @@ void add_bench_command(CLI::App& app) {
                   "Threshold predictor file (from clearhouse train); then every question of --data "
                   "is an evaluation question");
   cmd->add_option("--out", opts->out, "Report directory")->capture_default_str();
+  cmd->add_flag("--tune", opts->tune,
+                "Tuning run: fit on half of the train split and evaluate on the other half (the "
+                "test split is not read)");
   cmd->add_flag("--json", opts->json_output, "Print the results as JSON on stdout");
   cmd->add_flag("--quiet", opts->quiet, "No progress on stderr");
   cmd->callback([opts] { run_bench(*opts); });

@@ -35,6 +35,8 @@ class Conditioned {
     assert(prior.log_sigma > 0.0 && generated >= 0);
   }
 
+  [[nodiscard]] double log_tail_a() const { return log_tail_a_; }
+
   // false when d > generated has probability 0 in double precision.
   [[nodiscard]] bool possible() const { return std::isfinite(log_tail_a_); }
 
@@ -66,10 +68,24 @@ class Conditioned {
   double mu_, sigma_, a_, log_tail_a_, mean_beyond_a_;
 };
 
-double value_of(const Conditioned& c, double p, std::int64_t generated, std::int64_t slice) {
-  const double b = static_cast<double>(generated + slice);
+double z_of(double x, const CorrectLength& c) {
+  return x <= 0.0 ? -kInf : (std::log(x) - c.log_mu) / c.log_sigma;
+}
+
+double value_of(const Conditioned& c, const LengthPrior& prior, std::int64_t generated,
+                std::int64_t slice) {
+  const double a = static_cast<double>(generated), b = static_cast<double>(generated + slice);
   const double tokens = c.expected_tokens(b);
-  return tokens > 0.0 ? p * c.completion(b) / tokens : 0.0;
+  if (tokens <= 0.0) return 0.0;
+  double right = prior.p_correct * c.completion(b);
+  if (prior.correct) {
+    const double log_tail_a = c.log_tail_a();
+    const double right_given_running =
+        prior.p_correct * (std::exp(log_upper_tail(z_of(a, *prior.correct)) - log_tail_a) -
+                           std::exp(log_upper_tail(z_of(b, *prior.correct)) - log_tail_a));
+    right = std::clamp(right_given_running, 0.0, c.completion(b));
+  }
+  return right / tokens;
 }
 
 }  // namespace
@@ -111,7 +127,7 @@ double expected_slice_tokens(const LengthPrior& prior, std::int64_t generated, s
 
 double slice_value(const LengthPrior& prior, std::int64_t generated, std::int64_t slice) {
   const Conditioned c(prior, generated);
-  return c.possible() && slice > 0 ? value_of(c, prior.p_correct, generated, slice) : 0.0;
+  return c.possible() && slice > 0 ? value_of(c, prior, generated, slice) : 0.0;
 }
 
 SliceIndex continuation_index(const LengthPrior& prior, std::int64_t generated,
@@ -121,7 +137,7 @@ SliceIndex continuation_index(const LengthPrior& prior, std::int64_t generated,
   const Conditioned c(prior, generated);
   if (!c.possible()) return best;
   for (const std::int64_t slice : slice_grid(query_left, budget_left)) {
-    const double v = value_of(c, prior.p_correct, generated, slice);
+    const double v = value_of(c, prior, generated, slice);
     if (v > best.index) best = {v, slice};  // strict: the smallest slice wins a tie
   }
   return best;

@@ -39,10 +39,20 @@
 
 namespace clearhouse::core {
 
+// Optional belief about the length of a *correct* answer: ln d ~ N(log_mu, log_sigma^2).
+struct CorrectLength {
+  double log_mu = 0.0;
+  double log_sigma = 1.0;  // > 0
+};
+
 struct LengthPrior {
   double log_mu = 0.0;     // ln of the median output length, ln tokens
   double log_sigma = 1.0;  // std of ln length, > 0
   double p_correct = 1.0;  // probability the finished answer is right, [0, 1]
+  // With it, a query that runs long loses its chance of being right: the index's numerator becomes
+  // P(right and finished within the slice | d > a) = p (S_c(a) - S_c(a+Delta)) / S(a), S_c the
+  // survival of a correct answer's length (at most the chance of finishing at all).
+  std::optional<CorrectLength> correct = std::nullopt;
 };
 
 // The prior when no predictor is available: median 200 output tokens, sigma 1.0, p = 1. The median

@@ -13,9 +13,10 @@
 namespace clearhouse::eval {
 namespace {
 
-constexpr std::array<std::string_view, 11> kPolicies{
-    "uniform", "predictor",  "tale-ep",     "clear-heuristic",        "clear-auction", "clear",
-    "oracle",  "clear-plus", "progressive", "progressive-calibrated", "length-oracle"};
+constexpr std::array<std::string_view, 12> kPolicies{
+    "uniform",       "predictor", "tale-ep",    "clear-heuristic",    "clear-auction",
+    "clear",         "oracle",    "clear-plus", "progressive",        "progressive-length",
+    "progressive-p", "length-oracle"};
 
 template <typename F>
 std::vector<double> column(std::span<const ReplayItem> items, F field) {
@@ -79,8 +80,10 @@ std::vector<std::int64_t> allocate_policy(std::string_view policy,
 
 ReplayOutcome evaluate_policy(std::string_view policy, std::span<const ReplayItem> items,
                               std::int64_t budget, const PolicySettings& settings) {
-  if (policy == "progressive" || policy == "progressive-calibrated") {
-    const ProgressiveSettings progressive{settings.max_cap, policy == "progressive-calibrated"};
+  if (policy.starts_with("progressive")) {
+    ProgressiveSettings progressive{settings.max_cap, CorrectnessBelief::kCorrectLength};
+    if (policy == "progressive-length") progressive.correctness = CorrectnessBelief::kNone;
+    if (policy == "progressive-p") progressive.correctness = CorrectnessBelief::kPCorrect;
     return replay_progressive(items, budget, progressive).outcome;
   }
   return replay(items, allocate_policy(policy, items, budget, settings));

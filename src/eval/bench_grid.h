@@ -21,8 +21,9 @@
 namespace clearhouse::eval {
 
 // uniform, predictor, tale-ep, clear-heuristic, clear-auction, clear, oracle, clear-plus (one-shot
-// caps), progressive, progressive-calibrated (continuation, eval/progressive_replay.h),
-// length-oracle (one-shot caps knowing every length, not correctness)
+// caps); progressive (continuation with clear-plus's correctness beliefs), progressive-length
+// (lengths only, p = 1), progressive-p (p only) (eval/progressive_replay.h); length-oracle
+// (one-shot caps knowing every length, not correctness)
 [[nodiscard]] std::span<const std::string_view> policy_names();
 [[nodiscard]] bool is_policy(std::string_view name);
 

@@ -12,7 +12,11 @@ std::vector<core::LengthPrior> progressive_priors(std::span<const ReplayItem> it
   for (std::size_t i = 0; i < items.size(); ++i) {
     priors[i].log_mu = std::log(items[i].tau_hat);
     priors[i].log_sigma = items[i].log_sigma;
-    priors[i].p_correct = settings.use_p_correct ? items[i].p_correct : 1.0;
+    if (settings.correctness == CorrectnessBelief::kNone) continue;
+    priors[i].p_correct = items[i].p_correct;
+    if (settings.correctness == CorrectnessBelief::kCorrectLength) {
+      priors[i].correct = core::CorrectLength{items[i].log_mu_correct, items[i].log_sigma_correct};
+    }
   }
   return priors;
 }

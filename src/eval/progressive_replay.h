@@ -8,8 +8,9 @@
 // its recorded answer is correct. Abandoned: never served. A query started but never finished
 // wastes what it generated.
 //
-// The priors: ln d ~ N(ln tau_hat, log_sigma) from the predictor, p = 1 or clear-plus's calibrated
-// p_correct (ProgressiveSettings). No I/O, no randomness.
+// The priors: ln d ~ N(ln tau_hat, log_sigma) from the predictor; p = 1, or clear-plus's calibrated
+// p_correct, optionally with its correct-answer length (ProgressiveSettings). No I/O, no
+// randomness.
 #pragma once
 
 #include <cstdint>
@@ -21,9 +22,16 @@
 
 namespace clearhouse::eval {
 
+// What the priors know about correctness.
+enum class CorrectnessBelief {
+  kNone,           // p = 1: maximise finished answers
+  kPCorrect,       // p from clear-plus's calibration
+  kCorrectLength,  // p and the length of a correct answer (a long-running query loses p)
+};
+
 struct ProgressiveSettings {
   std::int64_t max_cap = 4096;  // every query's max_tokens (the recorded runs' cap)
-  bool use_p_correct = false;   // p_i from clear-plus's calibration instead of 1
+  CorrectnessBelief correctness = CorrectnessBelief::kCorrectLength;  // bench's `progressive`
 };
 
 // One served slice, as the trace records it.

@@ -113,6 +113,38 @@ TEST(ProgressiveIndex, ShorterOrLikelierQueriesRankHigher) {
   EXPECT_EQ(at(0.0).slice, 0);
 }
 
+TEST(ProgressiveIndex, ACorrectLengthLikeAllLengthsChangesNothing) {
+  LengthPrior plain{std::log(150.0), 0.6, 0.7};
+  LengthPrior same = plain;
+  same.correct = CorrectLength{plain.log_mu, plain.log_sigma};
+  for (const std::int64_t a : {0, 100, 400}) {
+    for (const std::int64_t s : {16, 64, 256}) {
+      EXPECT_NEAR(slice_value(same, a, s), slice_value(plain, a, s),
+                  1e-12 * slice_value(plain, a, s))
+          << a << " " << s;
+    }
+  }
+}
+
+TEST(ProgressiveIndex, AQueryThatRunsLongLosesItsChanceOfBeingRight) {
+  // Right answers run shorter than answers overall (median 100 vs 150): the further a query runs
+  // unfinished, the less its index keeps of the length-only one (whose p stays 0.7).
+  LengthPrior plain{std::log(150.0), 0.6, 0.7};
+  LengthPrior aware = plain;
+  aware.correct = CorrectLength{std::log(100.0), 0.5};
+  double last_share = 2.0;
+  for (const std::int64_t a : {0, 100, 200, 400, 800}) {
+    const double share = slice_value(aware, a, 64) / slice_value(plain, a, 64);
+    EXPECT_LT(share, last_share) << a;
+    EXPECT_GE(share, 0.0);
+    last_share = share;
+    // Never more than the chance of finishing at all, per token.
+    EXPECT_LE(slice_value(aware, a, 64), completion_probability(plain, a, 64) /
+                                             expected_slice_tokens(plain, a, 64) * (1 + 1e-12));
+  }
+  EXPECT_LT(last_share, 0.2);
+}
+
 TEST(ProgressiveIndex, PicksTheBestSliceOfTheGrid) {
   std::mt19937_64 rng(3);
   std::uniform_real_distribution<double> mu(std::log(20.0), std::log(2000.0)), sigma(0.1, 1.5);

@@ -25,7 +25,7 @@ TEST(BenchE2E, JsonHasTheContractAndTheOracleBoundsEveryPolicy) {
   EXPECT_GT(doc["predictor"]["spearman"].get<double>(), 0.0);
   EXPECT_GT(doc["predictor"]["log_mae"].get<double>(), 0.0);
   const auto& rows = doc["results"];
-  ASSERT_EQ(rows.size(), 4u * 2u * 11u);
+  ASSERT_EQ(rows.size(), 4u * 2u * 11u);  // the default grid: every policy but progressive-p
   std::map<std::string, double> oracle;
   for (const auto& row : rows) {
     const double acc = row["accuracy"].get<double>();
@@ -56,19 +56,19 @@ TEST(BenchE2E, ProgressiveChargesEveryRoundAndTheLengthOracleBoundsTheFinishedCo
   const auto r = run_clearhouse("bench --data " + fixture("bench") +
                                 " --seeds 2 --stream-size 60 --budgets 64,128,256 --streams "
                                 "balanced,mostly-hard --policies "
-                                "uniform,clear,oracle,progressive,progressive-calibrated,"
-                                "length-oracle --json --quiet --out " +
+                                "uniform,clear,oracle,progressive,progressive-length,"
+                                "progressive-p,length-oracle --json --quiet --out " +
                                 (dir / "report").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);
-  ASSERT_EQ(doc["results"].size(), 2u * 3u * 6u);
+  ASSERT_EQ(doc["results"].size(), 2u * 3u * 7u);
   std::map<std::string, std::map<std::string, json>> cell;  // cell[stream+budget][policy]
   for (const auto& row : doc["results"]) {
     cell[row["stream"].get<std::string>() + std::to_string(row["budget"].get<int>())]
         [row["policy"].get<std::string>()] = row;
   }
   for (const auto& [key, rows] : cell) {
-    for (const char* p : {"progressive", "progressive-calibrated"}) {
+    for (const char* p : {"progressive", "progressive-length", "progressive-p"}) {
       const auto& row = rows.at(p);
       // A slice's unused cap goes back to the budget: what was charged is what was generated.
       EXPECT_DOUBLE_EQ(row["allocated_tokens"].get<double>(), row["consumed_tokens"].get<double>());

@@ -25,6 +25,8 @@ std::vector<ReplayItem> random_items(std::mt19937_64& rng, std::size_t n) {
     item.tau_hat = std::max(1.0, item.true_tokens * noise(rng));
     item.log_sigma = 0.4;
     item.p_correct = 0.2 + 0.8 * unit(rng);
+    item.log_mu_correct = std::log(item.tau_hat) - 0.2;
+    item.log_sigma_correct = 0.35;
     item.correct = unit(rng) < item.p_correct;
   }
   return items;
@@ -35,7 +37,7 @@ TEST(ProgressiveReplay, NeverSpendsATokenOnAFinishedQueryAndEveryRoundCounts) {
   for (int k = 0; k < 40; ++k) {
     const auto items = random_items(rng, 120);
     const std::int64_t budget = (16 + 40 * (k % 10)) * 120;
-    const ProgressiveSettings settings{4096, k % 2 == 1};
+    const ProgressiveSettings settings{4096, static_cast<CorrectnessBelief>(k % 3)};
     const ProgressiveOutcome r = replay_progressive(items, budget, settings, true);
     std::map<std::size_t, std::int64_t> generated;
     std::map<std::size_t, bool> finished;
@@ -80,7 +82,8 @@ TEST(ProgressiveReplay, FinishesNoMoreQueriesThanTheShortestLengthsThatFit) {
     auto items = random_items(rng, 100);
     for (auto& item : items) item.correct = true;
     const std::int64_t budget = (32 + 50 * (k % 8)) * 100;
-    const auto progressive = replay_progressive(items, budget, {}).outcome;
+    const auto progressive =
+        replay_progressive(items, budget, {.correctness = CorrectnessBelief::kNone}).outcome;
     const auto oracle = replay(items, allocate_policy("length-oracle", items, budget, {}));
     EXPECT_LE(progressive.solved, oracle.solved) << budget;
   }
@@ -100,11 +103,21 @@ TEST(ProgressiveReplay, AQueryLongerThanItsMaxTokensNeverCounts) {
 TEST(ProgressiveReplay, CalibratedPriorsCarryPCorrectOnlyWhenAskedTo) {
   std::vector<ReplayItem> items(1);
   items[0] = {.tau_hat = 80, .log_sigma = 0.6, .p_correct = 0.3};
-  EXPECT_EQ(progressive_priors(items, {})[0].p_correct, 1.0);
-  const auto calibrated = progressive_priors(items, {.use_p_correct = true})[0];
+  EXPECT_EQ(progressive_priors(items, {.correctness = CorrectnessBelief::kNone})[0].p_correct, 1.0);
+  const auto calibrated =
+      progressive_priors(items, {.correctness = CorrectnessBelief::kPCorrect})[0];
   EXPECT_EQ(calibrated.p_correct, 0.3);
   EXPECT_NEAR(calibrated.log_mu, std::log(80.0), 1e-12);
   EXPECT_EQ(calibrated.log_sigma, 0.6);
+  EXPECT_FALSE(calibrated.correct.has_value());
+  items[0].log_mu_correct = 4.0;
+  items[0].log_sigma_correct = 0.3;
+  const auto aware =
+      progressive_priors(items, {.correctness = CorrectnessBelief::kCorrectLength})[0];
+  ASSERT_TRUE(aware.correct.has_value());
+  EXPECT_EQ(aware.correct->log_mu, 4.0);
+  EXPECT_EQ(aware.correct->log_sigma, 0.3);
+  EXPECT_EQ(aware.p_correct, 0.3);
 }
 
 TEST(BenchGridPolicies, ProgressiveAndTheLengthOracleAreInTheGrid) {
