@@ -14,9 +14,8 @@ namespace clearhouse::eval {
 namespace {
 
 constexpr std::array<std::string_view, 12> kPolicies{
-    "uniform",       "predictor", "tale-ep",    "clear-heuristic",    "clear-auction",
-    "clear",         "oracle",    "clear-plus", "progressive",        "progressive-length",
-    "progressive-p", "length-oracle"};
+    "uniform", "predictor",  "tale-ep",     "clear-heuristic",    "clear-auction", "clear",
+    "oracle",  "clear-plus", "progressive", "progressive-length", "progressive-p", "length-oracle"};
 
 template <typename F>
 std::vector<double> column(std::span<const ReplayItem> items, F field) {
