@@ -130,6 +130,7 @@ GridResult run_grid(std::span<const ReplayItem> pool,
           cell.allocated_tokens += static_cast<double>(out.allocated);
           cell.consumed_tokens += out.consumed;
           cell.abandoned += static_cast<double>(out.abandoned);
+          cell.requests += static_cast<double>(out.requests);
         }
       }
       if (progress) progress(++done, total);
@@ -155,6 +156,7 @@ GridResult run_grid(std::span<const ReplayItem> pool,
         cell.allocated_tokens /= k;
         cell.consumed_tokens /= k;
         cell.abandoned /= k;
+        cell.requests /= k;
         result.cells.push_back(std::move(cell));
       }
     }

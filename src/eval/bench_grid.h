@@ -62,6 +62,7 @@ struct CellResult {
   double allocated_tokens = 0.0;  // mean total per stream
   double consumed_tokens = 0.0;   // mean total per stream
   double abandoned = 0.0;         // mean count per stream
+  double requests = 0.0;          // mean count per stream (progressive: one per slice)
   std::vector<double> per_seed;   // accuracies
 };
 

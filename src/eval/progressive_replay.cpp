@@ -51,6 +51,7 @@ ProgressiveOutcome replay_progressive(std::span<const ReplayItem> items, std::in
     }
   }
   out.allocated = scheduler.spent();
+  out.requests = result.slices;
   return result;
 }
 

@@ -130,7 +130,8 @@ nlohmann::json results_json(const GridResult& result) {
                     {"accuracy_ci", {c.ci_low, c.ci_high}},
                     {"allocated_tokens", c.allocated_tokens},
                     {"consumed_tokens", c.consumed_tokens},
-                    {"abandoned", c.abandoned}});
+                    {"abandoned", c.abandoned},
+                    {"requests", c.requests}});
   }
   return rows;
 }

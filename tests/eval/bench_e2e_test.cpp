@@ -74,7 +74,11 @@ TEST(BenchE2E, ProgressiveChargesEveryRoundAndTheLengthOracleBoundsTheFinishedCo
       EXPECT_DOUBLE_EQ(row["allocated_tokens"].get<double>(), row["consumed_tokens"].get<double>());
       EXPECT_LE(row["allocated_tokens"].get<double>(), 60.0 * row["budget"].get<double>());
       EXPECT_LE(row["accuracy"].get<double>(), rows.at("oracle")["accuracy"].get<double>() + 1e-12);
+      // Every query served at least once is one request or more.
+      EXPECT_GE(row["requests"].get<double>(), 60.0 - row["abandoned"].get<double>());
     }
+    EXPECT_DOUBLE_EQ(rows.at("uniform")["requests"].get<double>(),
+                     60.0 - rows.at("uniform")["abandoned"].get<double>());
     EXPECT_LE(rows.at("length-oracle")["accuracy"].get<double>(),
               rows.at("oracle")["accuracy"].get<double>() + 1e-12);
     EXPECT_LE(rows.at("length-oracle")["consumed_tokens"].get<double>(),

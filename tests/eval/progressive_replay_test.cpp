@@ -54,6 +54,7 @@ TEST(ProgressiveReplay, NeverSpendsATokenOnAFinishedQueryAndEveryRoundCounts) {
       charged += static_cast<double>(s.generated);
     }
     EXPECT_EQ(r.slices, r.trace.size());
+    EXPECT_EQ(r.outcome.requests, r.slices);
     EXPECT_DOUBLE_EQ(r.outcome.consumed, charged);
     EXPECT_EQ(r.outcome.allocated, static_cast<std::int64_t>(charged));
     EXPECT_LE(r.outcome.allocated, budget);
