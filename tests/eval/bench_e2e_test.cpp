@@ -128,7 +128,23 @@ INSTANTIATE_TEST_SUITE_P(
                       BadBench{"--model-name NoSuchModel", "unknown model 'NoSuchModel'"},
                       BadBench{"--teacher NoSuchModel", "--teacher: unknown model"},
                       BadBench{"--predictor /nonexistent/model.bin", "--predictor"},
-                      BadBench{"--seeds 0", "--seeds"}));
+                      BadBench{"--seeds 0", "--seeds"},
+                      BadBench{"--tune --predictor /nonexistent/model.bin", "--tune"}));
+
+TEST(BenchE2E, TuneEvaluatesOnHalfTheTrainSplitNotOnTest) {
+  const auto dir = scratch_dir();
+  const std::string common = "bench --data " + fixture("bench") +
+                             " --seeds 1 --stream-size 30 --budgets 128 --streams balanced "
+                             "--policies clear,oracle,progressive --json --quiet --out ";
+  const auto test = run_clearhouse(common + (dir / "a").string());
+  const auto tune = run_clearhouse(common + (dir / "b").string() + " --tune");
+  ASSERT_EQ(test.exit_code, 0) << test.err;
+  ASSERT_EQ(tune.exit_code, 0) << tune.err;
+  const json t = json::parse(test.out)["predictor"], u = json::parse(tune.out)["predictor"];
+  EXPECT_NE(u["source"].get<std::string>().find("--tune"), std::string::npos) << u.dump();
+  EXPECT_EQ(t["source"].get<std::string>().find("--tune"), std::string::npos) << t.dump();
+  EXPECT_NE(u["evaluated_on"], t["evaluated_on"]);
+}
 
 TEST(TrainBenchE2E, TrainWritesTheCalibrationThatBenchAndAllocateUse) {
   const auto dir = scratch_dir();
