@@ -42,6 +42,7 @@ struct BenchOptions {
   std::string teacher = "gpt-4o-2024-08-06";
   std::string out;  // empty: report/, or no files with --json
   std::string predictor;
+  bool tune = false;
   bool json_output = false;
   bool quiet = false;
 };
@@ -120,19 +121,30 @@ void run_bench(const BenchOptions& o) {
   std::string predictor_source;
   if (o.predictor.empty()) {
     const data::QuestionSplit split = data::split_questions(dataset);
+    // --tune: fit on the train split's even half, evaluate on its odd half; test is never read.
+    std::vector<std::uint32_t> fit_on = split.train;
     eval_questions = split.test;
-    predictor = eval::train_predictor(dataset, backbone, split.train);
-    calibration = eval::calibrate_success(dataset, backbone, split.train);
-    for (const std::uint32_t q : split.train) {
+    if (o.tune) {
+      fit_on.clear();
+      eval_questions.clear();
+      for (std::size_t k = 0; k < split.train.size(); ++k) {
+        (k % 2 == 0 ? fit_on : eval_questions).push_back(split.train[k]);
+      }
+    }
+    predictor = eval::train_predictor(dataset, backbone, fit_on);
+    calibration = eval::calibrate_success(dataset, backbone, fit_on);
+    for (const std::uint32_t q : fit_on) {
       if (dataset.find_run(backbone, q) == nullptr) continue;
       const auto& question = dataset.question(q);
       train_tau_hat.push_back(predictor->predict(question.question, question.dataset));
     }
     predictor_source = fmt::format("trained on {} train-split questions", train_tau_hat.size());
+    if (o.tune) predictor_source += " (its even half; evaluated on its odd half: --tune)";
     log_progress(o, fmt::format("trained the threshold predictor and clear-plus's calibration on "
                                 "the train split ({:.2f} s)",
                                 elapsed()));
   } else {
+    if (o.tune) throw UsageError("--tune: not with --predictor (it splits the train split itself)");
     try {
       predictor = predict::ThresholdPredictor::load_file(o.predictor);
     } catch (const predict::ModelFileError& e) {
@@ -199,6 +211,14 @@ void run_bench(const BenchOptions& o) {
            {"stream_size", grid.stream_size},
            {"teacher", teacher ? o.teacher : std::string("none")},
            {"results", eval::results_json(result)}};
+  json gap = json::object();
+  for (const auto& p : grid.policies) {
+    if (const auto share = eval::gap_closed(result, grid, p);
+        share && p != core::Policy::kClear && p != core::Policy::kOracle) {
+      gap[std::string(core::to_string(p))] = *share;
+    }
+  }
+  if (!gap.empty()) doc["gap_closed"] = gap;
 
   std::string notes = fmt::format(
       "# clearhouse bench: {}\n\nPredictor ({}): MAE of ln tokens {:.3f}, Spearman {:.3f} on {} "
@@ -216,7 +236,8 @@ void run_bench(const BenchOptions& o) {
       "\nTALE-EP's teacher is {}'s recorded length; the budget instruction TALE-EP puts in the "
       "prompt cannot be replayed on recorded answers.\n",
       teacher ? o.teacher : std::string("none (tau_hat)"));
-  const std::string tables = eval::markdown_tables(result, grid);
+  const std::string tables =
+      eval::markdown_tables(result, grid) + eval::gap_closed_markdown(result, grid);
 
   // --json alone writes stdout only, so it never replaces a report (e.g. the main job's report/).
   const std::string out_dir = !o.out.empty() ? o.out : o.json_output ? "" : "report";
@@ -273,6 +294,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--out", opts->out,
                   "Report directory (results.{md,csv,json}, pareto-*.svg); default: report, or "
                   "none with --json");
+  cmd->add_flag("--tune", opts->tune,
+                "Tuning run: fit on half of the train split and evaluate on the other half (the "
+                "test split is not read)");
   cmd->add_flag(
       "--json", opts->json_output,
       "Print the results as JSON on stdout; writes no report files unless --out is given");

@@ -11,6 +11,8 @@ constexpr std::array kTau{PolicyInput::kTau};
 constexpr std::array kTeacherTau{PolicyInput::kTeacherTau};
 constexpr std::array kTrueLengths{PolicyInput::kTokensNeeded, PolicyInput::kCorrect};
 constexpr std::array kSuccessBelief{PolicyInput::kSuccessBelief};
+constexpr std::array kLengths{PolicyInput::kTokensNeeded};
+constexpr std::array kTauAndBelief{PolicyInput::kTau, PolicyInput::kSuccessBelief};
 
 constexpr std::array kRegistry{
     PolicySpec{Policy::kUniform, "uniform", "the budget split evenly, B/N tokens each", kNothing},
@@ -33,6 +35,20 @@ constexpr std::array kRegistry{
                "maximises expected solved queries from a calibrated success probability and "
                "length spread",
                kSuccessBelief, /*replay_only=*/true},
+    PolicySpec{Policy::kLengthOracle, "length-oracle",
+               "knows every true length, not correctness: shortest answers first, each exactly "
+               "its length (the ceiling for any policy that cannot see correctness)",
+               kLengths, /*replay_only=*/true},
+    PolicySpec{Policy::kProgressive, "progressive",
+               "continuation: serves slices by expected correct answers per expected token and "
+               "continues cut answers (calibrated p and length of a right answer)",
+               kTauAndBelief, /*replay_only=*/true, /*continuation=*/true},
+    PolicySpec{Policy::kProgressiveLength, "progressive-length",
+               "progressive knowing lengths only (p = 1)", kTau, /*replay_only=*/true,
+               /*continuation=*/true},
+    PolicySpec{Policy::kProgressiveP, "progressive-p",
+               "progressive with the calibrated p but the predictor's length prior", kTauAndBelief,
+               /*replay_only=*/true, /*continuation=*/true},
 };
 
 // A span a policy requires must cover every query.
@@ -145,6 +161,21 @@ PolicyPlan run_policy(Policy policy, const PolicyInputs& inputs, std::int64_t bu
     case Policy::kClearPlus:
       assert(covers(inputs.beliefs.size(), inputs));
       plan.caps = allocate_expected_successes(inputs.beliefs, budget, inputs.max_cap).caps;
+      break;
+    case Policy::kLengthOracle: {
+      // Every answer that fits max_cap counts as worth its length: the oracle without correctness.
+      assert(covers(inputs.tokens_needed.size(), inputs));
+      std::vector<std::uint8_t> fits(inputs.queries);
+      for (std::size_t i = 0; i < inputs.queries; ++i) {
+        fits[i] = inputs.tokens_needed[i] <= static_cast<double>(inputs.max_cap);
+      }
+      plan.caps = allocate_oracle(inputs.tokens_needed, fits, budget);
+      break;
+    }
+    case Policy::kProgressive:
+    case Policy::kProgressiveLength:
+    case Policy::kProgressiveP:
+      assert(false && "continuation policies are run by their replay, not run_policy");
       break;
   }
   return plan;

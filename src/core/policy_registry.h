@@ -10,6 +10,10 @@
 //  clear            CLEAR, the Lambert shadow-price solution           needs: tau (its utilities)
 //  oracle           true lengths and correctness, shortest first      needs: tokens_needed, correct
 //  clear-plus       maximises expected solved queries (replay only)   needs: success_belief
+//  length-oracle    true lengths, not correctness (replay only)       needs: tokens_needed
+//  progressive      continuation: slices by expected correct answers  needs: tau, success_belief
+//                   per token (core/progressive.h; replay only here, no caps up front)
+//  progressive-length / progressive-p  the same knowing lengths only (p = 1) / p only
 //
 // clear-plus needs a success belief per query (probability of a right answer and the log-normal
 // length of a right answer), which comes from a calibration on recorded answers; `allocate`'s JSONL
@@ -41,7 +45,11 @@ enum class Policy {
   kClearAuction,
   kClear,
   kOracle,
-  kClearPlus
+  kClearPlus,
+  kLengthOracle,
+  kProgressive,
+  kProgressiveLength,
+  kProgressiveP
 };
 
 // A per-query input a policy reads. Its name is the field of `allocate`'s JSONL input.
@@ -57,6 +65,9 @@ struct PolicySpec {
   std::string_view description;           // one line for help texts
   std::span<const PolicyInput> required;  // in the order they are checked
   bool replay_only = false;               // true: not available in PolicyScope::kAllocate
+  // true: the policy does not plan caps up front; it serves slices and continues cut answers
+  // (core/progressive.h), so run_policy does not run it (eval's progressive replay does).
+  bool continuation = false;
 };
 
 // Every policy, in the order reports list them (clear-plus last).
@@ -97,8 +108,9 @@ struct PolicyPlan {
   std::optional<ClearPlan> clear;
 };
 
-// Runs `policy` on one batch; total caps <= budget (tokens, >= 0). A required input that is missing
-// or of the wrong length is a programmer error (callers check their inputs against `required`).
+// Runs a one-shot `policy` (not a continuation policy) on one batch; total caps <= budget (tokens,
+// >= 0). A required input that is missing or of the wrong length, or a continuation policy, is a
+// programmer error (callers check their inputs against `required` and `continuation`).
 [[nodiscard]] PolicyPlan run_policy(Policy policy, const PolicyInputs& inputs, std::int64_t budget);
 
 }  // namespace clearhouse::core

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/policy_registry.h"
+#include "eval/progressive_replay.h"
 
 namespace clearhouse::eval {
 namespace {
@@ -55,6 +56,18 @@ class StreamColumns {
 
 }  // namespace
 
+ReplayOutcome evaluate_policy(core::Policy policy, std::span<const ReplayItem> items,
+                              std::int64_t budget, const PolicySettings& settings) {
+  if (core::policy_spec(policy).continuation) {
+    ProgressiveSettings progressive{settings.max_cap, CorrectnessBelief::kCorrectLength};
+    if (policy == core::Policy::kProgressiveLength) progressive.correctness = CorrectnessBelief::kNone;
+    if (policy == core::Policy::kProgressiveP) progressive.correctness = CorrectnessBelief::kPCorrect;
+    return replay_progressive(items, budget, progressive).outcome;
+  }
+  const StreamColumns columns(items, settings);
+  return replay(items, core::run_policy(policy, columns.inputs(), budget).caps);
+}
+
 double t_quantile_975(std::size_t n) {
   static constexpr std::array<double, 30> kTable{
       12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
@@ -91,13 +104,17 @@ GridResult run_grid(std::span<const ReplayItem> pool,
         const std::int64_t budget =
             grid.budgets[b] * static_cast<std::int64_t>(stream_items.size());
         for (std::size_t p = 0; p < n_policies; ++p) {
-          const auto caps = core::run_policy(grid.policies[p], columns.inputs(), budget).caps;
-          const ReplayOutcome out = replay(stream_items, caps);
+          const core::Policy policy = grid.policies[p];
+          const ReplayOutcome out =
+              core::policy_spec(policy).continuation
+                  ? evaluate_policy(policy, stream_items, budget, settings)
+                  : replay(stream_items, core::run_policy(policy, columns.inputs(), budget).caps);
           CellResult& cell = cells[b * n_policies + p];
           cell.per_seed.push_back(out.accuracy(stream_items.size()));
           cell.allocated_tokens += static_cast<double>(out.allocated);
           cell.consumed_tokens += out.consumed;
           cell.abandoned += static_cast<double>(out.abandoned);
+          cell.requests += static_cast<double>(out.requests);
         }
       }
       if (progress) progress(++done, total);
@@ -123,6 +140,7 @@ GridResult run_grid(std::span<const ReplayItem> pool,
         cell.allocated_tokens /= k;
         cell.consumed_tokens /= k;
         cell.abandoned /= k;
+        cell.requests /= k;
         result.cells.push_back(std::move(cell));
       }
     }

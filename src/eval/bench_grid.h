@@ -26,6 +26,11 @@ struct PolicySettings {
   std::int64_t max_cap = 4096;       // the recorded runs' max_tokens
 };
 
+// One policy's replay on one stream: core::run_policy then replay, or, for a continuation policy
+// (progressive*), the progressive replay (eval/progressive_replay.h).
+[[nodiscard]] ReplayOutcome evaluate_policy(core::Policy policy, std::span<const ReplayItem> items,
+                                            std::int64_t budget, const PolicySettings& settings);
+
 struct BenchGrid {
   std::vector<StreamMix> streams;
   // Any policy of core/policy_registry.h: replay items carry every input, clear-plus's included.
@@ -45,6 +50,7 @@ struct CellResult {
   double allocated_tokens = 0.0;  // mean total per stream
   double consumed_tokens = 0.0;   // mean total per stream
   double abandoned = 0.0;         // mean count per stream
+  double requests = 0.0;          // mean count per stream (progressive: one per slice)
   std::vector<double> per_seed;   // accuracies
 };
 

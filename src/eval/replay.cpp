@@ -15,6 +15,7 @@ ReplayOutcome replay(std::span<const ReplayItem> items, std::span<const std::int
       ++out.abandoned;
       continue;
     }
+    ++out.requests;
     out.consumed += std::min(cap, items[i].true_tokens);
     if (items[i].correct && items[i].true_tokens <= cap) ++out.solved;
   }

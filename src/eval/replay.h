@@ -24,6 +24,7 @@ struct ReplayItem {
 struct ReplayOutcome {
   std::size_t solved = 0;
   std::size_t abandoned = 0;
+  std::size_t requests = 0;    // requests a real run would make: one per funded query (one-shot)
   std::int64_t allocated = 0;  // sum of caps
   double consumed = 0.0;       // sum of min(cap, true length)
   [[nodiscard]] double accuracy(std::size_t n) const {

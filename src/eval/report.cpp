@@ -78,6 +78,43 @@ std::string markdown_tables(const GridResult& result, const BenchGrid& grid) {
   return out;
 }
 
+std::optional<double> gap_closed(const GridResult& result, const BenchGrid& grid,
+                                 core::Policy policy, double min_gap) {
+  if (!has_policy(grid, core::Policy::kClear) || !has_policy(grid, core::Policy::kOracle) ||
+      !has_policy(grid, policy)) {
+    return std::nullopt;
+  }
+  double sum = 0.0;
+  int cells = 0;
+  for (const auto& mix : grid.streams) {
+    for (auto b : grid.budgets) {
+      const double c = find_cell(result, mix.name, b, core::Policy::kClear)->accuracy;
+      const double o = find_cell(result, mix.name, b, core::Policy::kOracle)->accuracy;
+      if (o - c <= min_gap) continue;
+      sum += (find_cell(result, mix.name, b, policy)->accuracy - c) / (o - c);
+      ++cells;
+    }
+  }
+  if (cells == 0) return std::nullopt;
+  return sum / cells;
+}
+
+std::string gap_closed_markdown(const GridResult& result, const BenchGrid& grid) {
+  std::string out;
+  for (const auto& p : grid.policies) {
+    if (p == core::Policy::kClear || p == core::Policy::kOracle) continue;
+    const auto share = gap_closed(result, grid, p);
+    if (!share) return {};
+    if (out.empty()) {
+      out =
+          "\n### Share of the clear -> oracle gap closed (mean over cells where it exceeds one "
+          "point)\n\n| policy | gap closed |\n| --- | --- |\n";
+    }
+    out += fmt::format("| {} | {:.0f}% |\n", core::to_string(p), 100.0 * *share);
+  }
+  return out;
+}
+
 std::string results_csv(const GridResult& result) {
   std::string out =
       "stream,budget,policy,accuracy,ci_low,ci_high,allocated_tokens,consumed_tokens,abandoned\n";
@@ -99,15 +136,17 @@ nlohmann::json results_json(const GridResult& result) {
                     {"accuracy_ci", {c.ci_low, c.ci_high}},
                     {"allocated_tokens", c.allocated_tokens},
                     {"consumed_tokens", c.consumed_tokens},
-                    {"abandoned", c.abandoned}});
+                    {"abandoned", c.abandoned},
+                    {"requests", c.requests}});
   }
   return rows;
 }
 
 std::string pareto_svg(const GridResult& result, const BenchGrid& grid, const std::string& stream,
                        const std::string& title) {
-  static constexpr std::array<const char*, 8> kColors{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
-                                                      "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+  static constexpr std::array<const char*, 11> kColors{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                                       "#9467bd", "#8c564b", "#e377c2", "#17becf",
+                                                       "#bcbd22", "#7f7f7f", "#000000"};
   const double n = static_cast<double>(grid.stream_size);
   double x_max = 1.0, largest = 0.0;
   for (const auto& c : result.cells) {

@@ -1,4 +1,7 @@
 // `clearhouse bench` through the real binary on a small real-data fixture (tests/fixtures/bench).
+#include <filesystem>
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -24,7 +27,7 @@ TEST(BenchE2E, JsonHasTheContractAndTheOracleBoundsEveryPolicy) {
   EXPECT_GT(doc["predictor"]["spearman"].get<double>(), 0.0);
   EXPECT_GT(doc["predictor"]["log_mae"].get<double>(), 0.0);
   const auto& rows = doc["results"];
-  ASSERT_EQ(rows.size(), 4u * 2u * 8u);
+  ASSERT_EQ(rows.size(), 4u * 2u * 12u);  // the default grid: every policy of the registry
   std::map<std::string, double> oracle;
   for (const auto& row : rows) {
     const double acc = row["accuracy"].get<double>();
@@ -47,6 +50,49 @@ TEST(BenchE2E, JsonHasTheContractAndTheOracleBoundsEveryPolicy) {
     EXPECT_TRUE(std::filesystem::exists(dir / "report" / file)) << file;
   }
   EXPECT_NE(r.err.find("replayed"), std::string::npos) << "progress on stderr";
+  EXPECT_TRUE(doc["gap_closed"].contains("progressive")) << doc["gap_closed"].dump();
+}
+
+TEST(BenchE2E, ProgressiveChargesEveryRoundAndTheLengthOracleBoundsTheFinishedCount) {
+  const auto dir = scratch_dir();
+  const auto r = run_clearhouse("bench --data " + fixture("bench") +
+                                " --seeds 2 --stream-size 60 --budgets 64,128,256 --streams "
+                                "balanced,mostly-hard --policies "
+                                "uniform,clear,oracle,progressive,progressive-length,"
+                                "progressive-p,length-oracle --json --quiet --out " +
+                                (dir / "report").string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json doc = json::parse(r.out);
+  ASSERT_EQ(doc["results"].size(), 2u * 3u * 7u);
+  std::map<std::string, std::map<std::string, json>> cell;  // cell[stream+budget][policy]
+  for (const auto& row : doc["results"]) {
+    cell[row["stream"].get<std::string>() + std::to_string(row["budget"].get<int>())]
+        [row["policy"].get<std::string>()] = row;
+  }
+  for (const auto& [key, rows] : cell) {
+    for (const char* p : {"progressive", "progressive-length", "progressive-p"}) {
+      const auto& row = rows.at(p);
+      // A slice's unused cap goes back to the budget: what was charged is what was generated.
+      EXPECT_DOUBLE_EQ(row["allocated_tokens"].get<double>(), row["consumed_tokens"].get<double>());
+      EXPECT_LE(row["allocated_tokens"].get<double>(), 60.0 * row["budget"].get<double>());
+      EXPECT_LE(row["accuracy"].get<double>(), rows.at("oracle")["accuracy"].get<double>() + 1e-12);
+      // Every query served at least once is one request or more.
+      EXPECT_GE(row["requests"].get<double>(), 60.0 - row["abandoned"].get<double>());
+    }
+    EXPECT_DOUBLE_EQ(rows.at("uniform")["requests"].get<double>(),
+                     60.0 - rows.at("uniform")["abandoned"].get<double>());
+    EXPECT_LE(rows.at("length-oracle")["accuracy"].get<double>(),
+              rows.at("oracle")["accuracy"].get<double>() + 1e-12);
+    EXPECT_LE(rows.at("length-oracle")["consumed_tokens"].get<double>(),
+              60.0 * rows.at("length-oracle")["budget"].get<double>());
+  }
+  // Continuation at 64 tokens per query: far above one-shot uniform, which finishes almost nothing.
+  EXPECT_GT(cell.at("balanced64").at("progressive")["accuracy"].get<double>(),
+            cell.at("balanced64").at("uniform")["accuracy"].get<double>() + 0.05);
+  const std::string md = slurp((dir / "report" / "results.md").string());
+  EXPECT_NE(md.find("| progressive |"), std::string::npos);
+  EXPECT_NE(md.find("| length-oracle |"), std::string::npos);
+  EXPECT_NE(md.find("clear -> oracle gap closed"), std::string::npos);
 }
 
 TEST(BenchE2E, MarkdownByDefaultAndTheSameNumbersEveryRun) {
@@ -88,8 +134,24 @@ INSTANTIATE_TEST_SUITE_P(
         BadBench{"UnknownModel", "--model-name NoSuchModel", "unknown model 'NoSuchModel'"},
         BadBench{"UnknownTeacher", "--teacher NoSuchModel", "--teacher: unknown model"},
         BadBench{"MissingPredictorFile", "--predictor /nonexistent/model.bin", "--predictor"},
-        BadBench{"ZeroSeeds", "--seeds 0", "--seeds"}),
+        BadBench{"ZeroSeeds", "--seeds 0", "--seeds"},
+        BadBench{"TuneWithPredictor", "--tune --predictor /nonexistent/model.bin", "--tune"}),
     NamedAfterMember{});
+
+TEST(BenchE2E, TuneEvaluatesOnHalfTheTrainSplitNotOnTest) {
+  const auto dir = scratch_dir();
+  const std::string common = "bench --data " + fixture("bench") +
+                             " --seeds 1 --stream-size 30 --budgets 128 --streams balanced "
+                             "--policies clear,oracle,progressive --json --quiet --out ";
+  const auto test = run_clearhouse(common + (dir / "a").string());
+  const auto tune = run_clearhouse(common + (dir / "b").string() + " --tune");
+  ASSERT_EQ(test.exit_code, 0) << test.err;
+  ASSERT_EQ(tune.exit_code, 0) << tune.err;
+  const json t = json::parse(test.out)["predictor"], u = json::parse(tune.out)["predictor"];
+  EXPECT_NE(u["source"].get<std::string>().find("--tune"), std::string::npos) << u.dump();
+  EXPECT_EQ(t["source"].get<std::string>().find("--tune"), std::string::npos) << t.dump();
+  EXPECT_NE(u["evaluated_on"], t["evaluated_on"]);
+}
 
 TEST(TrainBenchE2E, TrainWritesTheCalibrationThatBenchAndAllocateUse) {
   const auto dir = scratch_dir();

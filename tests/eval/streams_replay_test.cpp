@@ -68,6 +68,7 @@ TEST(Replay, ScoresTruncationAndAbandonment) {
   const ReplayOutcome out = replay(items, caps);
   EXPECT_EQ(out.solved, 1u);
   EXPECT_EQ(out.abandoned, 1u);
+  EXPECT_EQ(out.requests, 3u);
   EXPECT_EQ(out.allocated, 279);
   EXPECT_DOUBLE_EQ(out.consumed, 100 + 99 + 50);
   EXPECT_DOUBLE_EQ(out.accuracy(items.size()), 0.25);
