@@ -1,5 +1,5 @@
 // `clearhouse bench-pacer`: the online pacer and the ledger through simulated arrival patterns and
-// demand levels, on recorded answers (gateway/pacing_simulator.h; docs/gateway-pacing.md).
+// demand levels, on recorded answers (tools/pacing_simulator.h; docs/gateway-pacing.md).
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -13,13 +13,13 @@
 #include "cli/commands.h"
 #include "cli/errors.h"
 #include "cli/io.h"
-#include "cli/pacing_report.h"
+#include "tools/pacing_report.h"
 #include "data/data_error.h"
 #include "data/dataset.h"
 #include "data/split.h"
 #include "eval/replay_pool.h"
 #include "ledger/error.h"
-#include "gateway/pacing_simulator.h"
+#include "tools/pacing_simulator.h"
 
 namespace clearhouse::cli {
 namespace {
@@ -38,10 +38,10 @@ struct BenchPacerOptions {
   bool quiet = false;
 };
 
-std::vector<gateway::PacingScenario> parse_scenarios(const BenchPacerOptions& o) {
-  std::vector<gateway::ArrivalPattern> patterns;
+std::vector<tools::PacingScenario> parse_scenarios(const BenchPacerOptions& o) {
+  std::vector<tools::ArrivalPattern> patterns;
   for (const auto& name : split_list(o.patterns)) {
-    const auto p = gateway::parse_arrival_pattern(name);
+    const auto p = tools::parse_arrival_pattern(name);
     if (!p) {
       throw UsageError("--patterns: unknown pattern '" + name +
                        "' (expected steady, burst, diurnal, flash-crowd, trickle)");
@@ -64,7 +64,7 @@ std::vector<gateway::PacingScenario> parse_scenarios(const BenchPacerOptions& o)
   if (patterns.empty() || demands.empty()) {
     throw UsageError("--patterns and --demands each need at least one entry");
   }
-  std::vector<gateway::PacingScenario> out;
+  std::vector<tools::PacingScenario> out;
   for (const auto p : patterns) {
     for (const double d : demands) out.push_back({p, d});
   }
@@ -73,7 +73,7 @@ std::vector<gateway::PacingScenario> parse_scenarios(const BenchPacerOptions& o)
 
 // The test split's answers of the backbone, with tau_hat from a predictor trained on the train
 // split.
-std::vector<gateway::RecordedAnswer> load_answers(const BenchPacerOptions& o) {
+std::vector<tools::RecordedAnswer> load_answers(const BenchPacerOptions& o) {
   data::Dataset dataset = [&] {
     try {
       return data::load_zeroeval(o.data);
@@ -92,7 +92,7 @@ std::vector<gateway::RecordedAnswer> load_answers(const BenchPacerOptions& o) {
       eval::train_predictor(dataset, backbone, split.train);
   const eval::ReplayPool pool =
       eval::build_pool(dataset, backbone, std::nullopt, split.test, predictor, nullptr);
-  std::vector<gateway::RecordedAnswer> answers;
+  std::vector<tools::RecordedAnswer> answers;
   for (const eval::ReplayItem& item : pool.items) {
     const auto length = static_cast<std::int64_t>(std::llround(item.true_tokens));
     if (length >= 1) answers.push_back({item.tau_hat, length, item.correct});
@@ -126,7 +126,7 @@ void run_bench_pacer(const BenchPacerOptions& o) {
                  "predictor trained on the train split\n",
                  answers.size(), o.model.c_str());
   }
-  gateway::PacingSimOptions sim;
+  tools::PacingSimOptions sim;
   sim.requests = o.requests;
   sim.window_seconds = o.window_seconds;
   sim.seed = o.seed;
@@ -137,10 +137,10 @@ void run_bench_pacer(const BenchPacerOptions& o) {
   std::filesystem::create_directories(scratch);
   sim.ledger_dir = scratch.string();
 
-  std::vector<gateway::PacingOutcome> outcomes;
+  std::vector<tools::PacingOutcome> outcomes;
   for (const auto& scenario : scenarios) {
     try {
-      outcomes.push_back(gateway::simulate_pacing(scenario, answers, sim));
+      outcomes.push_back(tools::simulate_pacing(scenario, answers, sim));
     } catch (const ledger::LedgerError& e) {
       std::filesystem::remove_all(scratch);
       throw UsageError(std::string("ledger in ") + scratch.string() + ": " + e.what());

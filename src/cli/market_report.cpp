@@ -8,10 +8,14 @@
 #include <fmt/format.h>
 
 #include "cli/errors.h"
-#include "cli/market_svg.h"
+#include "eval/market_svg.h"
 #include "market/logit.h"
 
 namespace clearhouse::cli {
+using eval::Chart;
+using eval::ChartSeries;
+using eval::render_svg;
+
 namespace {
 
 namespace fs = std::filesystem;

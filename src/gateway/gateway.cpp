@@ -1,6 +1,7 @@
 #include "gateway/gateway.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <utility>
 
@@ -10,7 +11,6 @@ namespace clearhouse::gateway {
 namespace {
 
 using nlohmann::json;
-using SteadyClock = std::chrono::steady_clock;
 
 PacerOptions pacer_options(const GatewayConfig& c) {
   PacerOptions o;
@@ -41,15 +41,38 @@ std::vector<std::string> upstream_names(const GatewayConfig& c) {
   return names;
 }
 
-// The route label of a path (a fixed set: client input never becomes a label value).
-std::string_view route_of(const std::string& path) {
-  if (path == "/v1/chat/completions") return "chat_completions";
-  if (path == "/v1/completions") return "completions";
-  if (path == "/v1/models") return "models";
-  if (path == "/health") return "health";
-  if (path == "/metrics") return "metrics";
-  if (path == "/admin/state") return "admin_state";
-  return "other";
+// The route table: every route of the gateway, its metric label and its handler.
+struct RouteEntry {
+  std::string_view method, path, label;
+  http::HttpResponse (*handle)(Gateway::Impl& g, const http::HttpRequest& request);
+};
+
+constexpr std::array<RouteEntry, 6> kRoutes{{
+    {"POST", "/v1/chat/completions", "chat_completions",
+     [](Gateway::Impl& g, const http::HttpRequest& r) {
+       return g.completion(r, openai::Endpoint::kChat, "chat_completions");
+     }},
+    {"POST", "/v1/completions", "completions",
+     [](Gateway::Impl& g, const http::HttpRequest& r) {
+       return g.completion(r, openai::Endpoint::kCompletions, "completions");
+     }},
+    {"GET", "/v1/models", "models",
+     [](Gateway::Impl& g, const http::HttpRequest& r) { return g.models(r); }},
+    {"GET", "/health", "health",
+     [](Gateway::Impl& g, const http::HttpRequest&) { return g.health(); }},
+    {"GET", "/metrics", "metrics",
+     [](Gateway::Impl& g, const http::HttpRequest&) { return g.metrics_route(); }},
+    {"GET", "/admin/state", "admin_state",
+     [](Gateway::Impl& g, const http::HttpRequest& r) { return g.admin_state_route(r); }},
+}};
+
+http::Router make_router(Gateway::Impl& g) {
+  http::Router router;
+  for (const RouteEntry& route : kRoutes) {
+    router.add(std::string(route.method), std::string(route.path), std::string(route.label),
+               [&g, handle = route.handle](const http::HttpRequest& r) { return handle(g, r); });
+  }
+  return router;
 }
 
 }  // namespace
@@ -63,7 +86,8 @@ Gateway::Impl::Impl(GatewayConfig config_in, ledger::Ledger& ledger_in, const ba
       keys(config.keys),
       pacer(pacer_options(config)),
       auction(make_auction(config)),
-      metrics(upstream_names(config)),
+      router(make_router(*this)),
+      metrics(router.labels(), upstream_names(config)),
       rng(std::random_device{}()) {
   for (const UpstreamConfig& u : config.upstreams) {
     upstreams.push_back(std::make_unique<http::UpstreamClient>(http::UpstreamEndpoint{
@@ -78,21 +102,6 @@ Gateway::Impl::Impl(GatewayConfig config_in, ledger::Ledger& ledger_in, const ba
   }
   for (const ClientKeyConfig& k : config.keys) ledger.set_key_budget(k.id, k.budget_tokens);
 
-  router.add("POST", "/v1/chat/completions",
-             [this](const http::HttpRequest& r) { return completion(r, openai::Endpoint::kChat); });
-  router.add("POST", "/v1/completions",
-             [this](const http::HttpRequest& r) { return completion(r, openai::Endpoint::kCompletions); });
-  router.add("GET", "/v1/models", [this](const http::HttpRequest& r) { return models(r); });
-  router.add("GET", "/health", [this](const http::HttpRequest&) {
-    return http::json_response(draining ? 503 : 200, {{"status", draining ? "draining" : "ok"}});
-  });
-  router.add("GET", "/metrics", [this](const http::HttpRequest&) {
-    http::HttpResponse response;
-    response.content_type = std::string(kPrometheusContentType);
-    response.body = metrics_text();
-    return response;
-  });
-  router.add("GET", "/admin/state", [this](const http::HttpRequest& r) { return admin_state_route(r); });
 }
 
 std::string Gateway::Impl::authenticate(const http::HttpRequest& request) const {
@@ -105,6 +114,17 @@ std::string Gateway::Impl::authenticate(const http::HttpRequest& request) const 
   auto id = keys.authenticate(*token);
   if (!id) throw http::HttpError(401, "invalid API key", {}, {}, "invalid_api_key");
   return std::move(*id);
+}
+
+http::HttpResponse Gateway::Impl::health() const {
+  return http::json_response(draining ? 503 : 200, {{"status", draining ? "draining" : "ok"}});
+}
+
+http::HttpResponse Gateway::Impl::metrics_route() const {
+  http::HttpResponse response;
+  response.content_type = std::string(kPrometheusContentType);
+  response.body = metrics_text();
+  return response;
 }
 
 http::HttpResponse Gateway::Impl::models(const http::HttpRequest& request) const {
@@ -213,13 +233,13 @@ Gateway::Gateway(GatewayConfig config, ledger::Ledger& ledger, const base::Clock
 Gateway::~Gateway() = default;
 
 http::HttpResponse Gateway::handle(const http::HttpRequest& request) {
-  const auto start = SteadyClock::now();
+  const std::int64_t start_ns = impl_->clock.monotonic_ns();
   http::HttpResponse response = impl_->router.handle(request);
-  const std::string_view route = route_of(request.path);
+  const std::string_view route = impl_->router.label_of(request);
   impl_->metrics.count_request(route, response.status);
-  if (!response.stream) {
+  if (!response.stream) {  // a stream observes its duration when it ends
     impl_->metrics.observe_request_seconds(
-        route, std::chrono::duration<double>(SteadyClock::now() - start).count());
+        route, static_cast<double>(std::max<std::int64_t>(0, impl_->clock.monotonic_ns() - start_ns)) * 1e-9);
   }
   return response;
 }

@@ -1,12 +1,19 @@
-// The completion path of the gateway: decide, reserve, forward, relay, settle (gateway.h).
+// The completion path of the gateway, in named steps (gateway.h; docs/architecture.md):
+//   admit          authenticate, parse, predict tau_hat, the pacer's cap or a refusal, the auction
+//   reserve        the cap x choices in the ledger (shrunk to what is left, or a refusal)
+//   forward_whole  one upstream call, the answer returned whole
+//   forward_stream the upstream's SSE relayed as it arrives
+// and both forwards settle through the one rule of charge.h.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <utility>
+#include <variant>
 
 #include <fmt/format.h>
 
+#include "gateway/charge.h"
 #include "gateway/gateway_impl.h"
 #include "gateway/refusal.h"
 #include "openai/stream_relay.h"
@@ -15,15 +22,14 @@ namespace clearhouse::gateway {
 namespace {
 
 using nlohmann::json;
-using SteadyClock = std::chrono::steady_clock;
-
-double seconds_since(SteadyClock::time_point start) {
-  return std::chrono::duration<double>(SteadyClock::now() - start).count();
-}
 
 refusal::ExhaustedBudget exhausted(const Gateway::Impl& g, refusal::BudgetScope scope,
                                    std::int64_t now_ms, std::optional<std::int64_t> window_end_ms) {
   return {scope, now_ms, window_end_ms, g.open_reservations.load() > 0, g.config.window_seconds};
+}
+
+double seconds_between(std::int64_t start_ns, std::int64_t end_ns) {
+  return static_cast<double>(std::max<std::int64_t>(0, end_ns - start_ns)) * 1e-9;
 }
 
 // One admitted request: counted in flight from admission until it is closed and gone, and, once
@@ -71,6 +77,15 @@ class Flight {
     g_.metrics.add_tokens_released(r.released_tokens);
     g_.metrics.add_payment_usd(name(), usd);
     g_.pacer.record_usage(tokens_, r.used_tokens);
+  }
+
+  // Settles or releases, as the charge says.
+  void close(const Charge& charge) {
+    if (charge.release) {
+      release();
+    } else {
+      settle(charge.tokens);
+    }
   }
 
   void release() {
@@ -142,193 +157,214 @@ UpstreamErrorReport report_upstream_error(const http::UpstreamReply& reply) {
   return {};
 }
 
-// What a failed or erroring upstream call used, when no usage was reported: nothing when it never
-// connected or refused the request; the whole reservation when it may have generated (a timeout or a
-// broken connection with nothing counted), since spend that may have happened is never forgotten.
-std::int64_t tokens_without_usage(const http::UpstreamReply& reply, std::int64_t reserved) {
-  if (reply.failure == http::UpstreamFailure::kConnect) return 0;
-  if (reply.failure == http::UpstreamFailure::kNone) return 0;
-  return reserved;
-}
+// An admitted request: who asks, what, and the cap and upstream the pacer and the auction chose.
+struct Admission {
+  std::string key_id;
+  openai::CompletionRequest request;
+  double tau_hat = 0.0;
+  std::int64_t now_ms = 0;
+  std::int64_t cap = 0;  // tokens per choice, the client's own cap applied
+  AuctionPick pick;
+};
 
-}  // namespace
-
-http::HttpResponse Gateway::Impl::completion(const http::HttpRequest& request, openai::Endpoint endpoint) {
-  const auto start = SteadyClock::now();
-  if (draining) {
+// Authenticate, parse, predict, decide the cap: an Admission, or the refusal to send.
+std::variant<Admission, http::HttpResponse> admit(Gateway::Impl& g, const http::HttpRequest& request,
+                                                  openai::Endpoint endpoint) {
+  if (g.draining) {
     throw http::HttpError(503, "the gateway is shutting down; retry on another instance", {}, {},
-                    "shutting_down");
+                          "shutting_down");
   }
-  const std::string key_id = authenticate(request);
-  openai::CompletionRequest req = openai::parse_completion_request(request.body, endpoint, config.limits.max_json_depth);
+  Admission a;
+  a.key_id = g.authenticate(request);
+  a.request = openai::parse_completion_request(request.body, endpoint, g.config.limits.max_json_depth);
   const std::string_view dataset_header = request.header("x-clearhouse-dataset");
-  const std::string dataset = dataset_header.empty() ? req.dataset : std::string(dataset_header);
-  const double tau_hat = predictor ? predictor->predict(req.prompt, dataset) : config.pacer.default_tau;
+  const std::string dataset =
+      dataset_header.empty() ? a.request.dataset : std::string(dataset_header);
+  a.tau_hat = g.predictor ? g.predictor->predict(a.request.prompt, dataset) : g.config.pacer.default_tau;
 
-  const std::int64_t now_ms = clock.now_ms();
-  const BudgetView view = budget_view.get(now_ms);
-  const PacerDecision decision = pacer.decide(tau_hat, now_ms, view);
-  std::int64_t cap = decision.cap;
-  const std::int64_t generations = req.generations();
-  AuctionPick pick = auction.pick(std::max<std::int64_t>(cap, 1));
-  if (view.remaining_tokens < config.pacer.min_tokens * generations) {
-    metrics.count_budget_rejection();
+  a.now_ms = g.clock.now_ms();
+  const BudgetView view = g.budget_view.get(a.now_ms);
+  const PacerDecision decision = g.pacer.decide(a.tau_hat, a.now_ms, view);
+  a.cap = decision.cap;
+  a.pick = g.auction.pick(std::max<std::int64_t>(a.cap, 1));
+  if (view.remaining_tokens < g.config.pacer.min_tokens * a.request.generations()) {
+    g.metrics.count_budget_rejection();
     return refusal::budget_exhausted(
-        exhausted(*this, refusal::BudgetScope::kGlobal, now_ms, view.window_end_ms));
+        exhausted(g, refusal::BudgetScope::kGlobal, a.now_ms, view.window_end_ms));
   }
-  if (!decision.funded || !pick.sold) {
-    if (config.on_abandon == AbandonAction::kReject) {
-      metrics.count_abandoned("reject");
+  if (!decision.funded || !a.pick.sold) {
+    if (g.config.on_abandon == AbandonAction::kReject) {
+      g.metrics.count_abandoned("reject");
       return refusal::query_abandoned(
           {.reason = decision.abandonment,
-           .no_upstream = decision.funded && !pick.sold,
+           .no_upstream = decision.funded && !a.pick.sold,
            .lambda = decision.lambda,
-           .tau_hat = tau_hat,
+           .tau_hat = a.tau_hat,
            .cap_at_price = decision.cap_at_price,
-           .largest_funded_tau = pacer.largest_funded_tau(decision.lambda, decision.beta),
+           .largest_funded_tau = g.pacer.largest_funded_tau(decision.lambda, decision.beta),
            .remaining_tokens = decision.remaining_tokens,
-           .min_tokens = config.pacer.min_tokens,
-           .degrade_tokens = config.degrade_tokens});
+           .min_tokens = g.config.pacer.min_tokens,
+           .degrade_tokens = g.config.degrade_tokens});
     }
-    metrics.count_abandoned("degrade");
-    cap = config.degrade_tokens;
-    pick = auction.pick(cap);
+    g.metrics.count_abandoned("degrade");
+    a.cap = g.config.degrade_tokens;
+    a.pick = g.auction.pick(a.cap);
   }
-  if (const auto client_cap = req.client_cap()) cap = std::min(cap, *client_cap);
+  if (const auto client_cap = a.request.client_cap()) a.cap = std::min(a.cap, *client_cap);
+  return a;
+}
 
-  const auto flight = std::make_shared<Flight>(*this);
-  std::string id = next_request_id();
-  std::size_t upstream = pick.winner;
-  ledger::ReserveResult reserve = ledger.reserve(id, key_id, config.upstreams[upstream].name, cap * generations);
+// Reserves cap x choices for the admitted request in the ledger and records it on the flight;
+// racing requests may have taken tokens since the pacer looked, or the key may have less left
+// than the cap: the cap then shrinks to what is left, if that is still worth sending. Returns the
+// refusal to send when nothing fits.
+std::optional<http::HttpResponse> reserve(Gateway::Impl& g, Admission& a, Flight& flight) {
+  const std::int64_t generations = a.request.generations();
+  const std::size_t upstream = a.pick.winner;
+  const std::string& upstream_name = g.config.upstreams[upstream].name;
+  std::string id = g.next_request_id();
+  ledger::ReserveResult reserve = g.ledger.reserve(id, a.key_id, upstream_name, a.cap * generations);
   if (reserve.status == ledger::ReserveStatus::kOverGlobalBudget ||
       reserve.status == ledger::ReserveStatus::kOverKeyBudget) {
-    // Racing requests took the tokens since the pacer looked, or the key has less left than the
-    // cap: fit what is left, if it is worth sending.
-    const auto remaining = reserve.status == ledger::ReserveStatus::kOverGlobalBudget ? reserve.global_remaining
-                                                                             : reserve.key_remaining;
+    const auto remaining = reserve.status == ledger::ReserveStatus::kOverGlobalBudget
+                               ? reserve.global_remaining
+                               : reserve.key_remaining;
     const std::int64_t fit = remaining.value_or(0) / generations;
-    if (fit >= config.pacer.min_tokens && fit < cap) {
-      cap = fit;
-      reserve = ledger.reserve(id, key_id, config.upstreams[upstream].name, cap * generations);
+    if (fit >= g.config.pacer.min_tokens && fit < a.cap) {
+      a.cap = fit;
+      reserve = g.ledger.reserve(id, a.key_id, upstream_name, a.cap * generations);
     }
   }
-  budget_view.observe(reserve, now_ms);
+  g.budget_view.observe(reserve, a.now_ms);
   switch (reserve.status) {
     case ledger::ReserveStatus::kReserved: break;
     case ledger::ReserveStatus::kOverGlobalBudget:
-      metrics.count_budget_rejection();
+      g.metrics.count_budget_rejection();
       return refusal::budget_exhausted(
-          exhausted(*this, refusal::BudgetScope::kGlobal, now_ms, reserve.window_end_ms));
+          exhausted(g, refusal::BudgetScope::kGlobal, a.now_ms, reserve.window_end_ms));
     case ledger::ReserveStatus::kOverKeyBudget:
-      metrics.count_budget_rejection();
+      g.metrics.count_budget_rejection();
       return refusal::budget_exhausted(
-          exhausted(*this, refusal::BudgetScope::kKey, now_ms, reserve.window_end_ms));
+          exhausted(g, refusal::BudgetScope::kKey, a.now_ms, reserve.window_end_ms));
     case ledger::ReserveStatus::kDuplicateId:
       throw http::HttpError(500, "request id collision in the ledger; retry");
   }
-  flight->reserved(std::move(id), upstream, pick, cap, cap * generations);
+  flight.reserved(std::move(id), upstream, a.pick, a.cap, a.cap * generations);
+  return std::nullopt;
+}
 
-  http::UpstreamClient& client = *upstreams[upstream];
-  const UpstreamConfig& target = config.upstreams[upstream];
-  std::string body = openai::upstream_body(req, cap, target.model).dump();
-  http::HttpHeaders headers = {{"x-clearhouse-request-id", flight->id()},
-                         {"x-clearhouse-cap", std::to_string(cap)},
-                         {"x-clearhouse-upstream", target.name}};
+// What goes to the upstream, and the headers the client gets back.
+struct Forward {
+  std::string path;
+  std::string body;
+  http::HttpHeaders headers;
+};
 
-  if (!req.stream) {
-    const http::UpstreamReply reply = client.post_collect(openai::endpoint_path(endpoint), std::move(body));
-    metrics.observe_upstream_seconds(target.name, reply.seconds);
-    http::HttpResponse response;
-    const bool ok = reply.failure == http::UpstreamFailure::kNone && reply.status >= 200 && reply.status < 300;
-    if (ok) {
-      std::string text;
-      const auto reported = openai::completion_usage(reply.body, &text);
-      flight->settle(reported.value_or(std::min(flight->tokens(), openai::estimate_tokens_from_text(text))));
-      response.status = reply.status;
-      response.body = reply.body;
-    } else {
-      metrics.count_upstream_error(target.name, failure_kind(reply.failure));
-      const auto reported = openai::completion_usage(reply.body, nullptr);
-      if (reply.failure == http::UpstreamFailure::kConnect) {
-        flight->release();
-      } else {
-        flight->settle(reported.value_or(tokens_without_usage(reply, flight->tokens())));
-      }
-      const UpstreamErrorReport report = report_upstream_error(reply);
-      response.status = report.status;
-      response.body = upstream_error_body(target.name, reply, report.status, report.code).dump();
-    }
-    response.headers = std::move(headers);
-    metrics.observe_added_seconds(std::max(0.0, seconds_since(start) - reply.seconds));
-    return response;
+Forward prepare_forward(const Gateway::Impl& g, const Admission& a, const Flight& flight,
+                        openai::Endpoint endpoint) {
+  const UpstreamConfig& target = g.config.upstreams[flight.upstream()];
+  return {std::string(openai::endpoint_path(endpoint)),
+          openai::upstream_body(a.request, a.cap, target.model).dump(),
+          {{"x-clearhouse-request-id", flight.id()},
+           {"x-clearhouse-cap", std::to_string(a.cap)},
+           {"x-clearhouse-upstream", target.name}}};
+}
+
+http::HttpResponse forward_whole(Gateway::Impl& g, Flight& flight, Forward forward,
+                                 std::int64_t start_ns) {
+  const std::string& name = flight.name();
+  const http::UpstreamReply reply =
+      g.upstreams[flight.upstream()]->post_collect(forward.path, std::move(forward.body));
+  g.metrics.observe_upstream_seconds(name, reply.seconds);
+  const bool ok = reply.failure == http::UpstreamFailure::kNone && reply.status >= 200 &&
+                  reply.status < 300;
+  std::string text;
+  UpstreamCall call{reply.failure, reply.status,
+                    openai::completion_usage(reply.body, ok ? &text : nullptr), std::nullopt,
+                    flight.tokens()};
+  if (ok) call.observed = openai::estimate_tokens_from_text(text);
+  flight.close(charge_for(call));
+
+  http::HttpResponse response;
+  if (ok) {
+    response.status = reply.status;
+    response.body = reply.body;
+  } else {
+    g.metrics.count_upstream_error(name, failure_kind(reply.failure));
+    const UpstreamErrorReport report = report_upstream_error(reply);
+    response.status = report.status;
+    response.body = upstream_error_body(name, reply, report.status, report.code).dump();
   }
+  response.headers = std::move(forward.headers);
+  g.metrics.observe_added_seconds(
+      std::max(0.0, seconds_between(start_ns, g.clock.monotonic_ns()) - reply.seconds));
+  return response;
+}
 
-  // Streaming: the producer runs after this handler returns, on the connection's thread; it shares
-  // the flight, so the request stays in flight (and reserved) until the stream ends, and a producer
-  // that never runs releases the reservation when the response is dropped.
+// The stream's producer runs after the handler returned, on the connection's thread; it shares
+// the flight, so the request stays in flight (and reserved) until the stream ends, and a producer
+// that never runs releases the reservation when the response is dropped.
+http::HttpResponse forward_stream(Gateway::Impl& g, std::shared_ptr<Flight> flight, Forward forward,
+                                  bool client_wants_usage, std::string route,
+                                  std::int64_t start_ns) {
   struct StreamState {
     std::shared_ptr<Flight> flight;
-    std::string body;
+    Forward forward;
     bool client_wants_usage = false;
-    openai::Endpoint endpoint = openai::Endpoint::kChat;
-    SteadyClock::time_point start;
+    std::string route;
+    std::int64_t start_ns = 0;
   };
-  auto state = std::make_shared<StreamState>(
-      StreamState{flight, std::move(body), req.include_usage, endpoint, start});
+  auto state = std::make_shared<StreamState>(StreamState{
+      std::move(flight), {std::move(forward.path), std::move(forward.body), {}},
+      client_wants_usage, std::move(route), start_ns});
 
   http::HttpResponse response;
   response.content_type = std::string(http::kSseContentType);
-  response.headers = std::move(headers);
+  response.headers = std::move(forward.headers);
   response.headers.emplace_back("Cache-Control", "no-cache");
-  response.stream = [this, state, &client](http::BodyWriter& out) -> bool {
-    metrics.stream_opened();
-    const std::string& name = state->flight->name();
+  response.stream = [&g, state](http::BodyWriter& out) -> bool {
+    g.metrics.stream_opened();
+    Flight& stream_flight = *state->flight;
+    const std::string& name = stream_flight.name();
     openai::StreamRelay relay(state->client_wants_usage);
-    const std::int64_t reserved = state->flight->tokens();
-    // The usage the upstream reported; without it, the chunks that arrived (a cut stream generated
-    // about that many tokens).
-    const auto usage_so_far = [&] {
-      return relay.reported_completion_tokens().value_or(relay.tokens_generated(reserved));
-    };
     std::string error_bytes;
     bool client_gone = false;
-    const http::UpstreamReply reply = client.post(
-        openai::endpoint_path(state->endpoint), std::move(state->body),
+    // What the stream says so far: usage reported, or the chunks that arrived.
+    const auto call_so_far = [&](http::UpstreamFailure failure, int status) {
+      return UpstreamCall{failure, status, relay.reported_completion_tokens(),
+                          relay.tokens_generated(stream_flight.tokens()), stream_flight.tokens()};
+    };
+    const http::UpstreamReply reply = g.upstreams[stream_flight.upstream()]->post(
+        state->forward.path, std::move(state->forward.body),
         [&](int status, std::string_view bytes) {
-          if (aborting) return false;
+          if (g.aborting) return false;
           if (status < 200 || status >= 300) {
-            error_bytes.append(bytes.substr(0, 65536 - std::min<std::size_t>(65536, error_bytes.size())));
+            error_bytes.append(
+                bytes.substr(0, 65536 - std::min<std::size_t>(65536, error_bytes.size())));
             return true;
           }
-          const std::string forward = relay.feed(bytes);
+          const std::string relayed = relay.feed(bytes);
           if (relay.done()) {
             // Settled before the client sees [DONE]: a client holding a complete stream has been
             // charged exactly the usage it was told, even if the gateway dies right after.
-            state->flight->settle(usage_so_far());
+            stream_flight.close(charge_for(call_so_far(http::UpstreamFailure::kNone, status)));
           }
-          if (!forward.empty() && !out.write(forward)) {
+          if (!relayed.empty() && !out.write(relayed)) {
             client_gone = true;
             return false;
           }
           return true;
         });
-    metrics.observe_upstream_seconds(name, reply.seconds);
-    bool complete = false;
-    if (reply.failure == http::UpstreamFailure::kConnect) {
-      state->flight->release();
-    } else if (reply.status == 0 && (reply.failure == http::UpstreamFailure::kTimeout ||
-                                     reply.failure == http::UpstreamFailure::kClosed)) {
-      // Sent, then no response head at all: nothing tells what was generated, so the whole
-      // reservation counts, as for a non-streamed call (an absent chunk is no proof of no token).
-      state->flight->settle(reserved);
-    } else if (reply.failure == http::UpstreamFailure::kNone && (reply.status < 200 || reply.status >= 300)) {
-      state->flight->settle(openai::completion_usage(error_bytes, nullptr).value_or(0));
-    } else {
-      state->flight->settle(usage_so_far());
-      complete = reply.failure == http::UpstreamFailure::kNone && relay.done();
-    }
-    if (!complete && !client_gone && !aborting) {
-      metrics.count_upstream_error(name, failure_kind(reply.failure));
+    g.metrics.observe_upstream_seconds(name, reply.seconds);
+    const bool error_answer = reply.failure == http::UpstreamFailure::kNone &&
+                              (reply.status < 200 || reply.status >= 300);
+    UpstreamCall call = call_so_far(reply.failure, reply.status);
+    if (error_answer) call.reported = openai::completion_usage(error_bytes, nullptr);
+    stream_flight.close(charge_for(call));
+    const bool complete = reply.failure == http::UpstreamFailure::kNone && !error_answer &&
+                          relay.done();
+    if (!complete && !client_gone && !g.aborting) {
+      g.metrics.count_upstream_error(name, failure_kind(reply.failure));
       http::UpstreamReply described = reply;
       described.body = error_bytes;
       const UpstreamErrorReport report = report_upstream_error(reply);
@@ -339,12 +375,28 @@ http::HttpResponse Gateway::Impl::completion(const http::HttpRequest& request, o
       (void)out.write(
           http::sse_data(upstream_error_body(name, described, report.status, report.code).dump()));
     }
-    metrics.stream_closed();
-    metrics.observe_request_seconds(state->endpoint == openai::Endpoint::kChat ? "chat_completions" : "completions",
-                                    seconds_since(state->start));
+    g.metrics.stream_closed();
+    g.metrics.observe_request_seconds(state->route,
+                                      seconds_between(state->start_ns, g.clock.monotonic_ns()));
     return complete;
   };
   return response;
+}
+
+}  // namespace
+
+http::HttpResponse Gateway::Impl::completion(const http::HttpRequest& request,
+                                             openai::Endpoint endpoint, std::string_view route) {
+  const std::int64_t start_ns = clock.monotonic_ns();
+  auto admission = admit(*this, request, endpoint);
+  if (auto* refused = std::get_if<http::HttpResponse>(&admission)) return std::move(*refused);
+  Admission& a = std::get<Admission>(admission);
+  auto flight = std::make_shared<Flight>(*this);
+  if (auto refused = reserve(*this, a, *flight)) return std::move(*refused);
+  Forward forward = prepare_forward(*this, a, *flight, endpoint);
+  if (!a.request.stream) return forward_whole(*this, *flight, std::move(forward), start_ns);
+  return forward_stream(*this, std::move(flight), std::move(forward), a.request.include_usage,
+                        std::string(route), start_ns);
 }
 
 }  // namespace clearhouse::gateway

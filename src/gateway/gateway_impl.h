@@ -28,9 +28,13 @@ struct Gateway::Impl {
   Impl(GatewayConfig config_in, ledger::Ledger& ledger_in, const base::Clock& clock_in,
        std::optional<predict::ThresholdPredictor> predictor_in);
 
-  // Routes.
-  http::HttpResponse completion(const http::HttpRequest& request, openai::Endpoint endpoint);  // gateway_completion.cpp
+  // Route handlers (the route table is in gateway.cpp). completion() is gateway_completion.cpp;
+  // route is its metric label.
+  http::HttpResponse completion(const http::HttpRequest& request, openai::Endpoint endpoint,
+                                std::string_view route);
   http::HttpResponse models(const http::HttpRequest& request) const;
+  http::HttpResponse health() const;
+  http::HttpResponse metrics_route() const;
   http::HttpResponse admin_state_route(const http::HttpRequest& request) const;
 
   // The key id of an authenticated client request; throws HttpError 401 otherwise.
@@ -52,8 +56,8 @@ struct Gateway::Impl {
   BudgetViewCache budget_view{ledger};  // what the pacer sees of the budget (no ledger read per request)
   UpstreamAuction auction;
   std::vector<std::unique_ptr<http::UpstreamClient>> upstreams;  // in config order
+  http::Router router;     // the route table (before metrics: its labels name the series)
   GatewayMetrics metrics;
-  http::Router router;
 
   std::atomic<bool> draining{false};
   std::atomic<bool> aborting{false};

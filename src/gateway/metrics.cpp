@@ -22,11 +22,6 @@ std::size_t index_of(const std::array<std::string_view, N>& names, std::string_v
   return static_cast<std::size_t>(it - names.begin());
 }
 
-std::size_t route_index(std::string_view route) {
-  const std::size_t index = index_of(kMetricRoutes, route);
-  return index < kMetricRoutes.size() ? index : kMetricRoutes.size() - 1;  // "other" is a route
-}
-
 std::uint64_t token_count(std::int64_t tokens) {
   assert(tokens >= 0 && "token counts only go up");
   return tokens > 0 ? static_cast<std::uint64_t>(tokens) : 0;
@@ -43,12 +38,13 @@ struct GatewayMetrics::UpstreamSeries {
   prometheus::DoubleCounter payment_usd;
 };
 
-GatewayMetrics::GatewayMetrics() : GatewayMetrics(std::vector<std::string>{}) {}
-
-GatewayMetrics::GatewayMetrics(const std::vector<std::string>& upstream_names)
-    : requests_(std::make_unique<Counter[]>(kMetricRoutes.size() * kCodeSlots)),
+GatewayMetrics::GatewayMetrics(std::vector<std::string> route_labels,
+                               const std::vector<std::string>& upstream_names)
+    : routes_(std::move(route_labels)),
+      requests_(std::make_unique<Counter[]>(routes_.size() * kCodeSlots)),
       added_seconds_(kAddedSecondsBuckets) {
-  for (std::size_t i = 0; i < kMetricRoutes.size(); ++i) {
+  assert(!routes_.empty() && "the last route label is the one of unknown routes");
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
     request_seconds_.push_back(std::make_unique<Histogram>(kRequestSecondsBuckets));
   }
   for (const std::string& name : upstream_names) {
@@ -80,6 +76,12 @@ GatewayMetrics::UpstreamSeries& GatewayMetrics::upstream(std::string_view name) 
   }
   added_upstreams_.push_back(std::make_unique<UpstreamSeries>(std::string(name)));
   return *added_upstreams_.back();
+}
+
+std::size_t GatewayMetrics::route_index(std::string_view route) const {
+  const auto it = std::find(routes_.begin(), routes_.end(), route);
+  assert(it != routes_.end() && "route label outside the route table");
+  return it != routes_.end() ? static_cast<std::size_t>(it - routes_.begin()) : routes_.size() - 1;
 }
 
 void GatewayMetrics::count_request(std::string_view route, int status) {
@@ -134,19 +136,19 @@ std::vector<const GatewayMetrics::UpstreamSeries*> GatewayMetrics::upstreams_in_
 void GatewayMetrics::render_requests(TextWriter& out) const {
   out.family("clearhouse_requests_total", "counter",
              "Requests answered, by route and HTTP status code.");
-  for (std::size_t route = 0; route < kMetricRoutes.size(); ++route) {
+  for (std::size_t route = 0; route < routes_.size(); ++route) {
     for (std::size_t slot = 0; slot < kCodeSlots; ++slot) {
       const std::uint64_t n = requests_[route * kCodeSlots + slot].value();
       if (n == 0) continue;  // 7 x 501 mostly empty series would drown the page
       const std::string code =
           slot + 1 < kCodeSlots ? std::to_string(kFirstCode + static_cast<int>(slot)) : "other";
-      out.sample("clearhouse_requests_total", {{"route", kMetricRoutes[route]}, {"code", code}}, n);
+      out.sample("clearhouse_requests_total", {{"route", routes_[route]}, {"code", code}}, n);
     }
   }
   out.family("clearhouse_request_duration_seconds", "histogram",
              "Whole request time in the gateway, from the request read to the last byte written.");
-  for (std::size_t route = 0; route < kMetricRoutes.size(); ++route) {
-    out.histogram("clearhouse_request_duration_seconds", {{"route", kMetricRoutes[route]}},
+  for (std::size_t route = 0; route < routes_.size(); ++route) {
+    out.histogram("clearhouse_request_duration_seconds", {{"route", routes_[route]}},
                   request_seconds_[route]->snapshot());
   }
   out.family("clearhouse_added_latency_seconds", "histogram",

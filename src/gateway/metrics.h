@@ -19,7 +19,7 @@
 //   open_reservations, in_flight_requests, usage_ratio   gauges read at scrape time (Gauges)
 //
 // Label values come only from fixed sets and the operator's config, never from clients: there is no
-// per-key label and nothing secret. route is one of kMetricRoutes; an unknown route, error kind or
+// per-key label and nothing secret. route is one of the route labels given at construction; an unknown route, error kind or
 // abandon action is a programmer error (assert) and is counted under "other" in release builds. HTTP
 // statuses outside 100..599 are counted as code="other". Upstream names are best declared at
 // construction (their series then exist from the start and are found without a lock); others are
@@ -34,7 +34,7 @@
 // lock-free (relaxed atomics, pre-created series) except for the first use of an undeclared upstream.
 //
 // Example:
-//   GatewayMetrics metrics({"vllm", "openai"});
+//   GatewayMetrics metrics(router.labels(), {"vllm", "openai"});
 //   metrics.count_request("chat_completions", 200);
 //   metrics.observe_request_seconds("chat_completions", 0.84);
 //   metrics.observe_upstream_seconds("vllm", 0.83);
@@ -50,14 +50,12 @@
 #include <string_view>
 #include <vector>
 
-#include "gateway/prometheus.h"
+#include "metrics/prometheus.h"
 
 namespace clearhouse::gateway {
 
 inline constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-inline constexpr std::array<std::string_view, 7> kMetricRoutes = {
-    "chat_completions", "completions", "models", "health", "metrics", "admin_state", "other"};
 inline constexpr std::array<std::string_view, 4> kUpstreamErrorKinds = {"connect", "timeout",
                                                                          "status", "protocol"};
 inline constexpr std::array<std::string_view, 2> kAbandonActions = {"reject", "degrade"};
@@ -73,11 +71,11 @@ inline constexpr std::array<double, 16> kAddedSecondsBuckets = {
 
 class GatewayMetrics {
  public:
-  // Upstreams are added on first use.
-  GatewayMetrics();
-  // Pre-creates the series of these upstreams (the names in the gateway's config); duplicates are
-  // merged.
-  explicit GatewayMetrics(const std::vector<std::string>& upstream_names);
+  // route_labels: the route table's labels (http::Router::labels()), the last one the label of
+  // every unknown route. Pre-creates the series of these upstreams (the names in the gateway's
+  // config; others are added on first use); duplicates are merged.
+  GatewayMetrics(std::vector<std::string> route_labels,
+                 const std::vector<std::string>& upstream_names = {});
   ~GatewayMetrics();
   GatewayMetrics(const GatewayMetrics&) = delete;
   GatewayMetrics& operator=(const GatewayMetrics&) = delete;
@@ -126,6 +124,9 @@ class GatewayMetrics {
   static constexpr int kFirstCode = 100;
   static constexpr std::size_t kCodeSlots = 501;
 
+  [[nodiscard]] std::size_t route_index(std::string_view route) const;
+
+  const std::vector<std::string> routes_;  // the last: unknown routes
   std::unique_ptr<prometheus::Counter[]> requests_;  // [route * kCodeSlots + code slot]
   std::vector<std::unique_ptr<prometheus::Histogram>> request_seconds_;  // per route
   prometheus::Histogram added_seconds_;

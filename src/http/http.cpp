@@ -101,8 +101,34 @@ nlohmann::json parse_json_body(std::string_view body, int max_depth) {
   return value;
 }
 
-void Router::add(std::string method, std::string path, HttpHandler handler) {
-  routes_.push_back(Route{std::move(method), std::move(path), std::move(handler)});
+HttpResponse call_handler(const HttpHandler& handler, const HttpRequest& request) {
+  try {
+    return handler(request);
+  } catch (const HttpError& e) {
+    return error_response(e);
+  } catch (const std::exception& e) {
+    return error_response(500, std::string("internal error: ") + e.what());
+  }
+}
+
+void Router::add(std::string method, std::string path, std::string label, HttpHandler handler) {
+  routes_.push_back(Route{std::move(method), std::move(path), std::move(label), std::move(handler)});
+}
+
+std::string_view Router::label_of(const HttpRequest& request) const {
+  for (const Route& route : routes_) {
+    if (route.path == request.path) return route.label;
+  }
+  return kOtherLabel;
+}
+
+std::vector<std::string> Router::labels() const {
+  std::vector<std::string> out;
+  for (const Route& route : routes_) {
+    if (std::find(out.begin(), out.end(), route.label) == out.end()) out.push_back(route.label);
+  }
+  out.emplace_back(kOtherLabel);
+  return out;
 }
 
 HttpResponse Router::handle(const HttpRequest& request) const {
@@ -111,13 +137,7 @@ HttpResponse Router::handle(const HttpRequest& request) const {
     if (route.path != request.path) continue;
     path_known = true;
     if (route.method != request.method) continue;
-    try {
-      return route.handler(request);
-    } catch (const HttpError& e) {
-      return error_response(e);
-    } catch (const std::exception& e) {
-      return error_response(500, std::string("internal error: ") + e.what());
-    }
+    return call_handler(route.handler, request);
   }
   if (path_known) {
     return error_response(405, "method " + request.method + " not allowed on " + request.path);

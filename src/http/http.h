@@ -8,12 +8,14 @@
 //
 //   {"error": {"message": "...", "type": "invalid_request_error", "param": "max_tokens", "code": null}}
 //
-// Any other exception escaping a handler becomes a 500 with type "server_error" (one wrapper for the
-// whole server, as in llama.cpp's server). Thread-safety: Router::handle is const and may be called
-// from many threads once the routes are added.
+// Any other exception escaping a handler becomes a 500 with type "server_error": call_handler() is
+// the one wrapper that does it, for Router and HttpServer alike (as in llama.cpp's server).
+// Thread-safety: Router::handle is const and may be called from many threads once the routes are
+// added.
 //
 //   Router router;
-//   router.add("GET", "/health", [](const HttpRequest&) { return json_response(200, {{"status", "ok"}}); });
+//   router.add("GET", "/health", "health",
+//              [](const HttpRequest&) { return json_response(200, {{"status", "ok"}}); });
 //   HttpResponse r = router.handle(HttpRequest{"GET", "/health", {}, ""});
 #pragma once
 
@@ -102,14 +104,25 @@ nlohmann::json parse_json_body(std::string_view body, int max_depth = kMaxJsonDe
 
 // Dispatches on exact method and path. An unknown path is a 404, a known path with another method a
 // 405, both with OpenAI error bodies; HttpError and other exceptions become error responses.
+// Runs handler(request); an HttpError becomes its error response, any other exception a 500.
+[[nodiscard]] HttpResponse call_handler(const HttpHandler& handler, const HttpRequest& request);
+
+// The route table: each route is a method, an exact path, a metric label (a fixed string, so client
+// input never becomes a label value) and a handler.
 class Router {
  public:
-  void add(std::string method, std::string path, HttpHandler handler);
+  static constexpr std::string_view kOtherLabel = "other";  // the label of an unknown path
+
+  void add(std::string method, std::string path, std::string label, HttpHandler handler);
   [[nodiscard]] HttpResponse handle(const HttpRequest& request) const;
+  // The label of the request's path (whatever its method), or kOtherLabel.
+  [[nodiscard]] std::string_view label_of(const HttpRequest& request) const;
+  // Every label, once each, in the order first added, then kOtherLabel.
+  [[nodiscard]] std::vector<std::string> labels() const;
 
  private:
   struct Route {
-    std::string method, path;
+    std::string method, path, label;
     HttpHandler handler;
   };
   std::vector<Route> routes_;

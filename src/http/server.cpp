@@ -157,15 +157,7 @@ HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
   server.set_keep_alive_timeout(impl_->options.keep_alive_timeout.count());
   server.set_keep_alive_max_count(impl_->options.keep_alive_max_requests);
   const auto serve = [this](const httplib::Request& req, httplib::Response& res) {
-    HttpResponse response;
-    try {
-      response = impl_->handler(to_request(req));
-    } catch (const HttpError& e) {
-      response = error_response(e);
-    } catch (const std::exception& e) {
-      response = error_response(500, std::string("internal error: ") + e.what());
-    }
-    to_response(std::move(response), res);
+    to_response(call_handler(impl_->handler, to_request(req)), res);
   };
   server.Get(".*", serve);
   server.Post(".*", serve);

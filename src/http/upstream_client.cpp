@@ -29,6 +29,9 @@ namespace {
 
 using Seconds = std::chrono::duration<double>;
 
+std::int64_t seconds_to_ns(double seconds) { return static_cast<std::int64_t>(seconds * 1e9); }
+double ns_to_seconds(std::int64_t ns) { return static_cast<double>(ns) * 1e-9; }
+
 template <class Duration>
 Duration to_duration(double seconds) {
   return std::chrono::duration_cast<Duration>(Seconds(seconds));
@@ -46,8 +49,8 @@ std::unique_ptr<httplib::Client> make_client(const std::string& origin, const Up
 
 }  // namespace
 
-UpstreamClient::UpstreamClient(UpstreamEndpoint endpoint)
-    : endpoint_(std::move(endpoint)), pool_(std::make_unique<Pool>()) {
+UpstreamClient::UpstreamClient(UpstreamEndpoint endpoint, const base::Clock& clock)
+    : endpoint_(std::move(endpoint)), clock_(clock), pool_(std::make_unique<Pool>()) {
   static const std::regex url(R"(^(https?://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?)(/[^?#]*)?$)");
   std::smatch m;
   if (!std::regex_match(endpoint_.base_url, m, url)) {
@@ -63,9 +66,8 @@ UpstreamClient::~UpstreamClient() = default;
 
 UpstreamReply UpstreamClient::post(std::string_view path, std::string body,
                                    const UpstreamBodySink& sink) {
-  const auto start = std::chrono::steady_clock::now();
-  const auto deadline = start + to_duration<std::chrono::steady_clock::duration>(
-                                    endpoint_.total_timeout_seconds);
+  const std::int64_t start = clock_.monotonic_ns();
+  const std::int64_t deadline = start + seconds_to_ns(endpoint_.total_timeout_seconds);
   std::unique_ptr<httplib::Client> client;
   {
     std::lock_guard<std::mutex> lock(pool_->mutex);
@@ -91,11 +93,11 @@ UpstreamReply UpstreamClient::post(std::string_view path, std::string body,
   request.body = std::move(body);
   request.response_handler = [&](const httplib::Response& head) {
     reply.status = head.status;
-    last_bytes = std::chrono::steady_clock::now();
+    last_bytes = clock_.monotonic_ns();
     return true;
   };
   request.content_receiver = [&](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {
-    last_bytes = std::chrono::steady_clock::now();
+    last_bytes = clock_.monotonic_ns();
     if (last_bytes > deadline) {
       total_expired = true;
       return false;
@@ -109,7 +111,7 @@ UpstreamReply UpstreamClient::post(std::string_view path, std::string body,
   httplib::Response response;
   httplib::Error error = httplib::Error::Success;
   const bool ok = client->send(request, response, error);
-  reply.seconds = Seconds(std::chrono::steady_clock::now() - start).count();
+  reply.seconds = ns_to_seconds(clock_.monotonic_ns() - start);
   if (ok) {
     reply.status = response.status;
     std::lock_guard<std::mutex> lock(pool_->mutex);
@@ -128,7 +130,7 @@ UpstreamReply UpstreamClient::post(std::string_view path, std::string body,
     reply.failure = UpstreamFailure::kConnect;
     reply.message = "cannot connect to " + origin_ + ": " + httplib::to_string(error);
   } else if (error == httplib::Error::Read &&
-             Seconds(std::chrono::steady_clock::now() - last_bytes).count() >=
+             ns_to_seconds(clock_.monotonic_ns() - last_bytes) >=
                  endpoint_.read_timeout_seconds * 0.95) {
     reply.failure = UpstreamFailure::kTimeout;
     reply.message = "no bytes for " + std::to_string(endpoint_.read_timeout_seconds) + " s";

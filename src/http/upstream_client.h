@@ -25,6 +25,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/clock.h"
+
 namespace clearhouse::http {
 
 struct UpstreamEndpoint {
@@ -66,7 +68,9 @@ class UpstreamUrlError : public std::invalid_argument {
 
 class UpstreamClient {
  public:
-  explicit UpstreamClient(UpstreamEndpoint endpoint);
+  // clock: deadlines and durations are measured on its monotonic time (base/clock.h).
+  explicit UpstreamClient(UpstreamEndpoint endpoint,
+                          const base::Clock& clock = base::system_clock());
   ~UpstreamClient();
   UpstreamClient(const UpstreamClient&) = delete;
   UpstreamClient& operator=(const UpstreamClient&) = delete;
@@ -80,6 +84,7 @@ class UpstreamClient {
  private:
   struct Pool;
   UpstreamEndpoint endpoint_;
+  const base::Clock& clock_;
   std::string origin_;  // scheme://host:port
   std::string prefix_;  // "" or "/prefix"
   std::unique_ptr<Pool> pool_;

@@ -127,12 +127,12 @@ ReplayUpstream::ReplayUpstream(std::shared_ptr<const ReplayStore> store,
     throw std::invalid_argument("no recorded outputs for model '" + default_model_ +
                                 "' (available: " + names + ")");
   }
-  router_.add("POST", "/v1/chat/completions",
+  router_.add("POST", "/v1/chat/completions", "chat_completions",
               [this](const http::HttpRequest& r) { return completions(r, true); });
-  router_.add("POST", "/v1/completions",
+  router_.add("POST", "/v1/completions", "completions",
               [this](const http::HttpRequest& r) { return completions(r, false); });
-  router_.add("GET", "/v1/models", [this](const http::HttpRequest&) { return models(); });
-  router_.add("GET", "/health",
+  router_.add("GET", "/v1/models", "models", [this](const http::HttpRequest&) { return models(); });
+  router_.add("GET", "/health", "health",
               [](const http::HttpRequest&) { return http::json_response(200, json{{"status", "ok"}}); });
 }
 

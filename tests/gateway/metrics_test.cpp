@@ -13,10 +13,14 @@
 #include <vector>
 
 #include "gateway/metrics.h"
-#include "gateway/prometheus.h"
+#include "metrics/prometheus.h"
 
 namespace clearhouse::gateway {
 namespace {
+
+// The gateway's route labels, in its route table's order, "other" last.
+const std::vector<std::string> kRoutes = {"chat_completions", "completions", "models", "health",
+                                          "metrics", "admin_state", "other"};
 
 // ---- A checker for the exposition format, written from the format's description. ----
 
@@ -285,7 +289,7 @@ TEST(Prometheus, EscapesLabelValuesAndHelp) {
 using Labels = std::map<std::string, std::string>;
 
 TEST(GatewayMetrics, RendersAValidExpositionWithEveryFamily) {
-  GatewayMetrics m({"vllm", "openai", "vllm"});
+  GatewayMetrics m(kRoutes, {"vllm", "openai", "vllm"});
   m.count_request("chat_completions", 200);
   m.count_request("chat_completions", 200);
   m.count_request("completions", 429);
@@ -367,7 +371,7 @@ TEST(GatewayMetrics, RendersAValidExpositionWithEveryFamily) {
 TEST(GatewayMetrics, CountsFromManyThreadsAddUpExactly) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 10'000;
-  GatewayMetrics m({"declared"});
+  GatewayMetrics m(kRoutes, {"declared"});
   std::atomic<bool> stop_scraping{false};
   std::vector<std::string> scrape_problems;
   // A scraper renders while the counts move; every body must still be valid.
@@ -431,8 +435,8 @@ TEST(GatewayMetrics, EscapesOperatorNamedUpstreams) {
 }
 
 TEST(GatewayMetrics, LabelsComeOnlyFromFixedSetsAndUpstreamNames) {
-  GatewayMetrics m({"vllm"});
-  for (const std::string_view route : kMetricRoutes) m.count_request(route, 200);
+  GatewayMetrics m(kRoutes, {"vllm"});
+  for (const std::string& route : kRoutes) m.count_request(route, 200);
   m.count_upstream_error("vllm", "protocol");
   m.count_abandoned("degrade");
   const Exposition e = parse_exposition(m.render({}));
@@ -442,14 +446,14 @@ TEST(GatewayMetrics, LabelsComeOnlyFromFixedSetsAndUpstreamNames) {
     for (const auto& [label, value] : s.labels) {
       EXPECT_TRUE(allowed.count(label)) << s.name << " has label " << label;
       if (label == "route") {
-        EXPECT_NE(std::find(kMetricRoutes.begin(), kMetricRoutes.end(), value), kMetricRoutes.end());
+        EXPECT_NE(std::find(kRoutes.begin(), kRoutes.end(), value), kRoutes.end());
       }
     }
   }
 }
 
 TEST(GatewayMetrics, UndeclaredUpstreamsAreBounded) {
-  GatewayMetrics m;
+  GatewayMetrics m(kRoutes);
   for (std::size_t i = 0; i < 2 * kMaxUpstreamSeries; ++i) {
     m.count_upstream_error("u" + std::to_string(i), "connect");
   }

@@ -55,10 +55,10 @@ TEST(Http, JsonBodyDepthIsLimited) {
 
 TEST(Http, RouterDispatchesAndWrapsExceptions) {
   Router router;
-  router.add("GET", "/ok", [](const HttpRequest&) { return json_response(200, {{"ok", true}}); });
-  router.add("POST", "/http-error",
+  router.add("GET", "/ok", "ok", [](const HttpRequest&) { return json_response(200, {{"ok", true}}); });
+  router.add("POST", "/http-error", "http_error",
              [](const HttpRequest&) -> HttpResponse { throw HttpError(422, "nope", "", "field"); });
-  router.add("POST", "/bug",
+  router.add("POST", "/bug", "bug",
              [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("boom"); });
   EXPECT_EQ(router.handle({"GET", "/ok", {}, ""}).body, R"({"ok":true})");
   const HttpResponse e = router.handle({"POST", "/http-error", {}, ""});
@@ -69,6 +69,29 @@ TEST(Http, RouterDispatchesAndWrapsExceptions) {
   EXPECT_EQ(json::parse(bug.body)["error"]["type"], "server_error");
   EXPECT_EQ(router.handle({"POST", "/ok", {}, ""}).status, 405);
   EXPECT_EQ(router.handle({"GET", "/other", {}, ""}).status, 404);
+}
+
+TEST(Http, RouterLabelsEachPathOnceAndUnknownPathsAsOther) {
+  Router router;
+  router.add("GET", "/a", "first", [](const HttpRequest&) { return json_response(200, {}); });
+  router.add("POST", "/a", "first", [](const HttpRequest&) { return json_response(200, {}); });
+  router.add("GET", "/b", "second", [](const HttpRequest&) { return json_response(200, {}); });
+  EXPECT_EQ(router.label_of({"POST", "/a", {}, ""}), "first");
+  EXPECT_EQ(router.label_of({"DELETE", "/b", {}, ""}), "second");
+  EXPECT_EQ(router.label_of({"GET", "/client/chosen/path", {}, ""}), Router::kOtherLabel);
+  EXPECT_EQ(router.labels(), (std::vector<std::string>{"first", "second", "other"}));
+}
+
+TEST(Http, CallHandlerTurnsExceptionsIntoErrorBodies) {
+  const HttpRequest request{"GET", "/", {}, ""};
+  EXPECT_EQ(call_handler([](const HttpRequest&) -> HttpResponse { throw HttpError(418, "tea"); },
+                         request)
+                .status,
+            418);
+  const HttpResponse bug = call_handler(
+      [](const HttpRequest&) -> HttpResponse { throw std::logic_error("boom"); }, request);
+  EXPECT_EQ(bug.status, 500);
+  EXPECT_EQ(json::parse(bug.body)["error"]["type"], "server_error");
 }
 
 TEST(Sse, FramesAndParsesEvents) {

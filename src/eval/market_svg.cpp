@@ -1,4 +1,4 @@
-#include "cli/market_svg.h"
+#include "eval/market_svg.h"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 
 #include "eval/svg_chart.h"
 
-namespace clearhouse::cli {
+namespace clearhouse::eval {
 namespace {
 
 constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
@@ -94,4 +94,4 @@ std::string render_svg(const Chart& chart) {
   return svg.finish();
 }
 
-}  // namespace clearhouse::cli
+}  // namespace clearhouse::eval

@@ -1,4 +1,4 @@
-#include "gateway/pacing_simulator.h"
+#include "tools/pacing_simulator.h"
 
 #include <fmt/format.h>
 
@@ -17,7 +17,7 @@
 #include "gateway/budget_view_cache.h"
 #include "ledger/ledger.h"
 
-namespace clearhouse::gateway {
+namespace clearhouse::tools {
 namespace {
 
 constexpr std::int64_t kEpochStartMs = 1'800'000'000'000;  // some instant; windows align to it
@@ -136,13 +136,13 @@ class WindowRun {
     const std::int64_t now = start_ms_ + a.at_ms;
     settle_until(now);
     clock_.set_ms(now);
-    const BudgetView view = cache_.get(now);
+    const gateway::BudgetView view = cache_.get(now);
     const std::int64_t min_tokens = o_.pacer.min_tokens;
     if (view.remaining_tokens < min_tokens) {
       ++out.budget_refused;
       return trace(a.at_ms, 0.0, out);
     }
-    const PacerDecision d = pacer_.decide(a.answer.tau_hat, now, view);
+    const gateway::PacerDecision d = pacer_.decide(a.answer.tau_hat, now, view);
     trace(a.at_ms, d.lambda, out);
     if (!d.funded) {
       ++out.abandoned;
@@ -196,8 +196,8 @@ class WindowRun {
     bool operator>(const Open& other) const { return done_ms > other.done_ms; }
   };
 
-  static PacerOptions pacer_options(const PacingSimOptions& o) {
-    PacerOptions p = o.pacer;
+  static gateway::PacerOptions pacer_options(const PacingSimOptions& o) {
+    gateway::PacerOptions p = o.pacer;
     p.window_ms = o.window_seconds * 1000;
     return p;
   }
@@ -228,8 +228,8 @@ class WindowRun {
   const PacingSimOptions& o_;
   base::ManualClock clock_;
   ledger::Ledger ledger_;
-  BudgetViewCache cache_;
-  Pacer pacer_;
+  gateway::BudgetViewCache cache_;
+  gateway::Pacer pacer_;
   const std::int64_t start_ms_;
   const std::int64_t budget_;
   std::priority_queue<Open, std::vector<Open>, std::greater<>> open_;
@@ -310,4 +310,4 @@ PacingOutcome simulate_pacing(const PacingScenario& scenario, std::span<const Re
   return out;
 }
 
-}  // namespace clearhouse::gateway
+}  // namespace clearhouse::tools

@@ -7,18 +7,18 @@
 #include <span>
 #include <string>
 
-#include "gateway/pacing_simulator.h"
+#include "tools/pacing_simulator.h"
 
-namespace clearhouse::cli {
+namespace clearhouse::tools {
 
 // One row per scenario: utilization, overshoot, abandonment, requests capped below their need,
 // accuracy, offline hindsight accuracy and their ratio.
-[[nodiscard]] std::string pacing_markdown(std::span<const gateway::PacingOutcome> outcomes);
-[[nodiscard]] std::string pacing_csv(std::span<const gateway::PacingOutcome> outcomes);
-[[nodiscard]] nlohmann::json pacing_json(std::span<const gateway::PacingOutcome> outcomes);
+[[nodiscard]] std::string pacing_markdown(std::span<const tools::PacingOutcome> outcomes);
+[[nodiscard]] std::string pacing_csv(std::span<const tools::PacingOutcome> outcomes);
+[[nodiscard]] nlohmann::json pacing_json(std::span<const tools::PacingOutcome> outcomes);
 // Spend, the even line and the allowance line as shares of the budget, and lambda / alpha, over the
 // window (x in minutes).
-[[nodiscard]] std::string pacing_svg(const gateway::PacingOutcome& outcome, double alpha,
+[[nodiscard]] std::string pacing_svg(const tools::PacingOutcome& outcome, double alpha,
                                      double window_seconds, const std::string& title);
 
-}  // namespace clearhouse::cli
+}  // namespace clearhouse::tools

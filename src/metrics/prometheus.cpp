@@ -1,4 +1,4 @@
-#include "gateway/prometheus.h"
+#include "metrics/prometheus.h"
 
 #include <algorithm>
 #include <array>
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <functional>
 
-namespace clearhouse::gateway::prometheus {
+namespace clearhouse::prometheus {
 
 void DoubleCounter::add(double amount) {
   if (!(amount > 0.0)) return;  // also drops NaN
@@ -161,4 +161,4 @@ void TextWriter::histogram(std::string_view name, Labels labels,
   sample(std::string(name) + "_count", labels, snapshot.count());
 }
 
-}  // namespace clearhouse::gateway::prometheus
+}  // namespace clearhouse::prometheus

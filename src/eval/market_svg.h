@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace clearhouse::cli {
+namespace clearhouse::eval {
 
 struct ChartSeries {
   std::string name;
@@ -28,4 +28,4 @@ struct Chart {
 // The SVG document, 800 x 440 px (legend names longer than 32 characters are cut).
 [[nodiscard]] std::string render_svg(const Chart& chart);
 
-}  // namespace clearhouse::cli
+}  // namespace clearhouse::eval

@@ -40,7 +40,7 @@
 #include <utility>
 #include <vector>
 
-namespace clearhouse::gateway::prometheus {
+namespace clearhouse::prometheus {
 
 // A monotonically increasing integer count.
 class Counter {
@@ -111,4 +111,4 @@ class TextWriter {
   std::string text_;
 };
 
-}  // namespace clearhouse::gateway::prometheus
+}  // namespace clearhouse::prometheus

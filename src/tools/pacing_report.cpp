@@ -1,4 +1,4 @@
-#include "cli/pacing_report.h"
+#include "tools/pacing_report.h"
 
 #include <fmt/format.h>
 
@@ -9,10 +9,10 @@
 
 #include "eval/svg_chart.h"
 
-namespace clearhouse::cli {
+namespace clearhouse::tools {
 namespace {
 
-using gateway::PacingOutcome;
+using tools::PacingOutcome;
 
 std::string percent(double share) {
   return fmt::format("{:.1f}%", 100.0 * share);
@@ -43,7 +43,7 @@ std::string pacing_csv(std::span<const PacingOutcome> outcomes) {
     csv += fmt::format(
         "{},{},{:g},{},{},{},{},{},{},{:.6f},{},{},{},{:.6f},{},{},{:.6f},{},{:.6f},"
         "{:.6f}\n",
-        o.scenario.name(), gateway::to_string(o.scenario.pattern), o.scenario.demand_multiple,
+        o.scenario.name(), tools::to_string(o.scenario.pattern), o.scenario.demand_multiple,
         o.requests, o.budget, o.demand_tokens, o.spent, o.max_committed, o.overshoot,
         o.utilization(), o.served, o.abandoned, o.budget_refused, o.abandonment_rate(),
         o.capped_below_need, o.solved, o.accuracy(), o.offline_solved, o.offline_accuracy(),
@@ -56,12 +56,12 @@ nlohmann::json pacing_json(std::span<const PacingOutcome> outcomes) {
   nlohmann::json rows = nlohmann::json::array();
   for (const PacingOutcome& o : outcomes) {
     nlohmann::json trace = nlohmann::json::array();
-    for (const gateway::TracePoint& p : o.trace) {
+    for (const tools::TracePoint& p : o.trace) {
       trace.push_back(
           {p.seconds, p.committed_tokens, p.even_line_tokens, p.allowance_tokens, p.lambda});
     }
     rows.push_back({{"scenario", o.scenario.name()},
-                    {"pattern", gateway::to_string(o.scenario.pattern)},
+                    {"pattern", tools::to_string(o.scenario.pattern)},
                     {"demand_multiple", o.scenario.demand_multiple},
                     {"requests", o.requests},
                     {"budget", o.budget},
@@ -100,7 +100,7 @@ std::string pacing_svg(const PacingOutcome& o, double alpha, double window_secon
   chart.frame("minutes into the budget window", "share of the budget (lambda: of alpha)");
   const double b = std::max(1.0, static_cast<double>(o.budget));
   std::vector<std::pair<double, double>> committed, even, allowance, lambda;
-  for (const gateway::TracePoint& p : o.trace) {
+  for (const tools::TracePoint& p : o.trace) {
     const double x = chart.x_position(std::clamp(p.seconds / window_seconds, 0.0, 1.0));
     committed.emplace_back(x, chart.y_position(p.committed_tokens / b));
     even.emplace_back(x, chart.y_position(p.even_line_tokens / b));
@@ -118,4 +118,4 @@ std::string pacing_svg(const PacingOutcome& o, double alpha, double window_secon
   return chart.finish();
 }
 
-}  // namespace clearhouse::cli
+}  // namespace clearhouse::tools

@@ -1,0 +1,42 @@
+// What a request is charged once its upstream call ends: the one rule for every path (a whole
+// response or a stream; usage reported, estimated, a timeout, a refused connection, the client
+// gone). Pure: the completion path gathers what it saw into an UpstreamCall and applies the Charge.
+//
+//   refused connection (nothing was sent)        release the reservation
+//   usage reported by the upstream               that usage
+//   an error answer (4xx/5xx) without usage      0 (the upstream refused the request)
+//   sent, then no response head at all          the whole reservation (nothing tells what was
+//                                                generated; spend that may have happened is never
+//                                                forgotten)
+//   a complete answer without usage              the tokens observed (estimated from the text or
+//                                                counted in stream chunks), at most the reservation
+//   cut after the head (timeout, closed, client  the tokens observed when counted (a stream's
+//   gone)                                        chunks); the whole reservation when not (a body
+//                                                that never arrived whole)
+//
+// Units: tokens. Thread-safety: pure function.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "http/upstream_client.h"
+
+namespace clearhouse::gateway {
+
+struct UpstreamCall {
+  http::UpstreamFailure failure = http::UpstreamFailure::kNone;
+  int status = 0;                         // the upstream's HTTP status; 0 = no response head
+  std::optional<std::int64_t> reported;   // completion tokens the upstream reported
+  std::optional<std::int64_t> observed;   // tokens counted or estimated from what arrived
+  std::int64_t reserved = 0;              // the reservation, tokens
+};
+
+struct Charge {
+  bool release = false;     // true: release the reservation (nothing was spent)
+  std::int64_t tokens = 0;  // else: settle this many tokens
+};
+
+[[nodiscard]] Charge charge_for(const UpstreamCall& call);
+
+}  // namespace clearhouse::gateway
