@@ -37,7 +37,7 @@ struct CurvesOptions {
   std::string out = "-";
 };
 
-// Default list prices, USD per million output tokens (DESIGN.md, from the paper's experiments).
+// Default list prices, USD per million output tokens (from the Test-Time Compute Games paper's experiments; docs/market.md).
 struct DefaultPrice {
   const char* model;
   double usd_per_mtok;

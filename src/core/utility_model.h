@@ -1,5 +1,5 @@
-// How per-query shifted-surge parameters are derived from predicted thresholds (see DESIGN.md,
-// "Parameters — mind the trap").
+// How per-query shifted-surge parameters are derived from predicted thresholds (docs/allocation.md,
+// "Utility parameters": why a query's best utility must not scale with its threshold).
 //
 //  * paper : one global alpha (2.0 in the paper) and one global beta. beta = 0 means "calibrate":
 //            beta = 1 / median(tau) of the thresholds given. Every query peaks at alpha / (beta e),

@@ -1,6 +1,6 @@
 // Traffic streams for the replay evaluation: questions mixed from three difficulty tiers.
 //
-// Tiers come from a question's cross-model solve rate (DESIGN.md): easy >= 0.75, medium in
+// Tiers come from a question's cross-model solve rate (docs/results.md): easy >= 0.75, medium in
 // [0.35, 0.75), hard < 0.35. The solve rate builds tiers only; it is never a predictor feature.
 // A stream of N queries takes round(N x share) from each tier (largest remainder, so the counts sum to
 // N), drawn without replacement when the tier holds enough questions and with replacement otherwise
