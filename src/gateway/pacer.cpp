@@ -15,6 +15,9 @@ namespace {
 // The price band is at least this many typical caps (t*(0) of the median query) wide: with a small
 // budget, one request's reservation must not swing the price from zero to alpha.
 constexpr double kMinBandCaps = 16.0;
+// Below the allowance line a request may take up to this fraction's inverse of the slack: a burst
+// of concurrent requests leaves (1 - 1/16)^n of it, so about 16 of them use two thirds.
+constexpr double kSlackShares = 16.0;
 // The largest ring accepted (keeps a misconfigured window from allocating gigabytes).
 constexpr std::size_t kMaxWindowQueries = std::size_t{1} << 22;
 // The usage ratio reported never leaves this range.
@@ -79,6 +82,7 @@ PacerDecision Pacer::decide(double tau_hat, std::int64_t now_ms, const BudgetVie
   out.tau_hat = tau_hat;
   out.beta = beta_;
   out.pressure = std::max(0.0, gap) / band;
+  out.slack_tokens = std::max(0.0, line.even - committed);
   out.plan_tokens = line.allowance;
   out.committed_tokens = committed;
   out.remaining_tokens = remaining;
@@ -118,6 +122,8 @@ void Pacer::decide_cap(double tau_hat, double remaining, PacerDecision& out) con
       cap = std::floor((1.0 - squeeze) * (tau_hat + 1.0 / beta_));
       break;
   }
+  // Below the allowance line, a share of the slack: plentiful budgets do not cut long answers.
+  if (funded) cap = std::max(cap, std::floor(out.slack_tokens / kSlackShares));
   // Clamp in double first: a huge cap must not overflow the integer conversion.
   const auto max_tokens = static_cast<double>(options_.max_tokens);
   const bool cut_by_remaining = cap > remaining && remaining < max_tokens;

@@ -19,6 +19,10 @@
 //              Funded iff lambda < the request's abandonment price; cap = floor(t*(lambda)).
 //              At or below the allowance line lambda = 0 and every request gets t*(0) = tau +
 //              1/beta, at least its predicted need: nothing is abandoned.
+// The slack. Below the allowance line (g < 0) a funded request's cap is raised to a share of the
+// slack, max(cap, -g / 16): while the budget is plentiful an answer longer than t*(0) is not cut
+// (an answer cut at its cap is wrong, and its tokens are wasted). Each reservation takes its cap out
+// of the slack, so a burst's caps shrink geometrically back to t*(0) before the line is reached.
 //   uniform    cap = floor((1 - min(1, x)) (m + 1/beta)), m the ring's median threshold.
 //   predictor  cap = floor((1 - min(1, x)) (tau + 1/beta)).
 // This is dual descent on lambda with a time-based target: the subgradient steps
@@ -104,6 +108,7 @@ struct PacerDecision {
   double cap_at_price = 0.0;       // t*(lambda) for this query before any clamp (clear), tokens
   double beta = 0.0;               // the utility's decay in use, per token
   double pressure = 0.0;           // max(0, committed - allowance line) / band, >= 0
+  double slack_tokens = 0.0;       // max(0, allowance line - committed), tokens
   double plan_tokens = 0.0;        // the allowance line A(now), tokens
   double committed_tokens = 0.0;   // budget - remaining, tokens
   std::int64_t remaining_tokens = 0;

@@ -83,8 +83,9 @@ TEST(Pacer, AllowanceLineIsTheEvenLinePlusTheUnusedHeadroom) {
 TEST(Pacer, AtOrBelowTheLineThePriceIsZeroAndCapsAreThePeak) {
   Pacer pacer({.beta = 0.01, .headroom_share = 0.1});
   for (const double tau : {5.0, 100.0, 900.0, 5000.0}) {
-    // At 30 s the allowance line stands at 37,000 tokens.
-    for (const std::int64_t committed : {0, 20'000, 37'000}) {
+    // At 30 s the allowance line stands at 37,000 tokens and the even line at 30,000: from there
+    // up no slack is shared out, and the caps are the peak t*(0).
+    for (const std::int64_t committed : {30'000, 33'000, 37'000}) {
       const PacerDecision d = pacer.decide(tau, 30'000, window_with(committed));
       EXPECT_DOUBLE_EQ(d.lambda, 0.0);
       EXPECT_DOUBLE_EQ(d.pressure, 0.0);
@@ -93,6 +94,21 @@ TEST(Pacer, AtOrBelowTheLineThePriceIsZeroAndCapsAreThePeak) {
       EXPECT_GE(static_cast<double>(d.cap), tau);
     }
   }
+}
+
+// Below the even line a funded request's cap is at least a sixteenth of the slack, so a plentiful
+// budget does not cut long answers; the slack shrinks as it is committed.
+TEST(Pacer, BelowTheEvenLineCapsTakeAShareOfTheSlack) {
+  Pacer pacer({.beta = 0.01, .max_tokens = 1'000'000, .headroom_share = 0.1});
+  // At 30 s the even line stands at 30,000 tokens.
+  const PacerDecision idle = pacer.decide(100.0, 30'000, window_with(0));
+  EXPECT_DOUBLE_EQ(idle.lambda, 0.0);
+  EXPECT_DOUBLE_EQ(idle.slack_tokens, 30'000.0);
+  EXPECT_EQ(idle.cap, 30'000 / 16);
+  const PacerDecision busier = pacer.decide(100.0, 30'000, window_with(28'000));
+  EXPECT_EQ(busier.cap, 200);  // 2,000 / 16 = 125 is below the peak t*(0) = 100 + 100
+  Pacer capped({.beta = 0.01, .max_tokens = 1'000, .headroom_share = 0.1});
+  EXPECT_EQ(capped.decide(100.0, 30'000, window_with(0)).cap, 1'000);
 }
 
 // Above the line: lambda = alpha * gap / band, band = max(price_band_share B, 16 typical caps).
