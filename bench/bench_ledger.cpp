@@ -1,9 +1,10 @@
 // Ledger throughput: one reserve + one settle per iteration, with request ids made as the gateway
-// makes them (ledger/request_id.h), on a file in the temporary directory: single-threaded, and from 8
-// and 32 threads sharing one Ledger as the gateway's connection threads do, with the default
+// makes them (ledger/request_id.h), on a file in the temporary directory: single-threaded, and from
+// 8 and 32 threads sharing one Ledger as the gateway's connection threads do, with the default
 // durability (survives SIGKILL: each write is one journal write()) and with an fdatasync per write
-// (survives power loss). items_per_second counts reserve+settle pairs; the counter writes_per_commit
-// says how many journaled writes each SQLite transaction of the applier thread took (ledger_impl.h).
+// (survives power loss). items_per_second counts reserve+settle pairs; the counter
+// writes_per_commit says how many journaled writes each SQLite transaction of the applier thread
+// took (ledger_impl.h).
 //
 //   build/bench/bench_ledger --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
@@ -20,9 +21,9 @@
 
 namespace {
 
+using clearhouse::base::ManualClock;
 using clearhouse::ledger::Durability;
 using clearhouse::ledger::Ledger;
-using clearhouse::base::ManualClock;
 
 base::ManualClock g_clock(1'700'000'000'000);
 std::unique_ptr<ledger::Ledger> g_ledger;
@@ -54,7 +55,8 @@ void reserve_settle(benchmark::State& state, ledger::Durability durability) {
   if (state.thread_index() == 0) {
     const clearhouse::ledger::LedgerWriteStats stats = g_ledger->write_stats();
     state.counters["writes_per_commit"] =
-        static_cast<double>(stats.writes) / static_cast<double>(std::max<std::uint64_t>(1, stats.commits));
+        static_cast<double>(stats.writes) /
+        static_cast<double>(std::max<std::uint64_t>(1, stats.commits));
     g_ledger.reset();
     std::filesystem::remove_all(g_dir);
   }

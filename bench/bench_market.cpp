@@ -1,12 +1,12 @@
 // Market microbenchmarks: the pieces of `clearhouse market` on nine providers with six levels (the
 // paper's size, 6^9 ~ 10 million profiles). Build with -DCLEARHOUSE_BENCHMARKS=ON, run
 // build/bench/bench_market.
+#include <benchmark/benchmark.h>
+
 #include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "market/auction.h"
 #include "market/equilibrium.h"
@@ -49,7 +49,8 @@ void BM_BestResponseDynamics(benchmark::State& state) {
   const double beta = static_cast<double>(state.range(0));
   std::uint64_t seed = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(best_response_dynamics(market(), beta, seeded_profile(market(), seed++)));
+    benchmark::DoNotOptimize(
+        best_response_dynamics(market(), beta, seeded_profile(market(), seed++)));
   }
 }
 BENCHMARK(BM_BestResponseDynamics)->Arg(1)->Arg(1000)->Arg(1000000);
@@ -67,8 +68,13 @@ void BM_OptimumBranchAndBound(benchmark::State& state) {
     benchmark::DoNotOptimize(welfare_optimum_enumerate(market(), beta, {true, threads}));
   }
 }
-BENCHMARK(BM_OptimumBranchAndBound)->Args({1, 1})->Args({1000, 1})->Args({1000000, 1})->Args({1000, 2})
-    ->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_OptimumBranchAndBound)
+    ->Args({1, 1})
+    ->Args({1000, 1})
+    ->Args({1000000, 1})
+    ->Args({1000, 2})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 void BM_OptimumFullEnumeration(benchmark::State& state) {
   const auto threads = static_cast<unsigned>(state.range(0));

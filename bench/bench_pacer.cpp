@@ -1,7 +1,8 @@
-// Pacer decision cost: one decide() + one record_usage() per iteration on a steady stream (remaining
-// budget shrinking with spend, a timed window), by policy and window size, with the default
-// calibration schedule (the ring's median every 16 decisions) and with a median on every decision
-// (the cost the schedule avoids). The thresholds are drawn up front so the loop times only the pacer.
+// Pacer decision cost: one decide() + one record_usage() per iteration on a steady stream
+// (remaining budget shrinking with spend, a timed window), by policy and window size, with the
+// default calibration schedule (the ring's median every 16 decisions) and with a median on every
+// decision (the cost the schedule avoids). The thresholds are drawn up front so the loop times only
+// the pacer.
 //
 //   build/bench/bench_pacer --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
@@ -64,7 +65,9 @@ void run(benchmark::State& state, PacerOptions options) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_PacerClear(benchmark::State& state) { run(state, {.policy = PacingPolicy::kClear}); }
+void BM_PacerClear(benchmark::State& state) {
+  run(state, {.policy = PacingPolicy::kClear});
+}
 BENCHMARK(BM_PacerClear)->Arg(128)->Arg(512)->Arg(2048);
 
 void BM_PacerClearCalibrateEveryDecision(benchmark::State& state) {
@@ -72,7 +75,9 @@ void BM_PacerClearCalibrateEveryDecision(benchmark::State& state) {
 }
 BENCHMARK(BM_PacerClearCalibrateEveryDecision)->Arg(128)->Arg(512)->Arg(2048);
 
-void BM_PacerUniform(benchmark::State& state) { run(state, {.policy = PacingPolicy::kUniform}); }
+void BM_PacerUniform(benchmark::State& state) {
+  run(state, {.policy = PacingPolicy::kUniform});
+}
 BENCHMARK(BM_PacerUniform)->Arg(512);
 
 void BM_PacerPredictor(benchmark::State& state) {

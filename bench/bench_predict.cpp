@@ -81,7 +81,8 @@ BENCHMARK(BM_PredictBatchNoDataset)->Unit(benchmark::kMillisecond);
 void BM_TrainOneBackbone(benchmark::State& state) {
   const auto train = examples("Qwen2-7B-Instruct");
   FitOptions o;
-  for (auto _ : state) benchmark::DoNotOptimize(ThresholdPredictor::fit(train, o).training_examples());
+  for (auto _ : state)
+    benchmark::DoNotOptimize(ThresholdPredictor::fit(train, o).training_examples());
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * train.size()));
 }
 BENCHMARK(BM_TrainOneBackbone)->Unit(benchmark::kSecond)->Iterations(1);

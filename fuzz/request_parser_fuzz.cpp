@@ -1,6 +1,6 @@
-// libFuzzer entry point for the gateway's request parsing (see request_parser_target.h). HttpError is
-// handled inside the target; any other exception escapes on purpose so libFuzzer reports it as a crash
-// and saves the input. Build and run with scripts/fuzz.sh; docs/fuzzing.md.
+// libFuzzer entry point for the gateway's request parsing (see request_parser_target.h). HttpError
+// is handled inside the target; any other exception escapes on purpose so libFuzzer reports it as a
+// crash and saves the input. Build and run with scripts/fuzz.sh; docs/fuzzing.md.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

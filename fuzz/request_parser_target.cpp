@@ -1,15 +1,14 @@
 #include "fuzz/request_parser_target.h"
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "http/http.h"
-#include "openai/request.h"
 #include "http/sse.h"
+#include "openai/request.h"
 
 namespace clearhouse::openai {
 namespace {
@@ -43,7 +42,8 @@ std::optional<json> try_parse_json_body(std::string_view bytes) {
   }
 }
 
-void check_request(const openai::CompletionRequest& r, openai::Endpoint endpoint, const json& body) {
+void check_request(const openai::CompletionRequest& r, openai::Endpoint endpoint,
+                   const json& body) {
   require(r.endpoint == endpoint, "the endpoint is kept");
   require(r.body == body, "the request keeps the client's whole body");
   require(r.n >= 1 && r.n <= openai::kMaxChoices, "n in [1, kMaxChoices]");
@@ -55,14 +55,16 @@ void check_request(const openai::CompletionRequest& r, openai::Endpoint endpoint
   require(!r.max_tokens || *r.max_tokens >= 1, "max_tokens >= 1");
   require(!r.max_completion_tokens || *r.max_completion_tokens >= 1, "max_completion_tokens >= 1");
   const std::optional<std::int64_t> cap = r.client_cap();
-  require(cap.has_value() == (r.max_tokens || r.max_completion_tokens), "client_cap set iff a cap is");
+  require(cap.has_value() == (r.max_tokens || r.max_completion_tokens),
+          "client_cap set iff a cap is");
   if (cap) {
     require(*cap >= 1, "client_cap >= 1");
     require(!r.max_tokens || *cap <= *r.max_tokens, "client_cap <= max_tokens");
     require(!r.max_completion_tokens || *cap <= *r.max_completion_tokens,
             "client_cap <= max_completion_tokens");
   }
-  require(!r.include_usage || r.body.contains("stream_options"), "include_usage from stream_options");
+  require(!r.include_usage || r.body.contains("stream_options"),
+          "include_usage from stream_options");
 
   // What the gateway forwards: the smaller cap, our model name, usage asked for on streams.
   const std::int64_t our_cap = cap ? std::min<std::int64_t>(*cap, 256) : 256;
@@ -94,9 +96,11 @@ void check_request(const openai::CompletionRequest& r, openai::Endpoint endpoint
   (void)upstream.dump();  // must not throw: strings were validated as UTF-8 by the parser
 }
 
-bool try_parse_request(std::string_view bytes, openai::Endpoint endpoint, const std::optional<json>& body) {
+bool try_parse_request(std::string_view bytes, openai::Endpoint endpoint,
+                       const std::optional<json>& body) {
   try {
-    const openai::CompletionRequest r = openai::parse_completion_request(bytes, endpoint, http::kMaxJsonDepth);
+    const openai::CompletionRequest r =
+        openai::parse_completion_request(bytes, endpoint, http::kMaxJsonDepth);
     require(body.has_value(), "a request that parses is a JSON object body");
     check_request(r, endpoint, *body);
     return true;
@@ -115,9 +119,9 @@ std::size_t check_sse(std::string_view bytes) {
   const std::size_t second_cut = first_cut + (bytes.size() - first_cut) / 2;
   http::SseParser pieces;
   std::vector<std::string> joined;
-  for (const std::string_view piece : {bytes.substr(0, first_cut),
-                                       bytes.substr(first_cut, second_cut - first_cut),
-                                       bytes.substr(second_cut)}) {
+  for (const std::string_view piece :
+       {bytes.substr(0, first_cut), bytes.substr(first_cut, second_cut - first_cut),
+        bytes.substr(second_cut)}) {
     for (std::string& event : pieces.feed(piece)) joined.push_back(std::move(event));
   }
   require(joined == events, "SSE events do not depend on how the bytes arrive");

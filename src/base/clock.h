@@ -4,9 +4,9 @@
 // binaries pass SystemClock.
 //
 // Units: now_ms() is calendar time, milliseconds since the Unix epoch; budget windows are fixed,
-// aligned to the epoch: window k covers [k * window_seconds * 1000, (k + 1) * window_seconds * 1000).
-// monotonic_ns() is nanoseconds on a clock that never goes back, for durations and deadlines (its
-// zero means nothing).
+// aligned to the epoch: window k covers [k * window_seconds * 1000, (k + 1) * window_seconds *
+// 1000). monotonic_ns() is nanoseconds on a clock that never goes back, for durations and deadlines
+// (its zero means nothing).
 //
 // Thread-safety: both may be called from any thread; ManualClock's setters are atomic.
 //

@@ -1,7 +1,7 @@
 // read_whole_file: a whole file into memory, the one file reader of the loaders and the ledger.
 //
-// Contract: returns the file's bytes, or throws FileError whose what() is "PATH: cannot open: REASON"
-// or "PATH: read error". Thread-safety: none needed (no shared state).
+// Contract: returns the file's bytes, or throws FileError whose what() is "PATH: cannot open:
+// REASON" or "PATH: read error". Thread-safety: none needed (no shared state).
 #pragma once
 
 #include <cerrno>

@@ -13,12 +13,12 @@
 #include "cli/commands.h"
 #include "cli/errors.h"
 #include "cli/io.h"
-#include "tools/pacing_report.h"
 #include "data/data_error.h"
 #include "data/dataset.h"
 #include "data/split.h"
 #include "eval/replay_pool.h"
 #include "ledger/error.h"
+#include "tools/pacing_report.h"
 #include "tools/pacing_simulator.h"
 
 namespace clearhouse::cli {

@@ -1,15 +1,15 @@
 // `clearhouse bench-solver`: one synthetic instance, solved by the exact solver and by the paper's
 // reference bisection in the same run; prints both times, their ratio, both prices and utilities.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/errors.h"
@@ -110,9 +110,10 @@ void run_bench_solver(const BenchSolverOptions& o) {
     std::puts(out.dump(2).c_str());
     return;
   }
-  fmt::print("instance: {} queries, tau log-normal (median {}, sigma {}), budget {} tokens "
-             "({} per query), utility {}, seed {}\n",
-             o.queries, o.median_tau, o.sigma, budget, o.per_query, o.utility, o.seed);
+  fmt::print(
+      "instance: {} queries, tau log-normal (median {}, sigma {}), budget {} tokens "
+      "({} per query), utility {}, seed {}\n",
+      o.queries, o.median_tau, o.sigma, budget, o.per_query, o.utility, o.seed);
   fmt::print("{:<10} {:>12} {:>16} {:>16} {:>8} {:>8}\n", "solver", "seconds", "shadow price",
              "utility", "funded", "passes");
   for (const auto& [name, t] : {std::pair{"exact", &exact}, std::pair{"bisection", &bisection}}) {

@@ -1,10 +1,10 @@
-// The subcommands of the `clearhouse` binary. Each lives in its own file under src/cli/ and registers
-// itself on the top-level CLI11 app; main.cpp only calls these functions.
+// The subcommands of the `clearhouse` binary. Each lives in its own file under src/cli/ and
+// registers itself on the top-level CLI11 app; main.cpp only calls these functions.
 //
 // Contract for every subcommand: expected failures (bad input, missing file, infeasible request)
 // throw clearhouse::cli::UsageError with a one-line message naming the file, line and field; main()
-// prints it as "clearhouse: error: ..." and exits with status 2. Nothing else reaches the user as an
-// exception.
+// prints it as "clearhouse: error: ..." and exits with status 2. Nothing else reaches the user as
+// an exception.
 #pragma once
 
 #include <CLI/CLI.hpp>

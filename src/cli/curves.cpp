@@ -2,19 +2,20 @@
 // `clearhouse market` reads (see docs/market.md).
 //
 //  * --models: token-capped reasoning from ZeroEval's runs.csv (theta = output-token cap).
-//  * --samples: majority vote@N and best-of-N@N from qwen25-math-samples' samples.jsonl (theta = N).
+//  * --samples: majority vote@N and best-of-N@N from qwen25-math-samples' samples.jsonl (theta =
+//  N).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/errors.h"
@@ -37,7 +38,8 @@ struct CurvesOptions {
   std::string out = "-";
 };
 
-// Default list prices, USD per million output tokens (from the Test-Time Compute Games paper's experiments; docs/market.md).
+// Default list prices, USD per million output tokens (from the Test-Time Compute Games paper's
+// experiments; docs/market.md).
 struct DefaultPrice {
   const char* model;
   double usd_per_mtok;
@@ -157,7 +159,8 @@ std::map<std::string, std::vector<Run>> load_runs(const std::string& path,
     }
     if (fields.size() != header_size) {
       throw UsageError(path + " line " + std::to_string(line_no) + ": expected " +
-                       std::to_string(header_size) + " fields, got " + std::to_string(fields.size()));
+                       std::to_string(header_size) + " fields, got " +
+                       std::to_string(fields.size()));
     }
     const std::string& model = fields[col["model"]];
     if (!models.count(model)) continue;
@@ -220,10 +223,11 @@ std::vector<market::Provider> capped_providers(const CurvesOptions& o,
     for (const Run& r : runs[m]) {
       if (common.count(r.question) && done.insert(r.question).second) selected.push_back(r.run);
     }
-    out.push_back(market::Provider{m, price_for(m, prices),
-                                   market::token_capped_curve(selected, thetas)});
+    out.push_back(
+        market::Provider{m, price_for(m, prices), market::token_capped_curve(selected, thetas)});
   }
-  std::fprintf(stderr, "curves: %zu models on %zu common questions\n", models.size(), common.size());
+  std::fprintf(stderr, "curves: %zu models on %zu common questions\n", models.size(),
+               common.size());
   return out;
 }
 
@@ -265,7 +269,8 @@ std::vector<market::Provider> sample_providers(const CurvesOptions& o,
   for (const auto& q : queries) fewest = std::min(fewest, q.size());
   for (double n : ns) {
     if (n != std::floor(n) || n > static_cast<double>(fewest)) {
-      throw UsageError(fmt::format("--ns: {:g} is not a whole number of samples in [1, {}]", n, fewest));
+      throw UsageError(
+          fmt::format("--ns: {:g} is not a whole number of samples in [1, {}]", n, fewest));
     }
   }
   std::fprintf(stderr, "curves: %zu sampled questions, at least %zu samples each\n", queries.size(),
@@ -304,7 +309,8 @@ void add_curves_command(CLI::App& app) {
   auto options = std::make_shared<CurvesOptions>();
   CLI::App* cmd = app.add_subcommand(
       "curves", "Build providers' compute curves (CSV for `clearhouse market`) from real records");
-  cmd->add_option("--data", options->data, "ZeroEval folder holding runs.csv")->capture_default_str();
+  cmd->add_option("--data", options->data, "ZeroEval folder holding runs.csv")
+      ->capture_default_str();
   cmd->add_option("--models", options->models,
                   "Comma-separated models of runs.csv: token-capped reasoning curves");
   cmd->add_option("--thetas", options->thetas, "Output-token caps, strictly increasing")

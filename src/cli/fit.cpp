@@ -1,17 +1,17 @@
 // `clearhouse fit`: fits the paper's shifted-surge utility and alternative shapes to empirical
 // accuracy-versus-token-cap curves (per difficulty tier from ZeroEval, per question from the
 // Qwen2.5-Math samples) and reports RMSE and AIC side by side (see docs/fit.md).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/errors.h"
@@ -46,7 +46,8 @@ std::vector<double> parse_grid(const std::string& spec) {
   const bool linear = spec.rfind("lin:", 0) == 0;
   if (spec.rfind("log:", 0) == 0 || linear) {
     const auto parts = split_list(spec.substr(4), ':');
-    if (parts.size() != 3) throw UsageError("--grid: expected log:LO:HI:N or lin:LO:HI:N, got '" + spec + "'");
+    if (parts.size() != 3)
+      throw UsageError("--grid: expected log:LO:HI:N or lin:LO:HI:N, got '" + spec + "'");
     const auto lo = parse_positive_tokens(parts[0], "--grid LO");
     const auto hi = parse_positive_tokens(parts[1], "--grid HI");
     const auto n = parse_positive_tokens(parts[2], "--grid N");
@@ -56,9 +57,9 @@ std::vector<double> parse_grid(const std::string& spec) {
     if (linear) {
       std::vector<double> grid;
       for (std::int64_t i = 0; i < n; ++i) {
-        grid.push_back(static_cast<double>(lo) +
-                       static_cast<double>(hi - lo) * static_cast<double>(i) /
-                           static_cast<double>(n - 1));
+        grid.push_back(static_cast<double>(lo) + static_cast<double>(hi - lo) *
+                                                     static_cast<double>(i) /
+                                                     static_cast<double>(n - 1));
       }
       return grid;
     }
@@ -72,15 +73,16 @@ std::vector<double> parse_grid(const std::string& spec) {
       throw UsageError("--grid: caps must increase ('" + item + "')");
     }
   }
-  if (grid.size() < 3) throw UsageError("--grid: need at least 3 caps (the families have 3 parameters)");
+  if (grid.size() < 3)
+    throw UsageError("--grid: need at least 3 caps (the families have 3 parameters)");
   return grid;
 }
 
 std::string file_stem(const std::string& text) {
   std::string s;
   for (const char ch : text) {
-    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                    ch == '.' || ch == '_';
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_';
     s += ok ? ch : '-';
   }
   return s;
@@ -90,7 +92,8 @@ void run_fit(const FitOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   auto progress = [&](const std::string& line) {
     if (o.quiet) return;
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::fprintf(stderr, "fit: %s (%.2f s)\n", line.c_str(), s);
   };
   const std::vector<double> grid = parse_grid(o.grid);
@@ -118,7 +121,8 @@ void run_fit(const FitOptions& o) {
   std::optional<data::MathSamples> samples;
   if (samples_path != "none") {
     if (!std::filesystem::exists(samples_path)) {
-      throw UsageError("--samples: no such file: " + samples_path + " (give --samples none to skip)");
+      throw UsageError("--samples: no such file: " + samples_path +
+                       " (give --samples none to skip)");
     }
     try {
       samples = data::load_math_samples(samples_path);
@@ -132,7 +136,8 @@ void run_fit(const FitOptions& o) {
 
   std::vector<eval::CurveFits> curves;
   for (const std::uint32_t m : model_ids) {
-    for (auto& c : eval::zeroeval_curves(dataset, m, grid)) curves.push_back(eval::fit_named(std::move(c)));
+    for (auto& c : eval::zeroeval_curves(dataset, m, grid))
+      curves.push_back(eval::fit_named(std::move(c)));
     progress("fitted " + dataset.models()[m] + "'s tier curves");
   }
   std::vector<eval::CurveFits> questions;
@@ -156,15 +161,18 @@ void run_fit(const FitOptions& o) {
   }
 
   std::string md = fmt::format(
-      "# clearhouse fit\n\nAccuracy-versus-token-cap curves (share correct within t output tokens; a "
-      "truncated answer counts as wrong) fitted by least squares; every family has 3 parameters, so "
+      "# clearhouse fit\n\nAccuracy-versus-token-cap curves (share correct within t output tokens; "
+      "a "
+      "truncated answer counts as wrong) fitted by least squares; every family has 3 parameters, "
+      "so "
       "AIC ranks as RMSE does. ZeroEval grid: {} caps from {:.0f} to {:.0f} tokens ({}).\n\n",
       grid.size(), grid.front(), grid.back(), o.grid);
   md += "## Summary\n\n" + eval::fit_summary_markdown(curves);
   if (samples) {
-    md += fmt::format("\n## Per question ({}; {} caps per question, from half the shortest to twice "
-                      "the longest sample)\n\n",
-                      samples_path, o.question_points) +
+    md += fmt::format(
+              "\n## Per question ({}; {} caps per question, from half the shortest to twice "
+              "the longest sample)\n\n",
+              samples_path, o.question_points) +
           eval::question_summary_markdown(summary);
   }
   md += "\n## Fitted parameters\n\n" + eval::fit_detail_markdown(curves);
@@ -191,9 +199,9 @@ void run_fit(const FitOptions& o) {
   for (const auto& c : curves) {
     const bool zeroeval = c.curve.source.rfind("zeroeval:", 0) == 0;
     const std::string who = zeroeval ? c.curve.source.substr(9) : "samples";
-    write_text_atomic(o.out + "/fit-" + file_stem(who + "-" + c.curve.name) + ".svg",
-                      eval::fit_svg(c, fmt::format("{}: {} ({} items)", who, c.curve.name,
-                                                   c.curve.items)));
+    write_text_atomic(
+        o.out + "/fit-" + file_stem(who + "-" + c.curve.name) + ".svg",
+        eval::fit_svg(c, fmt::format("{}: {} ({} items)", who, c.curve.name, c.curve.items)));
     ++plots;
   }
   if (samples) {
@@ -208,11 +216,11 @@ void run_fit(const FitOptions& o) {
     }
     for (std::size_t i = 0; i < order.size() && i < o.plot_questions; ++i) {
       const auto& q = *order[i];
-      write_text_atomic(o.out + "/fit-samples-" + file_stem(q.curve.name) + ".svg",
-                        eval::fit_svg(q, fmt::format("Qwen2.5-Math sample curve, question {} ({}/{} "
-                                                     "correct)",
-                                                     q.curve.name.substr(2), q.curve.correct,
-                                                     q.curve.items)));
+      write_text_atomic(
+          o.out + "/fit-samples-" + file_stem(q.curve.name) + ".svg",
+          eval::fit_svg(q, fmt::format("Qwen2.5-Math sample curve, question {} ({}/{} "
+                                       "correct)",
+                                       q.curve.name.substr(2), q.curve.correct, q.curve.items)));
       ++plots;
     }
   }
@@ -238,7 +246,8 @@ void add_fit_command(CLI::App& app) {
   cmd->add_option("--samples", opts->samples,
                   "Qwen2.5-Math samples JSONL (default: DATA/qwen25-math-samples/samples.jsonl; "
                   "'none' to skip)");
-  cmd->add_option("--grid", opts->grid, "Token caps: log:LO:HI:N, lin:LO:HI:N or a comma-separated list")
+  cmd->add_option("--grid", opts->grid,
+                  "Token caps: log:LO:HI:N, lin:LO:HI:N or a comma-separated list")
       ->capture_default_str();
   cmd->add_option("--question-points", opts->question_points, "Caps per per-question curve")
       ->capture_default_str();

@@ -10,7 +10,8 @@
 
 namespace clearhouse::cli {
 
-// Reads a whole file, or standard input when path is "-" or empty. Throws UsageError naming the path.
+// Reads a whole file, or standard input when path is "-" or empty. Throws UsageError naming the
+// path.
 [[nodiscard]] std::string read_text(const std::string& path);
 
 // Splits text into lines (without the newline; a trailing "\r" is dropped).

@@ -1,21 +1,22 @@
 // `clearhouse ledger --db FILE [--csv OUT] [--json] [--now MS]`: reads the gateway's token ledger
-// (read-only; safe while the gateway runs) and prints totals overall, for the current budget window,
-// per client key and per upstream; --csv writes every request as CSV (see ledger/csv.h).
-// A missing, corrupt or newer-version ledger is a usage error (exit 2) naming the file.
+// (read-only; safe while the gateway runs) and prints totals overall, for the current budget
+// window, per client key and per upstream; --csv writes every request as CSV (see ledger/csv.h). A
+// missing, corrupt or newer-version ledger is a usage error (exit 2) naming the file.
+#include "ledger/ledger.h"
+
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/errors.h"
 #include "cli/io.h"
-#include "ledger/ledger.h"
 #include "ledger/csv.h"
 
 namespace clearhouse::cli {
@@ -38,14 +39,18 @@ ordered_json optional_json(const std::optional<std::int64_t>& v) {
 }
 
 ordered_json totals_json(const Totals& t) {
-  return {{"requests", t.requests},       {"open_requests", t.open_requests},
-          {"spent_tokens", t.spent_tokens}, {"reserved_tokens", t.reserved_tokens},
+  return {{"requests", t.requests},
+          {"open_requests", t.open_requests},
+          {"spent_tokens", t.spent_tokens},
+          {"reserved_tokens", t.reserved_tokens},
           {"payment_usd", t.payment_usd}};
 }
 
 ordered_json window_json(const ledger::WindowTotals& w) {
-  return {{"window_start_ms", w.window_start_ms}, {"window_end_ms", optional_json(w.window_end_ms)},
-          {"spent_tokens", w.spent_tokens},       {"reserved_tokens", w.reserved_tokens},
+  return {{"window_start_ms", w.window_start_ms},
+          {"window_end_ms", optional_json(w.window_end_ms)},
+          {"spent_tokens", w.spent_tokens},
+          {"reserved_tokens", w.reserved_tokens},
           {"budget_tokens", optional_json(w.budget_tokens)},
           {"remaining_tokens", optional_json(w.remaining_tokens)}};
 }
@@ -77,8 +82,9 @@ std::string totals_table(const std::string& title, const std::map<std::string, T
   if (windows != nullptr) out += fmt::format(" {:>12} {:>12}", "win_budget", "win_remain");
   out += "\n";
   for (const auto& [name, t] : rows) {
-    out += fmt::format("{:<24} {:>9} {:>6} {:>12} {:>12} {:>12.6f}", name.empty() ? "(none)" : name,
-                       t.requests, t.open_requests, t.spent_tokens, t.reserved_tokens, t.payment_usd);
+    out +=
+        fmt::format("{:<24} {:>9} {:>6} {:>12} {:>12} {:>12.6f}", name.empty() ? "(none)" : name,
+                    t.requests, t.open_requests, t.spent_tokens, t.reserved_tokens, t.payment_usd);
     if (windows != nullptr) {
       const auto it = windows->find(name);
       const ledger::WindowTotals w = it == windows->end() ? ledger::WindowTotals{} : it->second;
@@ -97,13 +103,14 @@ std::string render_text(const std::string& db, const ledger::BudgetConfig& budge
       "overall: {} requests ({} open), spent {} tokens, reserved {} tokens, paid {:.6f} USD\n",
       t.overall.requests, t.overall.open_requests, t.overall.spent_tokens,
       t.overall.reserved_tokens, t.overall.payment_usd);
-  const std::string span = budget.window_seconds == 0
-                               ? std::string("all time")
-                               : fmt::format("{} s from {} ms", budget.window_seconds,
-                                             t.window.window_start_ms);
-  out += fmt::format("window ({}): spent {}, reserved {}, budget {}, remaining {}\n\n", span,
-                     t.window.spent_tokens, t.window.reserved_tokens,
-                     optional_text(t.window.budget_tokens), optional_text(t.window.remaining_tokens));
+  const std::string span =
+      budget.window_seconds == 0
+          ? std::string("all time")
+          : fmt::format("{} s from {} ms", budget.window_seconds, t.window.window_start_ms);
+  out +=
+      fmt::format("window ({}): spent {}, reserved {}, budget {}, remaining {}\n\n", span,
+                  t.window.spent_tokens, t.window.reserved_tokens,
+                  optional_text(t.window.budget_tokens), optional_text(t.window.remaining_tokens));
   std::map<std::string, Totals> keys = t.by_key;
   for (const auto& [key, w] : t.key_windows) keys.try_emplace(key);  // budgets without requests
   out += totals_table("key", keys, &t.key_windows);
@@ -119,8 +126,7 @@ void run_ledger(const LedgerOptions& o) {
   }
   base::SystemClock system_clock;
   base::ManualClock fixed_clock(o.now_ms.value_or(0));
-  const base::Clock& clock =
-      o.now_ms ? static_cast<const base::Clock&>(fixed_clock) : system_clock;
+  const base::Clock& clock = o.now_ms ? static_cast<const base::Clock&>(fixed_clock) : system_clock;
   try {
     const ledger::Ledger ledger = ledger::Ledger::open(o.db, clock, {.read_only = true});
     if (const std::uint64_t bytes = ledger.unapplied_journal_bytes(); bytes > 0) {
@@ -148,7 +154,8 @@ void run_ledger(const LedgerOptions& o) {
 void add_ledger_command(CLI::App& app) {
   auto options = std::make_shared<LedgerOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "ledger", "Print the gateway ledger's totals (overall, per key, per upstream) and export CSV");
+      "ledger",
+      "Print the gateway ledger's totals (overall, per key, per upstream) and export CSV");
   cmd->add_option("--db", options->db, "Ledger file (SQLite), opened read-only")->required();
   cmd->add_option("--csv", options->csv, "Write every request as CSV to this file ('-': stdout)");
   cmd->add_flag("--json", options->json, "Print the totals as JSON");

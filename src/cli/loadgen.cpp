@@ -1,5 +1,5 @@
-// `clearhouse loadgen --url URL`: load-tests an OpenAI-compatible server (the gateway, or an upstream
-// directly) and reports latency percentiles, the achieved rate and the outcomes
+// `clearhouse loadgen --url URL`: load-tests an OpenAI-compatible server (the gateway, or an
+// upstream directly) and reports latency percentiles, the achieved rate and the outcomes
 // (tools/load_generator.h). scripts/bench-gateway.sh drives it.
 //
 // Open loop with --rate R (requests due every 1/R s, whatever the server does), closed loop without
@@ -7,15 +7,15 @@
 // chat request built from --model / --max-tokens / --stream. The API key comes from the environment
 // variable named by --api-key-env, never from the command line. --json prints the report as one
 // JSON object on stdout; otherwise a short table.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/errors.h"
@@ -45,19 +45,22 @@ std::string default_body(const LoadgenCliOptions& o) {
 
 void print_summary(const tools::LoadReport& r, const tools::LoadOptions& o) {
   std::string outcomes;
-  for (const auto& [k, v] : r.outcomes) outcomes += fmt::format("{}{}={}", outcomes.empty() ? "" : " ", k, v);
-  std::printf("%s", fmt::format("{} {} loop, {} connections: {} sent, {} ok in {:.2f} s ({:.0f}/s, ok "
-                                "{:.0f}/s); outcomes: {}; peak in flight {}\n",
-                                o.stream ? "streaming" : "non-streaming",
-                                o.rate > 0 ? fmt::format("open ({:g}/s)", o.rate) : "closed",
-                                o.connections, r.sent, r.ok, r.seconds, r.achieved_rate, r.ok_rate,
-                                outcomes, r.peak_in_flight)
-                        .c_str());
+  for (const auto& [k, v] : r.outcomes)
+    outcomes += fmt::format("{}{}={}", outcomes.empty() ? "" : " ", k, v);
+  std::printf(
+      "%s",
+      fmt::format("{} {} loop, {} connections: {} sent, {} ok in {:.2f} s ({:.0f}/s, ok "
+                  "{:.0f}/s); outcomes: {}; peak in flight {}\n",
+                  o.stream ? "streaming" : "non-streaming",
+                  o.rate > 0 ? fmt::format("open ({:g}/s)", o.rate) : "closed", o.connections,
+                  r.sent, r.ok, r.seconds, r.achieved_rate, r.ok_rate, outcomes, r.peak_in_flight)
+          .c_str());
   const auto row = [](const char* name, const tools::LatencySummary& s) {
-    std::printf("%s", fmt::format("  {:<11} p50 {:8.3f}  p90 {:8.3f}  p99 {:8.3f}  p99.9 {:8.3f}  max "
-                                  "{:8.3f}  mean {:8.3f} ms\n",
-                                  name, s.p50_ms, s.p90_ms, s.p99_ms, s.p999_ms, s.max_ms, s.mean_ms)
-                          .c_str());
+    std::printf("%s",
+                fmt::format("  {:<11} p50 {:8.3f}  p90 {:8.3f}  p99 {:8.3f}  p99.9 {:8.3f}  max "
+                            "{:8.3f}  mean {:8.3f} ms\n",
+                            name, s.p50_ms, s.p90_ms, s.p99_ms, s.p999_ms, s.max_ms, s.mean_ms)
+                    .c_str());
   };
   row("latency", r.latency);
   row("first byte", r.first_byte);
@@ -90,10 +93,14 @@ void run_loadgen(LoadgenCliOptions o) {
   if (o.json) {
     nlohmann::json out = to_json(report);
     out["label"] = o.label;
-    out["options"] = {{"url", o.load.base_url},          {"path", o.load.path},
-                      {"stream", o.load.stream},         {"rate", o.load.rate},
-                      {"connections", o.load.connections}, {"duration_seconds", o.load.duration_seconds},
-                      {"requests", o.load.requests},     {"warmup_seconds", o.load.warmup_seconds}};
+    out["options"] = {{"url", o.load.base_url},
+                      {"path", o.load.path},
+                      {"stream", o.load.stream},
+                      {"rate", o.load.rate},
+                      {"connections", o.load.connections},
+                      {"duration_seconds", o.load.duration_seconds},
+                      {"requests", o.load.requests},
+                      {"warmup_seconds", o.load.warmup_seconds}};
     std::printf("%s\n", out.dump().c_str());
   } else {
     if (!o.label.empty()) std::printf("%s\n", o.label.c_str());

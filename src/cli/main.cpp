@@ -1,9 +1,8 @@
 // Entry point of the `clearhouse` binary: builds the CLI11 app from the subcommands and turns every
 // expected failure into a one-line error and exit status 2.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
-
-#include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 #include "cli/errors.h"

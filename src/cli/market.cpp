@@ -1,15 +1,17 @@
 // `clearhouse market`: equilibrium, welfare optimum, price of anarchy and the reverse second-price
 // auction on providers' compute curves (see docs/market.md).
+#include "market/market.h"
+
+#include <fmt/format.h>
+
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/errors.h"
@@ -17,7 +19,6 @@
 #include "cli/market_report.h"
 #include "market/auction.h"
 #include "market/curves_csv.h"
-#include "market/market.h"
 #include "market/sweep.h"
 
 namespace clearhouse::cli {
@@ -79,7 +80,8 @@ std::vector<double> parse_betas(const MarketOptions& o) {
   const double lo = parse_double(std::string_view(spec).substr(0, a), "--sweep LO");
   const double hi = parse_double(std::string_view(spec).substr(a + 1, b - a - 1), "--sweep HI");
   const double n = parse_double(std::string_view(spec).substr(b + 1), "--sweep N");
-  if (!(lo > 0.0) || !(hi >= lo)) throw UsageError("--sweep: need 0 < LO <= HI, got '" + spec + "'");
+  if (!(lo > 0.0) || !(hi >= lo))
+    throw UsageError("--sweep: need 0 < LO <= HI, got '" + spec + "'");
   if (n < 1.0 || n != std::floor(n) || n > 1e6) {
     throw UsageError("--sweep: N must be a whole number in [1, 1000000], got '" + spec + "'");
   }
@@ -110,7 +112,8 @@ market::OptimumMethod parse_method(const std::string& name) {
   if (name == "dinkelbach") return market::OptimumMethod::kDinkelbach;
   if (name == "branch-and-bound") return market::OptimumMethod::kBranchAndBound;
   if (name == "enumerate") return market::OptimumMethod::kEnumeration;
-  throw UsageError("--optimum: expected dinkelbach, branch-and-bound or enumerate, got '" + name + "'");
+  throw UsageError("--optimum: expected dinkelbach, branch-and-bound or enumerate, got '" + name +
+                   "'");
 }
 
 ojson profile_json(const market::Market& m, const market::Profile& p) {
@@ -133,13 +136,17 @@ ojson to_json(const market::Market& m, const std::vector<market::BetaResult>& re
                           {"iterations", r.equilibrium.rounds}};
     row["optimum"] = {{"theta_index", profile_json(m, r.optimum.profile)},
                       {"social_welfare", r.optimum.social_welfare}};
-    row["price_of_anarchy"] = std::isnan(r.price_of_anarchy) ? ojson(nullptr) : ojson(r.price_of_anarchy);
+    row["price_of_anarchy"] =
+        std::isnan(r.price_of_anarchy) ? ojson(nullptr) : ojson(r.price_of_anarchy);
     out["results"].push_back(std::move(row));
   }
   if (a.status == market::AuctionStatus::kSold) {
-    out["auction"] = {{"winner", m.name(a.winner)},      {"runner_up", m.name(a.runner_up)},
-                      {"price", a.price},                {"user_value", a.user_value},
-                      {"winner_profit", a.winner_profit}, {"social_welfare", a.social_welfare}};
+    out["auction"] = {{"winner", m.name(a.winner)},
+                      {"runner_up", m.name(a.runner_up)},
+                      {"price", a.price},
+                      {"user_value", a.user_value},
+                      {"winner_profit", a.winner_profit},
+                      {"social_welfare", a.social_welfare}};
   } else {
     out["auction"] = {{"winner", nullptr},        {"runner_up", nullptr},
                       {"price", nullptr},         {"user_value", a.user_value},
@@ -163,23 +170,20 @@ void print_text(const market::Market& m, const std::vector<market::BetaResult>& 
     for (std::size_t k = 0; k < m.size(); ++k) {
       thetas += fmt::format("{}{:g}", k ? "," : "", m.at(k, r.optimum.profile[k]).theta);
     }
-    out += fmt::format("{:>12.4g} {:>12.6f} {:>12.6f} {:>10} {:>10.1f} {:>10.1f} {:>6}  {}{}\n",
-                       r.beta, r.equilibrium.social_welfare, r.optimum.social_welfare,
-                       std::isnan(r.price_of_anarchy) ? std::string("n/a")
-                                                      : fmt::format("{:.6f}", r.price_of_anarchy),
-                       r.at_equilibrium.mean_tokens, r.at_optimum.mean_tokens, r.equilibrium.rounds,
-                       thetas,
-                       r.equilibrium.status == market::EquilibriumStatus::kConverged
-                           ? ""
-                           : "  (not converged)");
+    out += fmt::format(
+        "{:>12.4g} {:>12.6f} {:>12.6f} {:>10} {:>10.1f} {:>10.1f} {:>6}  {}{}\n", r.beta,
+        r.equilibrium.social_welfare, r.optimum.social_welfare,
+        std::isnan(r.price_of_anarchy) ? std::string("n/a")
+                                       : fmt::format("{:.6f}", r.price_of_anarchy),
+        r.at_equilibrium.mean_tokens, r.at_optimum.mean_tokens, r.equilibrium.rounds, thetas,
+        r.equilibrium.status == market::EquilibriumStatus::kConverged ? "" : "  (not converged)");
   }
   if (a.status == market::AuctionStatus::kSold) {
     out += fmt::format(
         "auction: winner {} (theta {:g}, score {:.6f}), runner-up {} (score {:.6f}); price {:.6f}, "
         "user value {:.6f}, winner profit {:.6f}, welfare {:.6f}, {:.1f} tokens\n",
-        m.name(a.winner), m.at(a.winner, a.winner_level).theta, a.winner_score,
-        m.name(a.runner_up), a.runner_up_score, a.price, a.user_value, a.winner_profit,
-        a.social_welfare, a.tokens);
+        m.name(a.winner), m.at(a.winner, a.winner_level).theta, a.winner_score, m.name(a.runner_up),
+        a.runner_up_score, a.price, a.user_value, a.winner_profit, a.social_welfare, a.tokens);
   } else {
     out += fmt::format("auction: {}\n", market::to_string(a.status));
   }
@@ -213,7 +217,8 @@ void run_market(const MarketOptions& o) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   for (const market::BetaResult& r : run.results) {
     if (r.equilibrium.status != market::EquilibriumStatus::kConverged) {
-      std::fprintf(stderr, "clearhouse: warning: best-response dynamics did not converge at beta %g\n",
+      std::fprintf(stderr,
+                   "clearhouse: warning: best-response dynamics did not converge at beta %g\n",
                    r.beta);
     }
   }
@@ -233,12 +238,14 @@ void add_market_command(CLI::App& app) {
       "market",
       "Pay-per-token market equilibrium, welfare optimum, price of anarchy and the reverse "
       "second-price auction on providers' compute curves");
-  cmd->add_option("--curves", options->curves,
-                  "Curves CSV: provider,price_per_mtok,theta,accuracy,tokens (see `clearhouse curves`)")
+  cmd->add_option(
+         "--curves", options->curves,
+         "Curves CSV: provider,price_per_mtok,theta,accuracy,tokens (see `clearhouse curves`)")
       ->required();
   cmd->add_option("--value-curve", options->value_curve, "Quality curve f: linear, power or exp")
       ->capture_default_str();
-  cmd->add_option("--scale", options->scale, "A: quality of a perfect answer, USD")->capture_default_str();
+  cmd->add_option("--scale", options->scale, "A: quality of a perfect answer, USD")
+      ->capture_default_str();
   cmd->add_option("--baseline", options->baseline, "b: share of A a wrong answer keeps")
       ->capture_default_str();
   cmd->add_option("--margin", options->margin, "m: cost = price / (1 + m)")->capture_default_str();

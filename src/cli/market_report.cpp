@@ -1,11 +1,11 @@
 #include "cli/market_report.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
-
-#include <fmt/format.h>
 
 #include "cli/errors.h"
 #include "eval/market_svg.h"
@@ -71,16 +71,15 @@ std::string results_csv(const MarketRun& run) {
     const auto& e = r.at_equilibrium;
     const auto& o = r.at_optimum;
     const Excess x = excess_tokens(run, r);
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-                       num(r.beta), num(e.social_welfare), num(o.social_welfare),
-                       num(r.price_of_anarchy), num(e.mean_price), num(o.mean_price),
-                       num(e.user_value), num(o.user_value), num(e.provider_profit),
-                       num(o.provider_profit), num(e.mean_tokens), num(o.mean_tokens),
-                       num(e.mean_accuracy), num(o.mean_accuracy), num(e.buy_share),
-                       num(o.buy_share), r.equilibrium.rounds, r.equilibrium.moves,
-                       market::to_string(r.equilibrium.status), num(run.auction.social_welfare),
-                       num(run.auction.price), num(run.auction.user_value),
-                       num(run.auction.tokens), num(x.mean), num(x.weighted));
+    out += fmt::format(
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", num(r.beta),
+        num(e.social_welfare), num(o.social_welfare), num(r.price_of_anarchy), num(e.mean_price),
+        num(o.mean_price), num(e.user_value), num(o.user_value), num(e.provider_profit),
+        num(o.provider_profit), num(e.mean_tokens), num(o.mean_tokens), num(e.mean_accuracy),
+        num(o.mean_accuracy), num(e.buy_share), num(o.buy_share), r.equilibrium.rounds,
+        r.equilibrium.moves, market::to_string(r.equilibrium.status),
+        num(run.auction.social_welfare), num(run.auction.price), num(run.auction.user_value),
+        num(run.auction.tokens), num(x.mean), num(x.weighted));
   }
   return out;
 }
@@ -129,8 +128,8 @@ std::string summary_md(const MarketRun& run) {
       "excess tokens eq (mean) |\n";
   out += "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   for (const BetaResult& r : run.results) {
-    out += fmt::format("| {:.4g} | {:.6f} | {:.6f} | {} | {:.1f} | {:.1f} | {:.3e} | {:.1f} |\n", r.beta,
-                       r.at_equilibrium.social_welfare, r.at_optimum.social_welfare,
+    out += fmt::format("| {:.4g} | {:.6f} | {:.6f} | {} | {:.1f} | {:.1f} | {:.3e} | {:.1f} |\n",
+                       r.beta, r.at_equilibrium.social_welfare, r.at_optimum.social_welfare,
                        std::isnan(r.price_of_anarchy) ? std::string("n/a")
                                                       : fmt::format("{:.6f}", r.price_of_anarchy),
                        r.at_equilibrium.mean_tokens, r.at_optimum.mean_tokens,
@@ -179,11 +178,13 @@ void write_market_report(const std::string& dir, const MarketRun& run) {
 
   const bool sold = run.auction.status == market::AuctionStatus::kSold;
   const bool many = run.results.size() > 1;
-  Chart poa{"Price of anarchy vs user rationality", "beta (per USD, log scale)",
-            "SW(optimum) / SW(equilibrium)", many, {}};
-  poa.series.push_back(series("price of anarchy", run, [](const BetaResult& r) {
-    return r.price_of_anarchy;
-  }));
+  Chart poa{"Price of anarchy vs user rationality",
+            "beta (per USD, log scale)",
+            "SW(optimum) / SW(equilibrium)",
+            many,
+            {}};
+  poa.series.push_back(
+      series("price of anarchy", run, [](const BetaResult& r) { return r.price_of_anarchy; }));
   write_file(base / "poa.svg", render_svg(poa));
 
   // Market equilibrium vs welfare optimum (vs the auction when it sold), one chart per quantity.
@@ -219,7 +220,10 @@ void write_market_report(const std::string& dir, const MarketRun& run) {
   }
 
   Chart excess{"Over-spending: tokens above each provider's efficient level",
-               "beta (per USD, log scale)", "output tokens per query", many, {}};
+               "beta (per USD, log scale)",
+               "output tokens per query",
+               many,
+               {}};
   std::vector<Excess> xs;
   for (const BetaResult& r : run.results) xs.push_back(excess_tokens(run, r));
   ChartSeries mean_series{"mean over providers", {}, false, run.results.size() <= 20};
@@ -236,7 +240,8 @@ void write_market_report(const std::string& dir, const MarketRun& run) {
   Chart curves{"Compute curves", "mean output tokens per query", "accuracy", false, {}};
   for (std::size_t k = 0; k < m.size(); ++k) {
     ChartSeries s{m.name(k), {}, false, true};
-    for (std::size_t l = 0; l < m.levels(k); ++l) s.points.emplace_back(m.at(k, l).tokens, m.at(k, l).accuracy);
+    for (std::size_t l = 0; l < m.levels(k); ++l)
+      s.points.emplace_back(m.at(k, l).tokens, m.at(k, l).accuracy);
     curves.series.push_back(std::move(s));
   }
   write_file(base / "curves.svg", render_svg(curves));

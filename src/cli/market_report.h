@@ -1,4 +1,5 @@
-// `clearhouse market --out DIR`: tables (CSV, Markdown) and SVG plots of a beta sweep and the auction.
+// `clearhouse market --out DIR`: tables (CSV, Markdown) and SVG plots of a beta sweep and the
+// auction.
 #pragma once
 
 #include <string>
@@ -19,8 +20,8 @@ struct MarketRun {
 };
 
 // Writes results.csv, profiles.csv, auction.csv, summary.md and poa.svg, welfare.svg, price.svg,
-// user_value.svg, tokens.svg, overspend.svg, curves.svg into dir (created if missing). Throws UsageError when the
-// directory cannot be written.
+// user_value.svg, tokens.svg, overspend.svg, curves.svg into dir (created if missing). Throws
+// UsageError when the directory cannot be written.
 void write_market_report(const std::string& dir, const MarketRun& run);
 
 }  // namespace clearhouse::cli

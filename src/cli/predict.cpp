@@ -1,12 +1,12 @@
-// `clearhouse predict`: reads JSONL queries (a `prompt` or `question` string, optional `dataset`) and
-// writes each line back, keys in their order, with `tau` (predicted output tokens) added, and with
+// `clearhouse predict`: reads JSONL queries (a `prompt` or `question` string, optional `dataset`)
+// and writes each line back, keys in their order, with `tau` (predicted output tokens) added, and
+// with
 // `--sigma` also `tau_log_sigma` (std of log tokens). See docs/predictor.md.
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/errors.h"

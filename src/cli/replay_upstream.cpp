@@ -5,6 +5,8 @@
 // once, so scripts and tests can wait for it. SIGINT and SIGTERM stop the server gracefully: pacing
 // and delays end, streams in flight finish at full speed, then the process exits 0.
 
+#include "tools/replay_upstream.h"
+
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -16,7 +18,6 @@
 #include "cli/server_lifecycle.h"
 #include "data/data_error.h"
 #include "http/server.h"
-#include "tools/replay_upstream.h"
 
 namespace clearhouse::cli {
 namespace {
@@ -77,8 +78,7 @@ void run_replay_upstream(const ReplayUpstreamCliOptions& o) {
   std::fprintf(stderr,
                "replay-upstream: %zu recorded outputs of %s; default model %s; %g tokens/s%s%s\n",
                records, models.c_str(), upstream->default_model().c_str(), o.tokens_per_second,
-               options.fault.empty() ? "" : "; fault ",
-               tools::to_string(options.fault).c_str());
+               options.fault.empty() ? "" : "; fault ", tools::to_string(options.fault).c_str());
 
   run_until_signal(server, signals, [&](int signal) {
     std::fprintf(stderr, "replay-upstream: signal %d, stopping\n", signal);
@@ -95,9 +95,10 @@ void add_replay_upstream_command(CLI::App& app) {
       "replay-upstream",
       "Serve recorded real model outputs as an OpenAI-compatible upstream (for tests and demos of "
       "the gateway); see docs/replay-upstream.md");
-  cmd->add_option("--data", options->data,
-                  "ZeroEval data directory with outputs/<model>.<dataset>.jsonl, questions.jsonl and "
-                  "runs.csv (data/ or data/zeroeval/)")
+  cmd->add_option(
+         "--data", options->data,
+         "ZeroEval data directory with outputs/<model>.<dataset>.jsonl, questions.jsonl and "
+         "runs.csv (data/ or data/zeroeval/)")
       ->capture_default_str();
   cmd->add_option("--port", options->port, "TCP port; 0 picks a free one (printed on stdout)")
       ->required()
@@ -120,8 +121,9 @@ void add_replay_upstream_command(CLI::App& app) {
   cmd->add_option("--lorem-tokens", options->lorem_tokens, "length of the lorem answer in tokens")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000}));
-  cmd->add_option("--fault", options->fault,
-                  "fault for requests that name none, e.g. status=500 or delay-ms=2000,close-after=3");
+  cmd->add_option(
+      "--fault", options->fault,
+      "fault for requests that name none, e.g. status=500 or delay-ms=2000,close-after=3");
   cmd->add_option("--max-body-bytes", options->max_body_bytes,
                   "larger request bodies are refused with 413")
       ->capture_default_str();

@@ -1,11 +1,13 @@
 // `clearhouse serve --config FILE`: the gateway (gateway/gateway.h; user guide docs/gateway.md).
 //
 // Startup: load and validate the config (one-line errors naming file, line and field), open the
-// ledger and reconcile what a crash left open, load the predictor, bind (never SO_REUSEPORT: a second
-// gateway on the same port fails here), print "listening on HOST:PORT" on stdout. SIGINT/SIGTERM:
-// new requests get 503, requests in flight get `limits.shutdown_grace_seconds` to finish, streams
-// still running then stop and settle what they generated, and the process exits 0 with the ledger
-// settled. Logs go to stderr and never contain keys.
+// ledger and reconcile what a crash left open, load the predictor, bind (never SO_REUSEPORT: a
+// second gateway on the same port fails here), print "listening on HOST:PORT" on stdout.
+// SIGINT/SIGTERM: new requests get 503, requests in flight get `limits.shutdown_grace_seconds` to
+// finish, streams still running then stop and settle what they generated, and the process exits 0
+// with the ledger settled. Logs go to stderr and never contain keys.
+#include <fmt/format.h>
+
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -13,15 +15,13 @@
 #include <optional>
 #include <string>
 
-#include <fmt/format.h>
-
 #include "cli/commands.h"
 #include "cli/errors.h"
 #include "cli/server_lifecycle.h"
 #include "gateway/gateway.h"
 #include "http/server.h"
-#include "ledger/ledger.h"
 #include "http/upstream_client.h"
+#include "ledger/ledger.h"
 
 namespace clearhouse::cli {
 namespace {
@@ -88,24 +88,25 @@ void run_serve(const ServeOptions& o) {
   server_options.max_body_bytes = config.limits.max_body_bytes;
   server_options.read_timeout = whole_seconds(config.limits.header_timeout_seconds);
   server_options.keep_alive_timeout = whole_seconds(config.limits.idle_timeout_seconds);
-  http::HttpServer server(server_options, [&gw](const http::HttpRequest& request) {
-    return gw->handle(request);
-  });
+  http::HttpServer server(server_options,
+                          [&gw](const http::HttpRequest& request) { return gw->handle(request); });
   bind_and_announce(server, config.listen_host);
   std::string upstreams;
   for (const auto& u : config.upstreams) {
     upstreams += fmt::format("{}{} ({}, {} USD/Mtok)", upstreams.empty() ? "" : ", ", u.name,
                              u.model, u.price_per_mtok);
   }
-  std::fprintf(stderr, "serve: budget %lld tokens per %s; policy %s; on_abandon %s; upstreams: %s\n",
+  std::fprintf(stderr,
+               "serve: budget %lld tokens per %s; policy %s; on_abandon %s; upstreams: %s\n",
                static_cast<long long>(config.budget_tokens),
                config.window_seconds == 0 ? std::string("all time").c_str()
                                           : fmt::format("{} s", config.window_seconds).c_str(),
                std::string(gateway::to_string(config.policy)).c_str(),
                std::string(gateway::to_string(config.on_abandon)).c_str(), upstreams.c_str());
   if (config.keys.empty()) {
-    std::fprintf(stderr, "serve: warning: no client keys configured: anyone who can reach the port "
-                         "can spend the budget\n");
+    std::fprintf(stderr,
+                 "serve: warning: no client keys configured: anyone who can reach the port "
+                 "can spend the budget\n");
   }
 
   run_until_signal(server, signals, [&](int signal) {
@@ -134,8 +135,7 @@ void add_serve_command(CLI::App& app) {
       "serve",
       "Run the gateway: an OpenAI-compatible proxy that paces a token budget with the CLEAR shadow "
       "price and never overspends; see docs/gateway.md");
-  cmd->add_option("--config", options->config, "YAML config (docs/gateway-config.md)")
-      ->required();
+  cmd->add_option("--config", options->config, "YAML config (docs/gateway-config.md)")->required();
   cmd->add_option("--port", options->port, "override the config's listen port (0 = any free port)")
       ->check(CLI::Range(0, 65535));
   cmd->callback([options] { run_serve(*options); });

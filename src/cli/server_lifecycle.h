@@ -2,8 +2,9 @@
 // port, serve until SIGINT or SIGTERM, shut down outside any signal handler.
 //
 // Signals: block_shutdown_signals() blocks SIGINT and SIGTERM in the calling thread, so it must run
-// before any thread starts (threads inherit the mask); run_until_signal() then waits for them on one
-// thread with sigwait. SIGPIPE is ignored: a client that hangs up mid-write must not kill the server.
+// before any thread starts (threads inherit the mask); run_until_signal() then waits for them on
+// one thread with sigwait. SIGPIPE is ignored: a client that hangs up mid-write must not kill the
+// server.
 //
 //   const sigset_t signals = block_shutdown_signals();
 //   HttpServer server(options, handler);
@@ -21,8 +22,8 @@ namespace clearhouse::cli {
 
 [[nodiscard]] sigset_t block_shutdown_signals();
 
-// Binds (a port in use or a bad host is a UsageError) and prints "listening on HOST:PORT" on stdout,
-// flushed at once so scripts and tests can wait for it. Returns the port.
+// Binds (a port in use or a bad host is a UsageError) and prints "listening on HOST:PORT" on
+// stdout, flushed at once so scripts and tests can wait for it. Returns the port.
 int bind_and_announce(http::HttpServer& server, const std::string& host);
 
 // Serves until one of `signals` arrives; then runs on_signal(signal) on the waiting thread (it may

@@ -1,18 +1,18 @@
-// `clearhouse train`: fits the threshold predictor to one backbone model's recorded output lengths and
-// writes a model file; `--eval` reports held-out quality (train split -> test split) beside the two
-// baselines. See docs/predictor.md.
+// `clearhouse train`: fits the threshold predictor to one backbone model's recorded output lengths
+// and writes a model file; `--eval` reports held-out quality (train split -> test split) beside the
+// two baselines. See docs/predictor.md.
+#include <fmt/format.h>
+
 #include <chrono>
-#include <memory>
-#include <optional>
 #include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
-#include "cli/commands.h"
 #include "cli/calibration_file.h"
+#include "cli/commands.h"
 #include "cli/errors.h"
 #include "cli/io.h"
 #include "data/data_error.h"
@@ -112,25 +112,23 @@ void run_train(const TrainOptions& o) {
             {"z_std_per_question", r.z_std_per_question}}}};
       std::printf("%s\n", j.dump().c_str());
     } else {
-      std::printf("%s",
-                  fmt::format("held-out evaluation of the threshold predictor for {}\n"
-                              "train questions {} / test questions {} (hash split, ~30% test); "
-                              "{}; chosen lambda {}\n\n"
-                              "| predictor | MAE of log tokens | Spearman rho |\n"
-                              "| --- | ---: | ---: |\n"
-                              "| ridge on text features | {:.3f} | {:.3f} |\n"
-                              "| baseline: training mean | {:.3f} | - |\n"
-                              "| baseline: question length | {:.3f} | {:.3f} |\n\n"
-                              "spread: residual std {:.3f}; test NLL global sigma {:.3f}, "
-                              "per-question sigma {:.3f} (z std {:.2f})\n",
-                              o.model_name, r.train_examples, r.test_examples,
-                              fit_report.with_dataset ? "text + dataset name" : "text only",
-                              head.lambda,
-                              r.predictor.log_mae, r.predictor.spearman, r.mean.log_mae,
-                              r.length.log_mae, r.length.spearman, head.residual_std,
-                              r.nll_global_sigma, r.nll_per_question_sigma,
-                              r.z_std_per_question)
-                      .c_str());
+      std::printf(
+          "%s", fmt::format("held-out evaluation of the threshold predictor for {}\n"
+                            "train questions {} / test questions {} (hash split, ~30% test); "
+                            "{}; chosen lambda {}\n\n"
+                            "| predictor | MAE of log tokens | Spearman rho |\n"
+                            "| --- | ---: | ---: |\n"
+                            "| ridge on text features | {:.3f} | {:.3f} |\n"
+                            "| baseline: training mean | {:.3f} | - |\n"
+                            "| baseline: question length | {:.3f} | {:.3f} |\n\n"
+                            "spread: residual std {:.3f}; test NLL global sigma {:.3f}, "
+                            "per-question sigma {:.3f} (z std {:.2f})\n",
+                            o.model_name, r.train_examples, r.test_examples,
+                            fit_report.with_dataset ? "text + dataset name" : "text only",
+                            head.lambda, r.predictor.log_mae, r.predictor.spearman, r.mean.log_mae,
+                            r.length.log_mae, r.length.spearman, head.residual_std,
+                            r.nll_global_sigma, r.nll_per_question_sigma, r.z_std_per_question)
+                    .c_str());
     }
   }
 
@@ -148,19 +146,18 @@ void run_train(const TrainOptions& o) {
     // clear-plus's success calibration, from out-of-fold predictions on the same questions, beside
     // the model (read by `clearhouse bench --predictor`).
     save_calibration_beside(
-        o.out, eval::calibrate_success(ds, model, o.split == "all" ? all : split.train,
-                                       fit_options));
+        o.out,
+        eval::calibrate_success(ds, model, o.split == "all" ? all : split.train, fit_options));
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::fprintf(stderr,
-                 "%s",
-                 fmt::format("clearhouse train: {} questions of {} ({} split), lambda {}, "
-                             "out-of-fold MAE of log tokens {:.3f}, residual std {:.3f}; wrote {} "
-                             "and its clear-plus calibration {} in {:.2f} s\n",
-                             report.examples, o.model_name, o.split, report.lambda,
-                             report.cv_log_mae, report.residual_std, o.out,
-                             calibration_path_for(o.out), seconds)
-                     .c_str());
+    std::fprintf(
+        stderr, "%s",
+        fmt::format("clearhouse train: {} questions of {} ({} split), lambda {}, "
+                    "out-of-fold MAE of log tokens {:.3f}, residual std {:.3f}; wrote {} "
+                    "and its clear-plus calibration {} in {:.2f} s\n",
+                    report.examples, o.model_name, o.split, report.lambda, report.cv_log_mae,
+                    report.residual_std, o.out, calibration_path_for(o.out), seconds)
+            .c_str());
   }
 }
 

@@ -5,7 +5,6 @@
 #include <charconv>
 #include <stdexcept>
 
-
 namespace clearhouse::config {
 namespace {
 

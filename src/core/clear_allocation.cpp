@@ -18,7 +18,9 @@ class PriceRoots {
       : queries_(queries), lambda_(lambda), shared_(shared) {
     if (shared_ && !queries.empty()) shared_u_ = root_for(queries.front());
   }
-  [[nodiscard]] double u(std::size_t i) const { return shared_ ? shared_u_ : root_for(queries_[i]); }
+  [[nodiscard]] double u(std::size_t i) const {
+    return shared_ ? shared_u_ : root_for(queries_[i]);
+  }
 
  private:
   [[nodiscard]] double root_for(const SurgeUtility& q) const {
@@ -76,8 +78,8 @@ double fill_price(std::span<const SurgeUtility> queries, std::span<const std::si
   return at.tokens <= budget + kTokenSlack ? lambda : lambda_star;
 }
 
-// The Lagrangian bound at lambda. With shared alpha, S_i = alpha e^(u-1) ((1-u)^2 / beta_i - u tau_i)
-// with one root u, so over the queries with positive surplus it is a function of two sums.
+// The Lagrangian bound at lambda. With shared alpha, S_i = alpha e^(u-1) ((1-u)^2 / beta_i - u
+// tau_i) with one root u, so over the queries with positive surplus it is a function of two sums.
 double shared_alpha_bound(double alpha, double budget, double lambda, double tau_sum,
                           double inv_beta_sum) {
   if (lambda >= alpha) return lambda * budget;
@@ -110,9 +112,9 @@ double bound_with(std::span<const SurgeUtility> queries, double budget, double l
   return bound;
 }
 
-// Clamping at floor(peak) can strand a few whole tokens that rounding could not place: give them one
-// each, in index order, to funded queries still below floor(peak), until none is left or all are
-// there. At most a few rounds: what is stranded is below the number of funded queries.
+// Clamping at floor(peak) can strand a few whole tokens that rounding could not place: give them
+// one each, in index order, to funded queries still below floor(peak), until none is left or all
+// are there. At most a few rounds: what is stranded is below the number of funded queries.
 void hand_out_stranded_tokens(std::span<const SurgeUtility> queries,
                               std::span<const std::size_t> funded, std::int64_t budget,
                               std::vector<std::int64_t>& whole) {

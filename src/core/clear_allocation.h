@@ -1,4 +1,5 @@
-// CLEAR (Lambert): whole-token caps from the shadow price, with the leftover rule and a certificate.
+// CLEAR (Lambert): whole-token caps from the shadow price, with the leftover rule and a
+// certificate.
 //
 // 1. Solve lambda* (shadow_price.h) with the chosen solver. Funded: lambda* < abandonment price.
 // 2. Leftover rule. T(lambda*) can sit below the budget B (T jumps where a query is abandoned).
@@ -7,7 +8,8 @@
 //    funded query fits at its peak). Every funded query moves up its own demand curve, marginal
 //    utilities stay equal, no cap passes its peak, and abandoned queries stay abandoned (their
 //    surplus at lambda* is not positive).
-// 3. Whole tokens: floor each funded cap, then give the remaining whole tokens one each to the largest
+// 3. Whole tokens: floor each funded cap, then give the remaining whole tokens one each to the
+// largest
 //    fractional parts (lowest index first on ties) as long as that stays at or below floor(peak);
 //    tokens that clamp strands go one each, in index order, to funded queries still below
 //    floor(peak). The caps sum to at most B; what is left (only when all funded queries sit at
@@ -29,13 +31,13 @@ namespace clearhouse::core {
 enum class PriceSolver { kExact, kBisection };
 
 struct ClearPlan {
-  ShadowPrice price;                // lambda* and how it was found
-  double fill_price = 0.0;          // lambda_f <= lambda*, the price after the leftover rule
-  std::vector<std::int64_t> caps;   // whole tokens; 0 = abandoned
-  std::int64_t allocated = 0;       // sum of caps, tokens (<= budget)
-  std::size_t funded = 0;           // caps > 0
-  double utility = 0.0;             // sum phi_i(cap_i)
-  double upper_bound = 0.0;         // Lagrangian bound at lambda* (>= utility of any feasible plan)
+  ShadowPrice price;               // lambda* and how it was found
+  double fill_price = 0.0;         // lambda_f <= lambda*, the price after the leftover rule
+  std::vector<std::int64_t> caps;  // whole tokens; 0 = abandoned
+  std::int64_t allocated = 0;      // sum of caps, tokens (<= budget)
+  std::size_t funded = 0;          // caps > 0
+  double utility = 0.0;            // sum phi_i(cap_i)
+  double upper_bound = 0.0;        // Lagrangian bound at lambda* (>= utility of any feasible plan)
 
   // (upper_bound - utility) / upper_bound, or 0 when the bound is 0.
   [[nodiscard]] double relative_gap() const;

@@ -13,7 +13,7 @@ constexpr double kGridLowZ = -3.0;
 constexpr double kGridHighZ = 4.0;
 
 struct Segment {
-  double slope;         // success probability per token
+  double slope;  // success probability per token
   std::uint32_t query;
   std::int64_t to_cap;  // cap after taking this segment
   double to_value;

@@ -6,17 +6,19 @@
 //
 //   f_i(t) = p_i Phi((ln t - mu_i) / sigma_i),   f_i(0) = 0,
 //
-// an S-shaped curve: tokens below the likely length buy little, as in CLEAR's shifted surge, but here
-// the curve is the success probability itself, so maximising sum f_i is maximising accuracy.
+// an S-shaped curve: tokens below the likely length buy little, as in CLEAR's shifted surge, but
+// here the curve is the success probability itself, so maximising sum f_i is maximising accuracy.
 //
 // Algorithm: each query's f_i is sampled on a grid of whole-token caps (0 and exp(mu_i + sigma_i z)
 // for z in [-3, 4]); its upper concave hull from (0, 0) is a list of segments with falling slopes
-// (success probability per token). All segments of all queries are taken in order of slope while the
-// budget lasts; a segment that no longer fits ends its query. This is the Lagrangian (shadow-price)
-// solution on the concave envelope, followed by a greedy fill. Queries left at 0 are abandoned. What
-// remains after every hull is exhausted is spread one token at a time over the funded queries.
+// (success probability per token). All segments of all queries are taken in order of slope while
+// the budget lasts; a segment that no longer fits ends its query. This is the Lagrangian
+// (shadow-price) solution on the concave envelope, followed by a greedy fill. Queries left at 0 are
+// abandoned. What remains after every hull is exhausted is spread one token at a time over the
+// funded queries.
 //
-// Units: caps in tokens; mu, sigma in natural-log tokens; p in [0, 1]. Deterministic (ties by index).
+// Units: caps in tokens; mu, sigma in natural-log tokens; p in [0, 1]. Deterministic (ties by
+// index).
 #pragma once
 
 #include <cstdint>
@@ -39,9 +41,8 @@ struct ExpectedSuccessPlan {
 };
 
 // budget: total tokens >= 0. max_cap: no cap above this (e.g. the model's max_tokens).
-[[nodiscard]] ExpectedSuccessPlan allocate_expected_successes(std::span<const SuccessBelief> beliefs,
-                                                              std::int64_t budget,
-                                                              std::int64_t max_cap = 1 << 20);
+[[nodiscard]] ExpectedSuccessPlan allocate_expected_successes(
+    std::span<const SuccessBelief> beliefs, std::int64_t budget, std::int64_t max_cap = 1 << 20);
 
 // f(t) for one belief.
 [[nodiscard]] double success_probability(const SuccessBelief& belief, double cap);

@@ -15,7 +15,8 @@ std::vector<std::int64_t> round_to_total(std::span<const double> shares, std::in
     caps[i] = static_cast<std::int64_t>(std::floor(s));
     used += caps[i];
   }
-  // Shares that overshoot the total by rounding noise: take whole tokens back from the largest caps.
+  // Shares that overshoot the total by rounding noise: take whole tokens back from the largest
+  // caps.
   while (used > total) {
     auto it = std::max_element(caps.begin(), caps.end());
     assert(it != caps.end() && *it > 0);

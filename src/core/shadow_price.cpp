@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <bit>
-#include <cstdint>
 #include <cassert>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numbers>
 #include <vector>
@@ -26,12 +26,12 @@ ShadowPrice slack_result(std::span<const SurgeUtility> queries, double peaks, st
 
 // ---- Shared alpha: bucketed search over breakpoints, closed form between them. ----
 //
-// With one alpha, query i's abandonment price is alpha psi(c_i), c_i = beta_i tau_i, psi decreasing.
-// Funding the queries with the smallest c first, the total just below the breakpoint of a group with
-// key c is h(c) = sum tau + (1 - u_a(c)) sum 1/beta over every query with key <= c; h grows with c,
-// so lambda* sits at the last group with h <= B. Keys are bucketed by their IEEE bit patterns
-// (monotone for positive doubles), the bucket where h crosses B is found from per-bucket sums, and
-// only that bucket is sorted.
+// With one alpha, query i's abandonment price is alpha psi(c_i), c_i = beta_i tau_i, psi
+// decreasing. Funding the queries with the smallest c first, the total just below the breakpoint of
+// a group with key c is h(c) = sum tau + (1 - u_a(c)) sum 1/beta over every query with key <= c; h
+// grows with c, so lambda* sits at the last group with h <= B. Keys are bucketed by their IEEE bit
+// patterns (monotone for positive doubles), the bucket where h crosses B is found from per-bucket
+// sums, and only that bucket is sorted.
 
 // At most 2^14 = 16384 buckets, and about one per query below that: clearing and scanning the
 // histogram must not cost more than the pass over the queries when the batch is small (the
@@ -48,7 +48,9 @@ struct BucketSums {
   std::size_t count = 0;
 };
 
-std::uint64_t key_bits(double key) { return std::bit_cast<std::uint64_t>(key); }
+std::uint64_t key_bits(double key) {
+  return std::bit_cast<std::uint64_t>(key);
+}
 
 // Returns nothing when the queries turn out not to share alpha (checked in the first pass).
 std::optional<ShadowPrice> solve_shared_alpha(std::span<const SurgeUtility> queries,
@@ -99,8 +101,8 @@ std::optional<ShadowPrice> solve_shared_alpha(std::span<const SurgeUtility> quer
   for (std::size_t k = 0; k < bucket_count; ++k) {
     const BucketSums& b = buckets[k];
     if (b.count == 0) continue;
-    const double h = tau_before + b.tau + (1.0 - abandonment_root(b.max_key)) *
-                                              (inv_beta_before + b.inv_beta);
+    const double h =
+        tau_before + b.tau + (1.0 - abandonment_root(b.max_key)) * (inv_beta_before + b.inv_beta);
     if (h > budget) {
       crossing = k;
       break;
@@ -123,7 +125,8 @@ std::optional<ShadowPrice> solve_shared_alpha(std::span<const SurgeUtility> quer
       const double key = q.beta * q.tau;
       if (bucket_of(key) == crossing) items.push_back({key, q.tau, 1.0 / q.beta});
     }
-    std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.key < b.key; });
+    std::sort(items.begin(), items.end(),
+              [](const Item& a, const Item& b) { return a.key < b.key; });
     for (std::size_t k = 0; k < items.size();) {
       std::size_t end = k;
       double group_tau = 0.0, group_inv_beta = 0.0;
@@ -145,8 +148,8 @@ std::optional<ShadowPrice> solve_shared_alpha(std::span<const SurgeUtility> quer
     }
   }
 
-  ShadowPrice result{SolveStatus::kOptimal, 0.0, 0.0, funded, 3, kMethod, cut,
-                     funded_tau, funded_inv_beta};
+  ShadowPrice result{SolveStatus::kOptimal, 0.0, 0.0, funded, 3, kMethod, cut, funded_tau,
+                     funded_inv_beta};
   const double next_breakpoint =
       std::isinf(cut) ? 0.0 : price_for_root(alpha, abandonment_root(cut));
   if (funded == 0) {
@@ -154,8 +157,8 @@ std::optional<ShadowPrice> solve_shared_alpha(std::span<const SurgeUtility> quer
     result.lambda = next_breakpoint;
     return result;
   }
-  // Root of funded_tau + (1 - u) funded_inv_beta = B on the smooth piece, unless the next breakpoint
-  // (where T jumps below B) comes first.
+  // Root of funded_tau + (1 - u) funded_inv_beta = B on the smooth piece, unless the next
+  // breakpoint (where T jumps below B) comes first.
   const double u_root = 1.0 - (budget - funded_tau) / funded_inv_beta;
   const double root = u_root <= 0.0 ? 0.0 : price_for_root(alpha, u_root);
   result.lambda = std::max(next_breakpoint, root);
@@ -168,10 +171,10 @@ std::optional<ShadowPrice> solve_shared_alpha(std::span<const SurgeUtility> quer
 // ---- Per-query alpha: safeguarded Newton from below with exact breakpoint tests. ----
 
 struct Pass {
-  double tokens = 0.0;      // T(lambda)
-  double slope = 0.0;       // dT/dlambda of the smooth part (negative)
-  double next_drop = 0.0;   // smallest abandonment price above lambda among the funded (inf: none)
-  double last_drop = 0.0;   // largest abandonment price at or below lambda (0: none)
+  double tokens = 0.0;     // T(lambda)
+  double slope = 0.0;      // dT/dlambda of the smooth part (negative)
+  double next_drop = 0.0;  // smallest abandonment price above lambda among the funded (inf: none)
+  double last_drop = 0.0;  // largest abandonment price at or below lambda (0: none)
   std::size_t funded = 0;
 };
 
@@ -209,8 +212,8 @@ ShadowPrice solve_per_query_alpha(std::span<const SurgeUtility> queries, double 
   // Invariant: T(lo) > B >= T(hi). Many small downward jumps make T look smooth from afar, so a
   // secant through the bracket (Illinois variant: halve a stale end's weight) tracks it far better
   // than Newton on the smooth part alone. Inside a gap free of breakpoints T is convex and
-  // decreasing, and a Newton step from lo cannot pass the root: it is taken there, and when it would
-  // reach past the gap's end, that end (a breakpoint at hi) is lambda* exactly.
+  // decreasing, and a Newton step from lo cannot pass the root: it is taken there, and when it
+  // would reach past the gap's end, that end (a breakpoint at hi) is lambda* exactly.
   double lo = 0.0, hi = max_drop;
   double f_lo = at_lo.tokens - budget, f_hi = -budget;
   Pass at_hi;  // every query is abandoned at max_drop

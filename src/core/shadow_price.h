@@ -1,5 +1,5 @@
-// The global shadow price of CLEAR: the smallest price lambda (utility per token) at which the funded
-// queries' caps fit a token budget.
+// The global shadow price of CLEAR: the smallest price lambda (utility per token) at which the
+// funded queries' caps fit a token budget.
 //
 //   T(lambda) = sum over funded i (lambda < lambda_a,i) of t*_i(lambda)       (tokens)
 //   lambda*   = min { lambda >= 0 : T(lambda) <= B }
@@ -10,11 +10,13 @@
 // Two solvers with the same contract:
 //  * solve_shadow_price_bisection: the CLEAR paper's reference (40 halvings, eps = 1e-6 relative),
 //    evaluating every query's cap and surplus through Lambert W at every step.
-//  * solve_shadow_price_exact: breakpoints are closed-form (SurgeUtility::abandonment_price). When all
-//    queries share alpha (the paper's utility, and any batch with one alpha), W's argument is shared,
-//    T is closed-form between breakpoints and the breakpoints are ordered by c = beta tau; a histogram
-//    of c (three linear passes and a sort of one bucket) finds lambda* with one Lambert W call. Otherwise it runs safeguarded Newton from below on T (convex and
-//    decreasing between breakpoints), testing breakpoints exactly, with bisection as a fallback.
+//  * solve_shadow_price_exact: breakpoints are closed-form (SurgeUtility::abandonment_price). When
+//  all
+//    queries share alpha (the paper's utility, and any batch with one alpha), W's argument is
+//    shared, T is closed-form between breakpoints and the breakpoints are ordered by c = beta tau;
+//    a histogram of c (three linear passes and a sort of one bucket) finds lambda* with one Lambert
+//    W call. Otherwise it runs safeguarded Newton from below on T (convex and decreasing between
+//    breakpoints), testing breakpoints exactly, with bisection as a fallback.
 // Neither allocates per-query memory beyond O(N) scratch; neither has I/O or randomness.
 #pragma once
 
@@ -29,10 +31,11 @@
 namespace clearhouse::core {
 
 enum class SolveStatus {
-  kOptimal,          // lambda* > 0 and T(lambda*) <= B
-  kBudgetSlack,      // every query fits at its peak: lambda* = 0
-  kNothingFunded,    // even the cheapest query's cap at its abandonment price exceeds B
-  kIterationLimit,   // the iterative path ran out of passes; lambda is feasible but maybe not minimal
+  kOptimal,         // lambda* > 0 and T(lambda*) <= B
+  kBudgetSlack,     // every query fits at its peak: lambda* = 0
+  kNothingFunded,   // even the cheapest query's cap at its abandonment price exceeds B
+  kIterationLimit,  // the iterative path ran out of passes; lambda is feasible but maybe not
+                    // minimal
 };
 
 [[nodiscard]] std::string_view to_string(SolveStatus status);
@@ -48,8 +51,8 @@ struct ShadowPrice {
   // (the abandonment price falls as beta tau grows). Exact, so callers need not recompute
   // abandonment prices near a tie. Infinity: every query funded; NaN: not provided.
   double funded_cut = std::numeric_limits<double>::quiet_NaN();
-  // Also from the shared-alpha path: sums over the funded queries of tau and of 1/beta (tokens), from
-  // which the fill price and the Lagrangian bound follow in closed form.
+  // Also from the shared-alpha path: sums over the funded queries of tau and of 1/beta (tokens),
+  // from which the fill price and the Lagrangian bound follow in closed form.
   double funded_tau_sum = 0.0;
   double funded_inv_beta_sum = 0.0;
 };

@@ -1,15 +1,18 @@
 #include "core/surge_utility.h"
 
+#include <boost/math/special_functions/lambert_w.hpp>
 #include <cmath>
 #include <numbers>
 
-#include <boost/math/special_functions/lambert_w.hpp>
-
 namespace clearhouse::core {
 
-double lambert_w0(double x) { return boost::math::lambert_w0(x); }
+double lambert_w0(double x) {
+  return boost::math::lambert_w0(x);
+}
 
-double abandonment_root(double c) { return 2.0 / (2.0 + c + std::sqrt(c * c + 4.0 * c)); }
+double abandonment_root(double c) {
+  return 2.0 / (2.0 + c + std::sqrt(c * c + 4.0 * c));
+}
 
 bool SurgeUtility::valid() const {
   return std::isfinite(tau) && std::isfinite(alpha) && std::isfinite(beta) && tau > 0.0 &&
@@ -28,9 +31,13 @@ double SurgeUtility::marginal(double tokens) const {
   return alpha * std::exp(-beta * s) * (1.0 - beta * s);
 }
 
-double SurgeUtility::peak_value() const { return alpha / (beta * std::numbers::e); }
+double SurgeUtility::peak_value() const {
+  return alpha / (beta * std::numbers::e);
+}
 
-double price_for_root(double alpha, double u) { return alpha * u * std::exp(u - 1.0); }
+double price_for_root(double alpha, double u) {
+  return alpha * u * std::exp(u - 1.0);
+}
 
 double SurgeUtility::cap_at_price(double lambda) const {
   if (lambda <= 0.0) return peak_tokens();

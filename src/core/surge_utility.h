@@ -26,13 +26,13 @@ struct SurgeUtility {
   // True when all three parameters are finite and positive.
   [[nodiscard]] bool valid() const;
 
-  [[nodiscard]] double value(double tokens) const;       // phi(t), utility
-  [[nodiscard]] double marginal(double tokens) const;    // phi'(t), utility per token (0 below tau)
+  [[nodiscard]] double value(double tokens) const;     // phi(t), utility
+  [[nodiscard]] double marginal(double tokens) const;  // phi'(t), utility per token (0 below tau)
   [[nodiscard]] double peak_tokens() const { return tau + 1.0 / beta; }
-  [[nodiscard]] double peak_value() const;                // alpha / (beta e)
+  [[nodiscard]] double peak_value() const;  // alpha / (beta e)
 
-  // t*(lambda) in tokens, for lambda >= 0. At lambda >= alpha the derivative never reaches lambda and
-  // the answer is tau (which has negative surplus, so the query is abandoned anyway).
+  // t*(lambda) in tokens, for lambda >= 0. At lambda >= alpha the derivative never reaches lambda
+  // and the answer is tau (which has negative surplus, so the query is abandoned anyway).
   [[nodiscard]] double cap_at_price(double lambda) const;
   // S(lambda) = phi(t*) - lambda t*, utility.
   [[nodiscard]] double surplus_at_price(double lambda) const;
@@ -50,8 +50,8 @@ struct SurgeUtility {
 // The price whose root is u: lambda = alpha u e^(u - 1), the inverse of u = W0(lambda e / alpha).
 [[nodiscard]] double price_for_root(double alpha, double u);
 
-// u_a(c): the root in (0, 1) of (1 - u)^2 = c u, c = beta tau > 0. Written as 2 / (2 + c + sqrt(c^2+4c))
-// (the product of the two roots is 1) to avoid cancellation for large c.
+// u_a(c): the root in (0, 1) of (1 - u)^2 = c u, c = beta tau > 0. Written as 2 / (2 + c +
+// sqrt(c^2+4c)) (the product of the two roots is 1) to avoid cancellation for large c.
 [[nodiscard]] double abandonment_root(double c);
 
 // W0(x) for x >= 0 via Boost.Math; the one place the core calls Lambert W.

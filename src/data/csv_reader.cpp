@@ -6,7 +6,8 @@
 
 namespace clearhouse::data {
 
-CsvReader::CsvReader(std::string_view text, std::string file) : text_(text), file_(std::move(file)) {
+CsvReader::CsvReader(std::string_view text, std::string file)
+    : text_(text), file_(std::move(file)) {
   // Skip a UTF-8 byte-order mark.
   if (text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
 }

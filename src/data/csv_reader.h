@@ -1,9 +1,10 @@
 // CsvReader: a small RFC 4180 reader over a whole file held in memory.
 //
-// Fields are separated by commas; a field may be quoted with '"' (a doubled '"' inside is one quote, and
-// a quoted field may span lines). Rows end at LF or CRLF. Blank lines are skipped. Each row reports the
-// 1-based line it starts on, so errors can name it. Fields are string_views valid until the next call
-// to next_row(). Not thread-safe; cheap: the 3.6 MB runs.csv splits in a few milliseconds.
+// Fields are separated by commas; a field may be quoted with '"' (a doubled '"' inside is one
+// quote, and a quoted field may span lines). Rows end at LF or CRLF. Blank lines are skipped. Each
+// row reports the 1-based line it starts on, so errors can name it. Fields are string_views valid
+// until the next call to next_row(). Not thread-safe; cheap: the 3.6 MB runs.csv splits in a few
+// milliseconds.
 //
 //   CsvReader reader(text, "runs.csv");
 //   std::vector<std::string_view> fields;
@@ -39,7 +40,8 @@ class CsvReader {
   std::size_t pos_ = 0;
   std::size_t line_ = 1;      // line of text_[pos_]
   std::size_t row_line_ = 0;  // line where the current row starts
-  std::deque<std::string> unescaped_;  // storage for quoted fields with "" escapes (stable addresses)
+  std::deque<std::string>
+      unescaped_;  // storage for quoted fields with "" escapes (stable addresses)
 };
 
 }  // namespace clearhouse::data

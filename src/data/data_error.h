@@ -1,8 +1,8 @@
 // DataError: the one exception type the data loaders throw for bad input files.
 //
-// Every message names the file, the 1-based line (0 when the problem concerns the whole file) and the
-// field, e.g. "data/zeroeval/runs.csv:17: field 'output_tokens': not a non-negative integer: '12x'".
-// The CLI turns it into a UsageError (exit status 2); library callers can read the parts.
+// Every message names the file, the 1-based line (0 when the problem concerns the whole file) and
+// the field, e.g. "data/zeroeval/runs.csv:17: field 'output_tokens': not a non-negative integer:
+// '12x'". The CLI turns it into a UsageError (exit status 2); library callers can read the parts.
 #pragma once
 
 #include <cstddef>

@@ -53,7 +53,8 @@ Dataset::Dataset(std::vector<Question> questions, std::vector<std::string> model
   }
   for (std::size_t i = 0; i < runs.size(); ++i) {
     Run& r = runs[i];
-    if (r.model >= new_index.size()) throw DataError(runs_file, rline(i), "model", "bad model index");
+    if (r.model >= new_index.size())
+      throw DataError(runs_file, rline(i), "model", "bad model index");
     if (r.question >= questions_.size()) {
       throw DataError(runs_file, rline(i), "qid", "bad question index");
     }
@@ -74,9 +75,9 @@ Dataset::Dataset(std::vector<Question> questions, std::vector<std::string> model
     const Run& r = runs[perm[k]];
     if (k > 0 && runs_.back().model == r.model && runs_.back().question == r.question) {
       const Question& q = questions_[r.question];
-      throw DataError(runs_file, rline(perm[k]), "qid",
-                      "duplicate run of model " + models_[r.model] + " on (" + q.dataset + ", " +
-                          q.qid + ")");
+      throw DataError(
+          runs_file, rline(perm[k]), "qid",
+          "duplicate run of model " + models_[r.model] + " on (" + q.dataset + ", " + q.qid + ")");
     }
     runs_.push_back(r);
   }
@@ -191,20 +192,28 @@ Columns read_header(CsvReader& reader, std::vector<std::string_view>& fields) {
   c.count = fields.size();
   for (std::size_t i = 0; i < fields.size(); ++i) {
     const std::string_view name = fields[i];
-    if (name == "model") c.model = i;
-    else if (name == "dataset") c.dataset = i;
-    else if (name == "qid") c.qid = i;
-    else if (name == "output_tokens") c.output_tokens = i;
-    else if (name == "output_chars") c.output_chars = i;
-    else if (name == "answer_parsed") c.answer_parsed = i;
-    else if (name == "correct") c.correct = i;
-    else if (name == "tokenizer") c.tokenizer = i;
+    if (name == "model")
+      c.model = i;
+    else if (name == "dataset")
+      c.dataset = i;
+    else if (name == "qid")
+      c.qid = i;
+    else if (name == "output_tokens")
+      c.output_tokens = i;
+    else if (name == "output_chars")
+      c.output_chars = i;
+    else if (name == "answer_parsed")
+      c.answer_parsed = i;
+    else if (name == "correct")
+      c.correct = i;
+    else if (name == "tokenizer")
+      c.tokenizer = i;
   }
   const std::pair<const char*, std::size_t> required[] = {{"model", c.model},
-                                                           {"dataset", c.dataset},
-                                                           {"qid", c.qid},
-                                                           {"output_tokens", c.output_tokens},
-                                                           {"correct", c.correct}};
+                                                          {"dataset", c.dataset},
+                                                          {"qid", c.qid},
+                                                          {"output_tokens", c.output_tokens},
+                                                          {"correct", c.correct}};
   for (const auto& [name, index] : required) {
     if (index == Columns::kAbsent) {
       throw DataError(reader.file(), reader.line(), name, "missing column in header");
@@ -218,8 +227,8 @@ Columns read_header(CsvReader& reader, std::vector<std::string_view>& fields) {
 Dataset parse_zeroeval(std::string_view questions_jsonl, const std::string& questions_file,
                        std::string_view runs_csv, const std::string& runs_file) {
   std::vector<std::size_t> question_lines;
-  std::vector<Question> questions = parse_questions(questions_jsonl, questions_file,
-                                                    &question_lines);
+  std::vector<Question> questions =
+      parse_questions(questions_jsonl, questions_file, &question_lines);
   std::unordered_map<std::string, std::uint32_t> question_by_key;
   question_by_key.reserve(questions.size());
   std::string k;
@@ -255,9 +264,9 @@ Dataset parse_zeroeval(std::string_view questions_jsonl, const std::string& ques
   while (reader.next_row(f)) {
     const std::size_t line = reader.line();
     if (f.size() != col.count) {
-      throw DataError(runs_file, line, "",
-                      "expected " + std::to_string(col.count) + " fields, got " +
-                          std::to_string(f.size()));
+      throw DataError(
+          runs_file, line, "",
+          "expected " + std::to_string(col.count) + " fields, got " + std::to_string(f.size()));
     }
     Run r;
     const std::string_view model = f[col.model];

@@ -1,17 +1,19 @@
 // Dataset: the ZeroEval records (questions and per-model runs) loaded, validated and indexed.
 //
-// A question is identified by (dataset, qid), e.g. ("gsm", "gsm8k-main-test-#0"); a run is one model's
-// greedy answer to one question: output tokens and correctness. Nothing is hard-coded: the models,
-// datasets and tokenizers are whatever the files contain (held-out files in the same format work).
+// A question is identified by (dataset, qid), e.g. ("gsm", "gsm8k-main-test-#0"); a run is one
+// model's greedy answer to one question: output tokens and correctness. Nothing is hard-coded: the
+// models, datasets and tokenizers are whatever the files contain (held-out files in the same format
+// work).
 //
-// Indexes: runs are stored sorted by (model, question), so runs_of_model(m) is a contiguous span and
-// find_run(m, q) is a binary search; runs_of_question(q) lists run indices. Lookups by name return
-// std::optional; model_index() throws DataError naming the available models. Immutable after
+// Indexes: runs are stored sorted by (model, question), so runs_of_model(m) is a contiguous span
+// and find_run(m, q) is a binary search; runs_of_question(q) lists run indices. Lookups by name
+// return std::optional; model_index() throws DataError naming the available models. Immutable after
 // loading, so concurrent reads are safe.
 //
 //   auto ds = clearhouse::data::load_zeroeval("data");          // data/ or data/zeroeval/
 //   std::uint32_t m = ds.model_index("Qwen2-7B-Instruct");
-//   for (const Run& r : ds.runs_of_model(m)) use(ds.question(r.question).question, r.output_tokens);
+//   for (const Run& r : ds.runs_of_model(m)) use(ds.question(r.question).question,
+//   r.output_tokens);
 #pragma once
 
 #include <cstddef>
@@ -27,30 +29,31 @@
 namespace clearhouse::data {
 
 struct Question {
-  std::string dataset;   // benchmark name, e.g. "gsm" or "math-l5"
-  std::string qid;       // id, unique within its dataset
-  std::string question;  // the question text shown to the model
-  std::string answer;    // reference answer
-  double solve_rate = 0; // share of all ZeroEval models that solved it, in [0, 1]. Tiers only: never
-                         // a predictor feature.
+  std::string dataset;    // benchmark name, e.g. "gsm" or "math-l5"
+  std::string qid;        // id, unique within its dataset
+  std::string question;   // the question text shown to the model
+  std::string answer;     // reference answer
+  double solve_rate = 0;  // share of all ZeroEval models that solved it, in [0, 1]. Tiers only:
+                          // never a predictor feature.
   std::int64_t models = 0;  // how many ZeroEval models ran it
 };
 
 struct Run {
-  std::uint32_t model = 0;        // index into Dataset::models()
-  std::uint32_t question = 0;     // index into Dataset::questions()
-  std::int64_t output_tokens = 0; // tokens of the output text (0 for an empty output)
-  std::int64_t output_chars = 0;  // characters of the output text (0 if the column is absent)
-  bool answer_parsed = true;      // an answer could be parsed from the output
-  bool correct = false;           // graded correct at full length
-  std::uint32_t tokenizer = 0;    // index into Dataset::tokenizers()
+  std::uint32_t model = 0;         // index into Dataset::models()
+  std::uint32_t question = 0;      // index into Dataset::questions()
+  std::int64_t output_tokens = 0;  // tokens of the output text (0 for an empty output)
+  std::int64_t output_chars = 0;   // characters of the output text (0 if the column is absent)
+  bool answer_parsed = true;       // an answer could be parsed from the output
+  bool correct = false;            // graded correct at full length
+  std::uint32_t tokenizer = 0;     // index into Dataset::tokenizers()
 };
 
 class Dataset {
  public:
   // Builds and indexes; throws DataError on duplicate questions or runs, or runs that reference a
   // missing question or model index. `questions_file`/`runs_file` name the sources in errors; the
-  // 1-based source lines of runs (`run_lines`, parallel to `runs`, may be empty) are used in errors.
+  // 1-based source lines of runs (`run_lines`, parallel to `runs`, may be empty) are used in
+  // errors.
   Dataset(std::vector<Question> questions, std::vector<std::string> models,
           std::vector<std::string> tokenizers, std::vector<Run> runs,
           std::string questions_file = "questions", std::string runs_file = "runs",

@@ -18,8 +18,9 @@ const nlohmann::json& field(const nlohmann::json& object, std::string_view key,
 
 }  // namespace
 
-void for_each_jsonl_object(std::string_view text, const std::string& file,
-                           const std::function<void(const nlohmann::json&, std::size_t)>& on_object) {
+void for_each_jsonl_object(
+    std::string_view text, const std::string& file,
+    const std::function<void(const nlohmann::json&, std::size_t)>& on_object) {
   std::size_t line = 0;
   std::size_t pos = 0;
   while (pos < text.size()) {

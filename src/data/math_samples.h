@@ -3,7 +3,8 @@
 // by question. Used for per-question accuracy-versus-tokens curves, majority vote and best-of-N.
 //
 //   auto s = clearhouse::data::load_math_samples("data/qwen25-math-samples/samples.jsonl");
-//   for (std::size_t q = 0; q < s.question_count(); ++q) for (const MathSample& x : s.samples_of(q)) ...
+//   for (std::size_t q = 0; q < s.question_count(); ++q) for (const MathSample& x :
+//   s.samples_of(q)) ...
 #pragma once
 
 #include <cstddef>
@@ -17,12 +18,12 @@
 namespace clearhouse::data {
 
 struct MathSample {
-  std::string qid;           // question id (integers in the shipped file are kept in decimal)
-  std::int64_t sample = 0;   // sample number within the question
+  std::string qid;          // question id (integers in the shipped file are kept in decimal)
+  std::int64_t sample = 0;  // sample number within the question
   std::int64_t output_tokens = 0;
-  std::string prediction;    // the sample's parsed answer
+  std::string prediction;  // the sample's parsed answer
   bool correct = false;
-  double reward_score = 0;   // reward model score (higher is better)
+  double reward_score = 0;  // reward model score (higher is better)
 };
 
 struct MathQuestion {

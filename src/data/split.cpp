@@ -44,7 +44,8 @@ QuestionSplit split_questions(const Dataset& dataset, double test_fraction, std:
   const auto questions = dataset.questions();
   for (std::uint32_t i = 0; i < questions.size(); ++i) {
     const Question& q = questions[i];
-    (is_test_question(q.dataset, q.qid, test_fraction, salt) ? split.test : split.train).push_back(i);
+    (is_test_question(q.dataset, q.qid, test_fraction, salt) ? split.test : split.train)
+        .push_back(i);
   }
   return split;
 }

@@ -1,12 +1,13 @@
 // Deterministic train/test split of questions, so a predictor never sees an evaluation question.
 //
-// A question goes to the test part iff u(dataset, qid) < test_fraction, where u in [0, 1) comes from
-// a stable 64-bit hash (FNV-1a then a SplitMix64 finalizer) of the dataset, a 0x1F separator, the qid
-// and the salt. The hash is defined here byte by byte, so the split is the same on every platform,
-// build and run, and a question's side does not depend on which other questions are in the file
-// (held-out files split consistently). About 30% test by default.
+// A question goes to the test part iff u(dataset, qid) < test_fraction, where u in [0, 1) comes
+// from a stable 64-bit hash (FNV-1a then a SplitMix64 finalizer) of the dataset, a 0x1F separator,
+// the qid and the salt. The hash is defined here byte by byte, so the split is the same on every
+// platform, build and run, and a question's side does not depend on which other questions are in
+// the file (held-out files split consistently). About 30% test by default.
 //
-//   auto split = clearhouse::data::split_questions(ds);   // split.train, split.test: question indices
+//   auto split = clearhouse::data::split_questions(ds);   // split.train, split.test: question
+//   indices
 #pragma once
 
 #include <cstdint>

@@ -60,8 +60,10 @@ ReplayOutcome evaluate_policy(core::Policy policy, std::span<const ReplayItem> i
                               std::int64_t budget, const PolicySettings& settings) {
   if (core::policy_spec(policy).continuation) {
     ProgressiveSettings progressive{settings.max_cap, CorrectnessBelief::kCorrectLength};
-    if (policy == core::Policy::kProgressiveLength) progressive.correctness = CorrectnessBelief::kNone;
-    if (policy == core::Policy::kProgressiveP) progressive.correctness = CorrectnessBelief::kPCorrect;
+    if (policy == core::Policy::kProgressiveLength)
+      progressive.correctness = CorrectnessBelief::kNone;
+    if (policy == core::Policy::kProgressiveP)
+      progressive.correctness = CorrectnessBelief::kPCorrect;
     return replay_progressive(items, budget, progressive).outcome;
   }
   const StreamColumns columns(items, settings);

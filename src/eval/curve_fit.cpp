@@ -10,10 +10,10 @@
 namespace clearhouse::eval {
 namespace {
 
-constexpr std::array<CurveFamily, 7> kFamilies{
-    CurveFamily::kSurgePhi, CurveFamily::kSurgeCapped, CurveFamily::kSurgeCdf,
-    CurveFamily::kLogLogistic, CurveFamily::kPowerLaw, CurveFamily::kShiftedExp,
-    CurveFamily::kLogNormal};
+constexpr std::array<CurveFamily, 7> kFamilies{CurveFamily::kSurgePhi, CurveFamily::kSurgeCapped,
+                                               CurveFamily::kSurgeCdf, CurveFamily::kLogLogistic,
+                                               CurveFamily::kPowerLaw, CurveFamily::kShiftedExp,
+                                               CurveFamily::kLogNormal};
 constexpr std::size_t kParams = 3;  // every family has three parameters
 using Vec = std::array<double, kParams>;
 
@@ -24,14 +24,14 @@ constexpr std::array<std::string_view, kParams> kPowerNames{"a", "k", "tau"};
 constexpr std::array<std::string_view, kParams> kLogNormalNames{"a", "mu", "sigma"};
 
 // The solver works on internal coordinates: positive scale parameters as logarithms (so a step is
-// relative), the asymptote a as-is. Box bounds on the internal coordinates keep every start and step
-// meaningful (a in [0, 1]; logs within generous ranges of token counts and rates).
+// relative), the asymptote a as-is. Box bounds on the internal coordinates keep every start and
+// step meaningful (a in [0, 1]; logs within generous ranges of token counts and rates).
 struct Box {
   Vec lo, hi;
 };
-constexpr double kLnTauLo = -10, kLnTauHi = 15;   // tau in (4.5e-5, 3.3e6) tokens
-constexpr double kLnRateLo = -25, kLnRateHi = 5;  // beta in (1.4e-11, 148) per token
-constexpr double kLnShapeLo = -6, kLnShapeHi = 6; // k in (0.0025, 403)
+constexpr double kLnTauLo = -10, kLnTauHi = 15;    // tau in (4.5e-5, 3.3e6) tokens
+constexpr double kLnRateLo = -25, kLnRateHi = 5;   // beta in (1.4e-11, 148) per token
+constexpr double kLnShapeLo = -6, kLnShapeHi = 6;  // k in (0.0025, 403)
 
 Box box_of(CurveFamily f) {
   switch (f) {
@@ -288,7 +288,9 @@ void check_curve(const Curve& c, std::size_t k) {
 
 }  // namespace
 
-std::span<const CurveFamily> all_families() { return kFamilies; }
+std::span<const CurveFamily> all_families() {
+  return kFamilies;
+}
 
 std::string_view to_string(CurveFamily family) {
   switch (family) {
@@ -323,7 +325,9 @@ std::span<const std::string_view> parameter_names(CurveFamily family) {
   return {};
 }
 
-std::size_t parameter_count(CurveFamily family) { return parameter_names(family).size(); }
+std::size_t parameter_count(CurveFamily family) {
+  return parameter_names(family).size();
+}
 
 double evaluate(CurveFamily family, std::span<const double> params, double t) {
   if (params.size() != kParams) throw std::invalid_argument("evaluate: expected 3 parameters");

@@ -8,18 +8,22 @@
 // AIC = n ln(RSS/n) + 2k. Pure: no I/O, no randomness, deterministic.
 //
 // Families (t in tokens, a an asymptote in [0, 1]):
-//   surge-phi     alpha (t - tau) e^{-beta (t - tau)} for t >= tau, else 0. The paper's utility used
+//   surge-phi     alpha (t - tau) e^{-beta (t - tau)} for t >= tau, else 0. The paper's utility
+//   used
 //                 as-is as an accuracy model: it peaks at t = tau + 1/beta and then decays.
-//   surge-capped  phi up to its peak and flat after: a e beta s e^{-beta s}, s = min(t - tau, 1/beta),
+//   surge-capped  phi up to its peak and flat after: a e beta s e^{-beta s}, s = min(t - tau,
+//   1/beta),
 //                 for t >= tau, else 0 (peak height a). CLEAR never funds a query beyond its peak
 //                 (phi' = lambda > 0 there), so this is the part of phi that drives the allocation.
 //   surge-cdf     a (1 - (1 + beta (t - tau)) e^{-beta (t - tau)}) for t >= tau, else 0. The
-//                 monotone "integral" reading: its derivative a beta^2 (t - tau) e^{-beta (t - tau)}
-//                 is a shifted surge, i.e. the surge is the density of the accuracy gain per token.
+//                 monotone "integral" reading: its derivative a beta^2 (t - tau) e^{-beta (t -
+//                 tau)} is a shifted surge, i.e. the surge is the density of the accuracy gain per
+//                 token.
 //   log-logistic  a / (1 + (t / t50)^{-k}): a logistic in ln t.
 //   power-law     a (1 - (t / tau)^{-k}) for t > tau, else 0: a saturating power law.
 //   shifted-exp   a (1 - e^{-beta (t - tau)}) for t >= tau, else 0.
-//   log-normal    a Phi((ln t - mu) / sigma): the curve if correct answers' lengths were log-normal.
+//   log-normal    a Phi((ln t - mu) / sigma): the curve if correct answers' lengths were
+//   log-normal.
 //
 //   Curve c{{16, 32, 64, 128}, {0, 0.2, 0.6, 0.7}};
 //   std::vector<FitResult> fits = fit_all(c);            // one per family, in all_families() order
@@ -35,7 +39,15 @@
 
 namespace clearhouse::eval {
 
-enum class CurveFamily { kSurgePhi, kSurgeCapped, kSurgeCdf, kLogLogistic, kPowerLaw, kShiftedExp, kLogNormal };
+enum class CurveFamily {
+  kSurgePhi,
+  kSurgeCapped,
+  kSurgeCdf,
+  kLogLogistic,
+  kPowerLaw,
+  kShiftedExp,
+  kLogNormal
+};
 
 [[nodiscard]] std::span<const CurveFamily> all_families();
 [[nodiscard]] std::string_view to_string(CurveFamily family);
@@ -54,8 +66,8 @@ struct Curve {
 };
 
 struct FitOptions {
-  int max_iterations = 200;        // Levenberg-Marquardt iterations per start
-  double tolerance = 1e-12;        // stop when the relative decrease of the RSS is below this
+  int max_iterations = 200;  // Levenberg-Marquardt iterations per start
+  double tolerance = 1e-12;  // stop when the relative decrease of the RSS is below this
 };
 
 struct FitResult {

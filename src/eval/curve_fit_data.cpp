@@ -74,8 +74,8 @@ std::vector<NamedCurve> zeroeval_curves(const data::Dataset& dataset, std::uint3
   std::vector<NamedCurve> out;
   for (std::size_t t = 0; t < kTierCount; ++t) {
     if (tiers[t].items == 0) continue;
-    out.push_back(make(source, std::string(to_string(static_cast<Tier>(t))), std::move(tiers[t]),
-                       grid));
+    out.push_back(
+        make(source, std::string(to_string(static_cast<Tier>(t))), std::move(tiers[t]), grid));
   }
   if (all.items > 0) out.push_back(make(source, "all", std::move(all), grid));
   for (auto& [name, tally] : by_dataset) {

@@ -1,11 +1,13 @@
 // Empirical accuracy-versus-tokens curves from recorded answers, ready for curve_fit.h.
 //
-// accuracy(t) = (items answered correctly with output length <= t) / (all items), for token caps t on
-// a grid: the share a cap of t tokens would keep correct when a truncated answer counts as wrong.
+// accuracy(t) = (items answered correctly with output length <= t) / (all items), for token caps t
+// on a grid: the share a cap of t tokens would keep correct when a truncated answer counts as
+// wrong.
 //   * ZeroEval (greedy, one answer per model and question): one curve per difficulty tier of
 //     streams.h (easy, medium, hard; from the cross-model solve rate), one over all the model's
 //     questions, and one per dataset (e.g. gsm, math-l5). Items: the questions the model answered.
-//   * Qwen2.5-Math samples: a pooled curve over every sample, and one curve per question (items: its
+//   * Qwen2.5-Math samples: a pooled curve over every sample, and one curve per question (items:
+//   its
 //     samples), each on its own geometric grid from half its shortest to twice its longest sample,
 //     so the points sit where the curve moves.
 // Pure: takes loaded data, returns curves. Token counts are output tokens of the model's tokenizer.
@@ -32,8 +34,8 @@ namespace clearhouse::eval {
                                    std::span<const double> grid);
 
 struct NamedCurve {
-  std::string source;   // "zeroeval:<model>" or "qwen25-math-samples"
-  std::string name;     // "easy", "medium", "hard", "all", "dataset:gsm", "pooled", "q:<qid>"
+  std::string source;       // "zeroeval:<model>" or "qwen25-math-samples"
+  std::string name;         // "easy", "medium", "hard", "all", "dataset:gsm", "pooled", "q:<qid>"
   std::size_t items = 0;    // questions (ZeroEval) or samples behind the curve
   std::size_t correct = 0;  // of which correct at full length
   Curve curve;

@@ -1,11 +1,11 @@
 #include "eval/curve_fit_report.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "eval/svg_chart.h"
 
@@ -28,12 +28,14 @@ std::string params_text(const FitResult& f) {
   return s;
 }
 
-std::string curve_label(const CurveFits& c) { return c.curve.source + " " + c.curve.name; }
+std::string curve_label(const CurveFits& c) {
+  return c.curve.source + " " + c.curve.name;
+}
 
 double final_accuracy(const CurveFits& c) {
-  return c.curve.items == 0 ? 0.0
-                            : static_cast<double>(c.curve.correct) /
-                                  static_cast<double>(c.curve.items);
+  return c.curve.items == 0
+             ? 0.0
+             : static_cast<double>(c.curve.correct) / static_cast<double>(c.curve.items);
 }
 
 }  // namespace
@@ -83,7 +85,8 @@ QuestionSummary summarize_questions(std::span<const CurveFits> questions) {
     s.median_rmse.push_back(median_of(rmse[f]));
     double sum = 0;
     for (const double r : rmse[f]) sum += r;
-    s.mean_rmse.push_back(rmse[f].empty() ? std::nan("") : sum / static_cast<double>(rmse[f].size()));
+    s.mean_rmse.push_back(rmse[f].empty() ? std::nan("")
+                                          : sum / static_cast<double>(rmse[f].size()));
     s.median_delta_aic.push_back(median_of(delta[f]));
   }
   return s;
@@ -106,16 +109,18 @@ std::string fit_summary_markdown(std::span<const CurveFits> curves) {
                            : fmt::format(" {:.4f} (+{:.0f}) |", c.fits[f].rmse, d);
     }
     out += fmt::format(" {} |\n", is_flat(c.curve.curve) ? std::string_view("(flat)")
-                                                          : to_string(c.fits[c.winner].family));
+                                                         : to_string(c.fits[c.winner].family));
   }
-  out += "\nCells: RMSE of the fit (in accuracy units, 0.01 = 1 point), and in brackets its AIC minus "
-         "the winner's.\n";
+  out +=
+      "\nCells: RMSE of the fit (in accuracy units, 0.01 = 1 point), and in brackets its AIC minus "
+      "the winner's.\n";
   return out;
 }
 
 std::string fit_detail_markdown(std::span<const CurveFits> curves) {
   std::string out =
-      "| curve | family | RMSE | AIC | ΔAIC | parameters | |\n| --- | --- | ---: | ---: | ---: | --- "
+      "| curve | family | RMSE | AIC | ΔAIC | parameters | |\n| --- | --- | ---: | ---: | ---: | "
+      "--- "
       "| --- |\n";
   for (const CurveFits& c : curves) {
     for (std::size_t f = 0; f < c.fits.size(); ++f) {
@@ -153,7 +158,8 @@ std::string fit_csv(std::span<const CurveFits> curves) {
       const auto names = parameter_names(r.family);
       out += fmt::format("{},{},{},{},{},{}", c.curve.source, c.curve.name, c.curve.items,
                          c.curve.correct, r.n, to_string(r.family));
-      for (std::size_t j = 0; j < names.size(); ++j) out += fmt::format(",{},{:.10g}", names[j], r.params[j]);
+      for (std::size_t j = 0; j < names.size(); ++j)
+        out += fmt::format(",{},{:.10g}", names[j], r.params[j]);
       out += fmt::format(",{:.10g},{:.10g},{:.10g},{:.10g},{}\n", r.rss, r.rmse, r.aic,
                          r.aic - c.fits[c.winner].aic, f == c.winner ? 1 : 0);
     }
@@ -224,7 +230,9 @@ std::string fit_svg(const CurveFits& c, const std::string& title) {
   SvgChart chart(title, SvgChart::Layout{760, 460, 60, 230, 40, 55});
   chart.set_y_max(percent_axis_max(largest));
   const double y_max = chart.y_max();
-  auto px = [&](double tokens) { return chart.x_position((std::log(tokens) - x_lo) / (x_hi - x_lo)); };
+  auto px = [&](double tokens) {
+    return chart.x_position((std::log(tokens) - x_lo) / (x_hi - x_lo));
+  };
   chart.y_grid_percent(5);
   // x ticks at powers of two inside the range
   for (double tick = std::exp2(std::ceil(std::log2(t.front()))); tick <= t.back() * 1.0001;
@@ -247,7 +255,8 @@ std::string fit_svg(const CurveFits& c, const std::string& title) {
     chart.legend_line(f, fmt::format("{} RMSE {:.3f}", to_string(r.family), r.rmse), color,
                       winner ? " font-weight=\"bold\"" : "");
   }
-  for (std::size_t i = 0; i < t.size(); ++i) chart.marker(px(t[i]), chart.y_position(y[i]), "black", 2.6);
+  for (std::size_t i = 0; i < t.size(); ++i)
+    chart.marker(px(t[i]), chart.y_position(y[i]), "black", 2.6);
   chart.legend_dot(c.fits.size(), fmt::format("empirical ({} items)", c.curve.items), "black");
   return chart.finish();
 }

@@ -4,11 +4,10 @@
 #pragma once
 
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "eval/curve_fit.h"
 #include "eval/curve_fit_data.h"
@@ -35,11 +34,11 @@ struct QuestionSummary {
   std::size_t questions = 0;  // curves given
   std::size_t flat = 0;       // never correct: left out of everything below
   std::vector<CurveFamily> families;
-  std::vector<std::size_t> wins;       // times each family had the smallest AIC (first on ties)
-  std::vector<std::size_t> clear_wins; // ... by at least kClearAicGap over every other family
-  std::size_t undecided = 0;           // ranked questions without a clear winner
-  std::vector<double> median_rmse;     // per family
-  std::vector<double> mean_rmse;       // per family
+  std::vector<std::size_t> wins;         // times each family had the smallest AIC (first on ties)
+  std::vector<std::size_t> clear_wins;   // ... by at least kClearAicGap over every other family
+  std::size_t undecided = 0;             // ranked questions without a clear winner
+  std::vector<double> median_rmse;       // per family
+  std::vector<double> mean_rmse;         // per family
   std::vector<double> median_delta_aic;  // per family, AIC minus that question's best AIC
 };
 [[nodiscard]] QuestionSummary summarize_questions(std::span<const CurveFits> questions);

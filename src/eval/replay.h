@@ -17,8 +17,8 @@ struct ReplayItem {
   double p_correct = 1.0;       // predicted probability of a right answer (clear-plus)
   double log_mu_correct = 0.0;  // predicted mean ln(length) of a right answer (clear-plus)
   double log_sigma_correct = 0.5;
-  double true_tokens = 0.0;     // recorded length, tokens
-  bool correct = false;         // recorded correctness at full length
+  double true_tokens = 0.0;  // recorded length, tokens
+  bool correct = false;      // recorded correctness at full length
 };
 
 struct ReplayOutcome {

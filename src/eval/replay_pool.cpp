@@ -52,7 +52,8 @@ SuccessCalibration calibrate_success(const data::Dataset& dataset, std::uint32_t
 }
 
 ReplayPool build_pool(const data::Dataset& dataset, std::uint32_t backbone,
-                      std::optional<std::uint32_t> teacher, std::span<const std::uint32_t> questions,
+                      std::optional<std::uint32_t> teacher,
+                      std::span<const std::uint32_t> questions,
                       const predict::ThresholdPredictor& predictor,
                       const SuccessCalibration* calibration) {
   ReplayPool pool;

@@ -1,6 +1,6 @@
-// Building the replay's candidate questions from the ZeroEval records: one ReplayItem per question the
-// backbone answered, with the predictor's estimates (the only thing policies see) beside the recorded
-// outcome (what the replay scores), grouped into difficulty tiers.
+// Building the replay's candidate questions from the ZeroEval records: one ReplayItem per question
+// the backbone answered, with the predictor's estimates (the only thing policies see) beside the
+// recorded outcome (what the replay scores), grouped into difficulty tiers.
 //
 // Also trains what the evaluation needs on training questions only: the threshold predictor and
 // clear-plus's success calibration (out-of-fold predictions from a 2-fold cross-fit, so no
@@ -23,7 +23,7 @@ namespace clearhouse::eval {
 
 struct ReplayPool {
   std::vector<ReplayItem> items;
-  std::vector<std::uint32_t> questions;  // Dataset question index of each item
+  std::vector<std::uint32_t> questions;                      // Dataset question index of each item
   std::array<std::vector<std::uint32_t>, kTierCount> tiers;  // indices into items
   std::size_t teacher_missing = 0;  // items whose teacher had no run (tau_hat stands in)
 };
@@ -39,9 +39,11 @@ struct ReplayPool {
 
 // Fits the threshold predictor on the backbone's answers to `questions`.
 // options.backbone is set from the dataset.
-[[nodiscard]] predict::ThresholdPredictor train_predictor(
-    const data::Dataset& dataset, std::uint32_t backbone, std::span<const std::uint32_t> questions,
-    predict::FitReport* report = nullptr, predict::FitOptions options = {});
+[[nodiscard]] predict::ThresholdPredictor train_predictor(const data::Dataset& dataset,
+                                                          std::uint32_t backbone,
+                                                          std::span<const std::uint32_t> questions,
+                                                          predict::FitReport* report = nullptr,
+                                                          predict::FitOptions options = {});
 
 // clear-plus's calibration from a 2-fold cross-fit over `questions` (training questions only).
 // Each fold's predictor is fitted with `options` (as the final predictor is).

@@ -3,12 +3,11 @@
 // (consumed tokens per query vs accuracy, one line per policy). Pure: returns strings.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "eval/bench_grid.h"
 

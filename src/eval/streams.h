@@ -2,9 +2,10 @@
 //
 // Tiers come from a question's cross-model solve rate (docs/results.md): easy >= 0.75, medium in
 // [0.35, 0.75), hard < 0.35. The solve rate builds tiers only; it is never a predictor feature.
-// A stream of N queries takes round(N x share) from each tier (largest remainder, so the counts sum to
-// N), drawn without replacement when the tier holds enough questions and with replacement otherwise
-// (reported in StreamDraw::with_replacement). Randomness comes from the generator passed in.
+// A stream of N queries takes round(N x share) from each tier (largest remainder, so the counts sum
+// to N), drawn without replacement when the tier holds enough questions and with replacement
+// otherwise (reported in StreamDraw::with_replacement). Randomness comes from the generator passed
+// in.
 #pragma once
 
 #include <array>
@@ -41,8 +42,9 @@ struct StreamDraw {
 
 // pools[t]: the candidates of tier t (any ids). A tier with an empty pool and a positive count is a
 // programmer error; callers check with tier_counts() first.
-[[nodiscard]] StreamDraw draw_stream(const std::array<std::vector<std::uint32_t>, kTierCount>& pools,
-                                     const StreamMix& mix, std::size_t n, std::mt19937_64& rng);
+[[nodiscard]] StreamDraw draw_stream(
+    const std::array<std::vector<std::uint32_t>, kTierCount>& pools, const StreamMix& mix,
+    std::size_t n, std::mt19937_64& rng);
 
 // How many of n queries each tier contributes.
 [[nodiscard]] std::array<std::size_t, kTierCount> tier_counts(const StreamMix& mix, std::size_t n);

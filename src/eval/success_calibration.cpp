@@ -13,7 +13,8 @@ constexpr double kMinSpread = 0.15;       // ln tokens; no belief is sharper tha
 SuccessCalibration::Group fit_group(std::vector<const CalibrationExample*> xs) {
   SuccessCalibration::Group g;
   g.examples = xs.size();
-  std::sort(xs.begin(), xs.end(), [](auto* a, auto* b) { return a->predicted_log < b->predicted_log; });
+  std::sort(xs.begin(), xs.end(),
+            [](auto* a, auto* b) { return a->predicted_log < b->predicted_log; });
   double overall = 0.0;
   for (auto* x : xs) overall += x->correct;
   overall = (overall + 0.5) / (static_cast<double>(xs.size()) + 1.0);
@@ -77,7 +78,10 @@ core::SuccessBelief SuccessCalibration::belief(std::string_view dataset,
 namespace {
 
 nlohmann::json group_json(const SuccessCalibration::Group& g) {
-  return {{"edges", g.edges}, {"p_bin", g.p_bin}, {"shift", g.shift}, {"spread", g.spread},
+  return {{"edges", g.edges},
+          {"p_bin", g.p_bin},
+          {"shift", g.shift},
+          {"spread", g.spread},
           {"examples", g.examples}};
 }
 
@@ -104,15 +108,18 @@ SuccessCalibration::Group group_from(const nlohmann::json& j, const std::string&
 nlohmann::json SuccessCalibration::to_json() const {
   nlohmann::json groups = nlohmann::json::object();
   for (const auto& [name, g] : groups_) groups[name] = group_json(g);
-  return {{"format", "clearhouse-success-calibration"}, {"version", 1},
-          {"pooled", group_json(pooled_)}, {"datasets", groups}};
+  return {{"format", "clearhouse-success-calibration"},
+          {"version", 1},
+          {"pooled", group_json(pooled_)},
+          {"datasets", groups}};
 }
 
 SuccessCalibration SuccessCalibration::from_json(const nlohmann::json& j) {
   if (!j.is_object() || j.value("format", "") != "clearhouse-success-calibration") {
     throw std::invalid_argument("not a clearhouse success calibration (key 'format')");
   }
-  if (j.value("version", 0) != 1) throw std::invalid_argument("unsupported version (key 'version')");
+  if (j.value("version", 0) != 1)
+    throw std::invalid_argument("unsupported version (key 'version')");
   SuccessCalibration c;
   if (!j.contains("pooled")) throw std::invalid_argument("missing key 'pooled'");
   c.pooled_ = group_from(j.at("pooled"), "pooled");

@@ -1,23 +1,23 @@
 // What clear-plus believes about a query beyond its predicted length, learnt on training questions
-// only: the probability that the backbone answers it correctly, and where a *correct* answer's length
-// sits relative to the predictor's estimate.
+// only: the probability that the backbone answers it correctly, and where a *correct* answer's
+// length sits relative to the predictor's estimate.
 //
 // Fitted per dataset (e.g. "gsm", "math-l5") from examples (dataset, predicted ln length, true
 // length, correct), where the prediction must be out-of-fold (never from a model that saw the
 // question):
-//   * p_correct: the share correct within quantile bins of the predicted ln length (longer predicted
+//   * p_correct: the share correct within quantile bins of the predicted ln length (longer
+//   predicted
 //     answers are wrong more often), shrunk toward the dataset's overall rate;
 //   * correct answers' residuals r = ln(true length) - predicted: their mean (shift) and std.
 // A dataset not seen in calibration falls back to the pooled figures.
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/expected_success.h"
 
@@ -41,10 +41,10 @@ class SuccessCalibration {
   [[nodiscard]] core::SuccessBelief belief(std::string_view dataset, double predicted_log) const;
 
   struct Group {
-    std::vector<double> edges;   // kBins - 1 inner quantile edges of predicted_log
-    std::vector<double> p_bin;   // kBins shrunk success rates
-    double shift = 0.0;          // mean residual of correct answers
-    double spread = 0.5;         // std of those residuals
+    std::vector<double> edges;  // kBins - 1 inner quantile edges of predicted_log
+    std::vector<double> p_bin;  // kBins shrunk success rates
+    double shift = 0.0;         // mean residual of correct answers
+    double spread = 0.5;        // std of those residuals
     std::size_t examples = 0;
   };
   [[nodiscard]] const std::map<std::string, Group, std::less<>>& groups() const { return groups_; }

@@ -1,12 +1,12 @@
 // AccuracyCurve: an upstream's expected accuracy (probability of a right answer, in [0, 1]) as a
 // function of the completion-token cap it is given, from a few measured points. Used by the auction
-// that picks an upstream per request (upstream_auction.h): an upstream's expected quality at a cap is
-// value_usd * accuracy(cap).
+// that picks an upstream per request (upstream_auction.h): an upstream's expected quality at a cap
+// is value_usd * accuracy(cap).
 //
-// Between points the accuracy is linear in log(tokens) (reasoning curves rise roughly with the log of
-// the budget); below the first point it falls linearly in tokens to 0 at 0 tokens; beyond the last
-// point it stays flat. An empty curve means "unknown" and reads as 1 everywhere, so upstreams without
-// curves compete on price alone.
+// Between points the accuracy is linear in log(tokens) (reasoning curves rise roughly with the log
+// of the budget); below the first point it falls linearly in tokens to 0 at 0 tokens; beyond the
+// last point it stays flat. An empty curve means "unknown" and reads as 1 everywhere, so upstreams
+// without curves compete on price alone.
 //
 //   AccuracyCurve curve({{256, 0.40}, {1024, 0.72}, {4096, 0.81}});
 //   double a = curve.at(512);   // 0.56

@@ -2,12 +2,12 @@
 // bounds) without a ledger read on every request. Reading Ledger::window_totals() per request costs
 // two SQLite statements under the ledger's lock, which every reserve and settle also need.
 //
-// The pacer only needs `remaining` approximately (it sets a cap; it guarantees nothing): the ledger's
-// reserve() checks the budget exactly inside its transaction, so overshoot stays zero whatever the
-// view says. The view is refreshed from every reserve's result (which reports the window's remaining
-// tokens exactly, as of that reserve), and read from the ledger when it is older than max_age_ms or
-// its window has ended. Between reserves it misses only the tokens settlements returned since (the
-// view is then slightly low: the pacer errs on the cautious side).
+// The pacer only needs `remaining` approximately (it sets a cap; it guarantees nothing): the
+// ledger's reserve() checks the budget exactly inside its transaction, so overshoot stays zero
+// whatever the view says. The view is refreshed from every reserve's result (which reports the
+// window's remaining tokens exactly, as of that reserve), and read from the ledger when it is older
+// than max_age_ms or its window has ended. Between reserves it misses only the tokens settlements
+// returned since (the view is then slightly low: the pacer errs on the cautious side).
 //
 // Units: tokens; milliseconds on the ledger's Clock. Thread-safety: all members may be called
 // concurrently (one small mutex; the ledger read happens under it, at most once per max_age_ms).
@@ -21,8 +21,8 @@
 #include <cstdint>
 #include <mutex>
 
-#include "ledger/ledger.h"
 #include "gateway/pacer.h"
+#include "ledger/ledger.h"
 
 namespace clearhouse::gateway {
 

@@ -26,10 +26,10 @@ namespace clearhouse::gateway {
 
 struct UpstreamCall {
   http::UpstreamFailure failure = http::UpstreamFailure::kNone;
-  int status = 0;                         // the upstream's HTTP status; 0 = no response head
-  std::optional<std::int64_t> reported;   // completion tokens the upstream reported
-  std::optional<std::int64_t> observed;   // tokens counted or estimated from what arrived
-  std::int64_t reserved = 0;              // the reservation, tokens
+  int status = 0;                        // the upstream's HTTP status; 0 = no response head
+  std::optional<std::int64_t> reported;  // completion tokens the upstream reported
+  std::optional<std::int64_t> observed;  // tokens counted or estimated from what arrived
+  std::int64_t reserved = 0;             // the reservation, tokens
 };
 
 struct Charge {

@@ -90,18 +90,18 @@ Gateway::Impl::Impl(GatewayConfig config_in, ledger::Ledger& ledger_in, const ba
       metrics(router.labels(), upstream_names(config)),
       rng(std::random_device{}()) {
   for (const UpstreamConfig& u : config.upstreams) {
-    upstreams.push_back(std::make_unique<http::UpstreamClient>(http::UpstreamEndpoint{
-        u.name, u.base_url, u.api_key, u.connect_timeout_seconds, u.read_timeout_seconds,
-        u.total_timeout_seconds}));
+    upstreams.push_back(std::make_unique<http::UpstreamClient>(
+        http::UpstreamEndpoint{u.name, u.base_url, u.api_key, u.connect_timeout_seconds,
+                               u.read_timeout_seconds, u.total_timeout_seconds}));
   }
-  ledger.configure_budget({.window_seconds = config.window_seconds, .global_tokens = config.budget_tokens});
+  ledger.configure_budget(
+      {.window_seconds = config.window_seconds, .global_tokens = config.budget_tokens});
   for (const auto& [id, tokens] : ledger.key_budgets()) {
     const bool configured = std::any_of(config.keys.begin(), config.keys.end(),
                                         [&](const ClientKeyConfig& k) { return k.id == id; });
     if (!configured) ledger.set_key_budget(id, std::nullopt);
   }
   for (const ClientKeyConfig& k : config.keys) ledger.set_key_budget(k.id, k.budget_tokens);
-
 }
 
 std::string Gateway::Impl::authenticate(const http::HttpRequest& request) const {
@@ -109,7 +109,7 @@ std::string Gateway::Impl::authenticate(const http::HttpRequest& request) const 
   const auto token = bearer_token(request.header("authorization"));
   if (!token) {
     throw http::HttpError(401, "missing API key: send 'Authorization: Bearer <key>'", {}, {},
-                    "invalid_api_key");
+                          "invalid_api_key");
   }
   auto id = keys.authenticate(*token);
   if (!id) throw http::HttpError(401, "invalid API key", {}, {}, "invalid_api_key");
@@ -139,7 +139,7 @@ http::HttpResponse Gateway::Impl::models(const http::HttpRequest& request) const
 http::HttpResponse Gateway::Impl::admin_state_route(const http::HttpRequest& request) const {
   if (config.admin_key_sha256.empty()) {
     throw http::HttpError(403, "the admin API is disabled: set admin_key in the config", {}, {},
-                    "admin_disabled");
+                          "admin_disabled");
   }
   const auto token = bearer_token(request.header("authorization"));
   if (!token || !secret_matches(*token, config.admin_key_sha256)) {
@@ -217,7 +217,9 @@ std::string Gateway::Impl::next_request_id() {
   return ledger::make_request_id(rng, clock.now_ms());
 }
 
-void Gateway::Impl::enter() { in_flight.fetch_add(1); }
+void Gateway::Impl::enter() {
+  in_flight.fetch_add(1);
+}
 
 void Gateway::Impl::leave() {
   if (in_flight.fetch_sub(1) == 1) {
@@ -238,27 +240,40 @@ http::HttpResponse Gateway::handle(const http::HttpRequest& request) {
   const std::string_view route = impl_->router.label_of(request);
   impl_->metrics.count_request(route, response.status);
   if (!response.stream) {  // a stream observes its duration when it ends
-    impl_->metrics.observe_request_seconds(
-        route, static_cast<double>(std::max<std::int64_t>(0, impl_->clock.monotonic_ns() - start_ns)) * 1e-9);
+    impl_->metrics.observe_request_seconds(route, static_cast<double>(std::max<std::int64_t>(
+                                                      0, impl_->clock.monotonic_ns() - start_ns)) *
+                                                      1e-9);
   }
   return response;
 }
 
-void Gateway::drain() { impl_->draining = true; }
+void Gateway::drain() {
+  impl_->draining = true;
+}
 
 bool Gateway::wait_idle(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(impl_->idle_mutex);
   return impl_->idle.wait_for(lock, timeout, [this] { return impl_->in_flight.load() == 0; });
 }
 
-void Gateway::abort_streams() { impl_->aborting = true; }
+void Gateway::abort_streams() {
+  impl_->aborting = true;
+}
 
-std::int64_t Gateway::in_flight() const { return impl_->in_flight.load(); }
+std::int64_t Gateway::in_flight() const {
+  return impl_->in_flight.load();
+}
 
-nlohmann::json Gateway::admin_state() const { return impl_->state(); }
+nlohmann::json Gateway::admin_state() const {
+  return impl_->state();
+}
 
-std::string Gateway::metrics_text() const { return impl_->metrics_text(); }
+std::string Gateway::metrics_text() const {
+  return impl_->metrics_text();
+}
 
-const GatewayConfig& Gateway::config() const { return impl_->config; }
+const GatewayConfig& Gateway::config() const {
+  return impl_->config;
+}
 
 }  // namespace clearhouse::gateway

@@ -1,7 +1,7 @@
 // Gateway: the OpenAI-compatible proxy of `clearhouse serve`, as one HttpHandler (no sockets here:
-// HttpServer serves it, tests call handle() directly). It paces a token budget with the CLEAR shadow
-// price and never spends beyond it. The user guide, with the path of a request and the threads, is
-// docs/gateway.md.
+// HttpServer serves it, tests call handle() directly). It paces a token budget with the CLEAR
+// shadow price and never spends beyond it. The user guide, with the path of a request and the
+// threads, is docs/gateway.md.
 //
 // Routes: POST /v1/chat/completions and /v1/completions (streaming SSE or not), GET /v1/models,
 // GET /health, GET /metrics (Prometheus), GET /admin/state (admin key only).
@@ -9,15 +9,15 @@
 // A completion request: authenticate (Bearer key, stored hashed) -> parse -> predict the threshold
 // tau_hat -> the pacer's cap t*(lambda) or abandonment (429, refusal.h, or a small cap under
 // on_abandon: degrade) -> cap = min(ours, the client's) -> pick the upstream (auction when several)
-// -> reserve cap x choices in the ledger (a 429 when the budget cannot fit it) -> forward -> relay ->
-// settle what was generated (usage as reported, else estimated; a timeout with nothing known counts
-// the whole reservation) -> the rest returns to the pool -> feed the pacer. Every reserved request is
-// settled or released exactly once, on every path: success, upstream error, timeout, the client
-// leaving mid-stream, shutdown.
+// -> reserve cap x choices in the ledger (a 429 when the budget cannot fit it) -> forward -> relay
+// -> settle what was generated (usage as reported, else estimated; a timeout with nothing known
+// counts the whole reservation) -> the rest returns to the pool -> feed the pacer. Every reserved
+// request is settled or released exactly once, on every path: success, upstream error, timeout, the
+// client leaving mid-stream, shutdown.
 //
 // Budget guarantee: the upstream is never asked for more than was reserved, and reservations never
-// exceed the budget (ledger.h), so spend stays within the budget unless an upstream generates beyond
-// the cap it was sent (then the overrun is recorded, never hidden).
+// exceed the budget (ledger.h), so spend stays within the budget unless an upstream generates
+// beyond the cap it was sent (then the overrun is recorded, never hidden).
 //
 // Thread-safety: handle() may be called from any number of threads at once.
 //
@@ -28,15 +28,14 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
+#include "base/clock.h"
 #include "gateway/gateway_config.h"
 #include "http/http.h"
 #include "ledger/ledger.h"
-#include "base/clock.h"
 #include "predict/threshold_predictor.h"
 
 namespace clearhouse::gateway {
@@ -46,8 +45,8 @@ inline constexpr std::string_view kAnonymousKeyId = "anonymous";
 
 class Gateway {
  public:
-  // Configures the ledger's budgets from `config` (global and per key; keys no longer configured lose
-  // their budgets). Does not reconcile: the caller does that once at startup, before serving.
+  // Configures the ledger's budgets from `config` (global and per key; keys no longer configured
+  // lose their budgets). Does not reconcile: the caller does that once at startup, before serving.
   // Throws std::invalid_argument for an upstream base_url that is not http://host[:port][/prefix].
   // The ledger and the clock must outlive the Gateway.
   Gateway(GatewayConfig config, ledger::Ledger& ledger, const base::Clock& clock,

@@ -4,14 +4,14 @@
 //   forward_whole  one upstream call, the answer returned whole
 //   forward_stream the upstream's SSE relayed as it arrives
 // and both forwards settle through the one rule of charge.h.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <utility>
 #include <variant>
-
-#include <fmt/format.h>
 
 #include "gateway/charge.h"
 #include "gateway/gateway_impl.h"
@@ -33,8 +33,9 @@ double seconds_between(std::int64_t start_ns, std::int64_t end_ns) {
 }
 
 // One admitted request: counted in flight from admission until it is closed and gone, and, once
-// reserved, closed in the ledger exactly once. Whoever ends the request calls settle() or release();
-// a Flight destroyed without either (a stream whose producer never ran) releases its reservation.
+// reserved, closed in the ledger exactly once. Whoever ends the request calls settle() or
+// release(); a Flight destroyed without either (a stream whose producer never ran) releases its
+// reservation.
 class Flight {
  public:
   explicit Flight(Gateway::Impl& g) : g_(g) { g_.enter(); }
@@ -168,7 +169,8 @@ struct Admission {
 };
 
 // Authenticate, parse, predict, decide the cap: an Admission, or the refusal to send.
-std::variant<Admission, http::HttpResponse> admit(Gateway::Impl& g, const http::HttpRequest& request,
+std::variant<Admission, http::HttpResponse> admit(Gateway::Impl& g,
+                                                  const http::HttpRequest& request,
                                                   openai::Endpoint endpoint) {
   if (g.draining) {
     throw http::HttpError(503, "the gateway is shutting down; retry on another instance", {}, {},
@@ -176,11 +178,13 @@ std::variant<Admission, http::HttpResponse> admit(Gateway::Impl& g, const http::
   }
   Admission a;
   a.key_id = g.authenticate(request);
-  a.request = openai::parse_completion_request(request.body, endpoint, g.config.limits.max_json_depth);
+  a.request =
+      openai::parse_completion_request(request.body, endpoint, g.config.limits.max_json_depth);
   const std::string_view dataset_header = request.header("x-clearhouse-dataset");
   const std::string dataset =
       dataset_header.empty() ? a.request.dataset : std::string(dataset_header);
-  a.tau_hat = g.predictor ? g.predictor->predict(a.request.prompt, dataset) : g.config.pacer.default_tau;
+  a.tau_hat =
+      g.predictor ? g.predictor->predict(a.request.prompt, dataset) : g.config.pacer.default_tau;
 
   a.now_ms = g.clock.now_ms();
   const BudgetView view = g.budget_view.get(a.now_ms);
@@ -223,7 +227,8 @@ std::optional<http::HttpResponse> reserve(Gateway::Impl& g, Admission& a, Flight
   const std::size_t upstream = a.pick.winner;
   const std::string& upstream_name = g.config.upstreams[upstream].name;
   std::string id = g.next_request_id();
-  ledger::ReserveResult reserve = g.ledger.reserve(id, a.key_id, upstream_name, a.cap * generations);
+  ledger::ReserveResult reserve =
+      g.ledger.reserve(id, a.key_id, upstream_name, a.cap * generations);
   if (reserve.status == ledger::ReserveStatus::kOverGlobalBudget ||
       reserve.status == ledger::ReserveStatus::kOverKeyBudget) {
     const auto remaining = reserve.status == ledger::ReserveStatus::kOverGlobalBudget
@@ -276,8 +281,8 @@ http::HttpResponse forward_whole(Gateway::Impl& g, Flight& flight, Forward forwa
   const http::UpstreamReply reply =
       g.upstreams[flight.upstream()]->post_collect(forward.path, std::move(forward.body));
   g.metrics.observe_upstream_seconds(name, reply.seconds);
-  const bool ok = reply.failure == http::UpstreamFailure::kNone && reply.status >= 200 &&
-                  reply.status < 300;
+  const bool ok =
+      reply.failure == http::UpstreamFailure::kNone && reply.status >= 200 && reply.status < 300;
   std::string text;
   UpstreamCall call{reply.failure, reply.status,
                     openai::completion_usage(reply.body, ok ? &text : nullptr), std::nullopt,
@@ -314,9 +319,12 @@ http::HttpResponse forward_stream(Gateway::Impl& g, std::shared_ptr<Flight> flig
     std::string route;
     std::int64_t start_ns = 0;
   };
-  auto state = std::make_shared<StreamState>(StreamState{
-      std::move(flight), {std::move(forward.path), std::move(forward.body), {}},
-      client_wants_usage, std::move(route), start_ns});
+  auto state = std::make_shared<StreamState>(
+      StreamState{std::move(flight),
+                  {std::move(forward.path), std::move(forward.body), {}},
+                  client_wants_usage,
+                  std::move(route),
+                  start_ns});
 
   http::HttpResponse response;
   response.content_type = std::string(http::kSseContentType);
@@ -361,8 +369,8 @@ http::HttpResponse forward_stream(Gateway::Impl& g, std::shared_ptr<Flight> flig
     UpstreamCall call = call_so_far(reply.failure, reply.status);
     if (error_answer) call.reported = openai::completion_usage(error_bytes, nullptr);
     stream_flight.close(charge_for(call));
-    const bool complete = reply.failure == http::UpstreamFailure::kNone && !error_answer &&
-                          relay.done();
+    const bool complete =
+        reply.failure == http::UpstreamFailure::kNone && !error_answer && relay.done();
     if (!complete && !client_gone && !g.aborting) {
       g.metrics.count_upstream_error(name, failure_kind(reply.failure));
       http::UpstreamReply described = reply;

@@ -12,8 +12,8 @@
 #include <utility>
 
 #include "config/config_values.h"
-#include "ledger/ledger.h"
 #include "config/yaml_fields.h"
+#include "ledger/ledger.h"
 
 namespace clearhouse::gateway {
 namespace {
@@ -72,8 +72,8 @@ std::vector<AccuracyPoint> read_accuracy_curve(const config::YamlField& field) {
 }
 
 UpstreamConfig read_upstream(const config::YamlField& field, const EnvLookup& env) {
-  const config::YamlMapping map(field, {"name", "base_url", "model", "price_per_mtok", "api_key_env",
-                                "accuracy_curve", "timeouts"});
+  const config::YamlMapping map(field, {"name", "base_url", "model", "price_per_mtok",
+                                        "api_key_env", "accuracy_curve", "timeouts"});
   UpstreamConfig upstream;
   upstream.name = read_name(map.required("name"));
   const config::YamlField base_url = map.required("base_url");
@@ -101,7 +101,7 @@ UpstreamConfig read_upstream(const config::YamlField& field, const EnvLookup& en
     upstream.accuracy_curve = read_accuracy_curve(*curve);
   if (auto timeouts_field = map.optional("timeouts")) {
     const config::YamlMapping timeouts(*timeouts_field,
-                               {"connect_seconds", "read_seconds", "total_seconds"});
+                                       {"connect_seconds", "read_seconds", "total_seconds"});
     if (auto v = timeouts.optional("connect_seconds"))
       upstream.connect_timeout_seconds = v->number(kSeconds);
     if (auto v = timeouts.optional("read_seconds"))
@@ -160,9 +160,9 @@ std::vector<ClientKeyConfig> read_keys(const config::YamlField& field) {
 }
 
 void read_pacer(const config::YamlField& field, PacerConfig& pacer) {
-  const config::YamlMapping map(field, {"window_queries", "expected_requests_per_window", "min_tokens",
-                                "max_tokens", "default_tau", "headroom_share", "price_band_share",
-                                "horizon_seconds"});
+  const config::YamlMapping map(
+      field, {"window_queries", "expected_requests_per_window", "min_tokens", "max_tokens",
+              "default_tau", "headroom_share", "price_band_share", "horizon_seconds"});
   if (auto v = map.optional("expected_requests_per_window")) {
     v->fail(
         "was removed: the pacer no longer forecasts arrivals (a forecast drawn from a few close "
@@ -187,8 +187,9 @@ void read_pacer(const config::YamlField& field, PacerConfig& pacer) {
 }
 
 void read_limits(const config::YamlField& field, LimitsConfig& limits) {
-  const config::YamlMapping map(field, {"max_body_bytes", "header_timeout_seconds", "idle_timeout_seconds",
-                                "max_connections", "max_json_depth", "shutdown_grace_seconds"});
+  const config::YamlMapping map(
+      field, {"max_body_bytes", "header_timeout_seconds", "idle_timeout_seconds", "max_connections",
+              "max_json_depth", "shutdown_grace_seconds"});
   if (auto v = map.optional("max_body_bytes"))
     limits.max_body_bytes = static_cast<std::size_t>(v->integer(kCount));
   if (auto v = map.optional("header_timeout_seconds"))
@@ -219,7 +220,8 @@ void read_sections(const config::YamlMapping& root, const std::string& source, c
   }
   config.ledger_path = resolve_path(root.required("ledger"), source);
 
-  const config::YamlMapping budget(root.required("budget"), {"completion_tokens", "window_seconds"});
+  const config::YamlMapping budget(root.required("budget"),
+                                   {"completion_tokens", "window_seconds"});
   config.budget_tokens = budget.required("completion_tokens").integer(kTokens);
   if (auto v = budget.optional("window_seconds"))
     config.window_seconds = v->integer(kWindowSeconds);
@@ -306,13 +308,14 @@ GatewayConfig parse_gateway_config(std::string_view yaml_text, const std::string
   }
   if (!document.IsDefined() || document.IsNull()) {
     throw config::ConfigError(source +
-                      ":1: the file is empty (it needs at least ledger, budget and "
-                      "upstreams; see examples/gateway.yaml)");
+                              ":1: the file is empty (it needs at least ledger, budget and "
+                              "upstreams; see examples/gateway.yaml)");
   }
   const config::YamlField root_field(document, "", &source);
-  const config::YamlMapping root(root_field, {"listen", "ledger", "budget", "predictor", "policy",
-                                      "on_abandon", "degrade_tokens", "utility", "pacer", "auction",
-                                      "limits", "upstreams", "keys", "admin_key"});
+  const config::YamlMapping root(
+      root_field,
+      {"listen", "ledger", "budget", "predictor", "policy", "on_abandon", "degrade_tokens",
+       "utility", "pacer", "auction", "limits", "upstreams", "keys", "admin_key"});
   GatewayConfig config;
   config.source = source;
   read_sections(root, source, env, config);
@@ -326,7 +329,8 @@ GatewayConfig load_gateway_config(const std::filesystem::path& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    throw config::ConfigError(path.string() + ": cannot open the config file (missing or unreadable)");
+    throw config::ConfigError(path.string() +
+                              ": cannot open the config file (missing or unreadable)");
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw config::ConfigError(path.string() + ": cannot read the config file");

@@ -73,13 +73,13 @@ struct UtilityConfig {
 };
 
 struct PacerConfig {
-  std::size_t window_queries = 512;           // recent queries the shadow price is solved on, >= 1
-  std::int64_t min_tokens = 1;                // smallest cap worth sending, >= 1
-  std::int64_t max_tokens = 32768;            // largest cap the gateway sends, >= min_tokens
-  double default_tau = 256.0;  // predicted threshold (tokens) when no predictor is configured, > 0
-  double headroom_share = 0.1;    // share of the budget that may be spent ahead of the plan line
-  double price_band_share = 0.05; // gap above the allowance line (share of budget) at which the
-                                  // shadow price reaches alpha, in (0, 1]
+  std::size_t window_queries = 512;  // recent queries the shadow price is solved on, >= 1
+  std::int64_t min_tokens = 1;       // smallest cap worth sending, >= 1
+  std::int64_t max_tokens = 32768;   // largest cap the gateway sends, >= min_tokens
+  double default_tau = 256.0;   // predicted threshold (tokens) when no predictor is configured, > 0
+  double headroom_share = 0.1;  // share of the budget that may be spent ahead of the plan line
+  double price_band_share = 0.05;    // gap above the allowance line (share of budget) at which the
+                                     // shadow price reaches alpha, in (0, 1]
   std::int64_t horizon_seconds = 0;  // all-time budget only: spread it over this (0 = no plan line)
 };
 
@@ -122,7 +122,6 @@ struct GatewayConfig {
   // The upstream called `name`, or nullptr.
   [[nodiscard]] const UpstreamConfig* find_upstream(std::string_view name) const;
 };
-
 
 // Looks up an environment variable (tests pass a map; production passes getenv).
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;

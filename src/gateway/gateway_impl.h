@@ -1,5 +1,5 @@
-// Internal to the gateway (gateway.cpp, gateway_completion.cpp): the state one Gateway holds and the
-// handlers' helpers. Not part of the public API.
+// Internal to the gateway (gateway.cpp, gateway_completion.cpp): the state one Gateway holds and
+// the handlers' helpers. Not part of the public API.
 #pragma once
 
 #include <atomic>
@@ -16,11 +16,11 @@
 #include "gateway/budget_view_cache.h"
 #include "gateway/gateway.h"
 #include "gateway/metrics.h"
-#include "openai/request.h"
 #include "gateway/pacer.h"
-#include "ledger/request_id.h"
 #include "gateway/upstream_auction.h"
 #include "http/upstream_client.h"
+#include "ledger/request_id.h"
+#include "openai/request.h"
 
 namespace clearhouse::gateway {
 
@@ -53,10 +53,11 @@ struct Gateway::Impl {
   std::optional<predict::ThresholdPredictor> predictor;
   ApiKeyTable keys;
   Pacer pacer;
-  BudgetViewCache budget_view{ledger};  // what the pacer sees of the budget (no ledger read per request)
+  BudgetViewCache budget_view{
+      ledger};  // what the pacer sees of the budget (no ledger read per request)
   UpstreamAuction auction;
   std::vector<std::unique_ptr<http::UpstreamClient>> upstreams;  // in config order
-  http::Router router;     // the route table (before metrics: its labels name the series)
+  http::Router router;  // the route table (before metrics: its labels name the series)
   GatewayMetrics metrics;
 
   std::atomic<bool> draining{false};

@@ -86,7 +86,8 @@ std::size_t GatewayMetrics::route_index(std::string_view route) const {
 
 void GatewayMetrics::count_request(std::string_view route, int status) {
   const bool known = status >= kFirstCode && status < kFirstCode + static_cast<int>(kCodeSlots) - 1;
-  const std::size_t code_slot = known ? static_cast<std::size_t>(status - kFirstCode) : kCodeSlots - 1;
+  const std::size_t code_slot =
+      known ? static_cast<std::size_t>(status - kFirstCode) : kCodeSlots - 1;
   requests_[route_index(route) * kCodeSlots + code_slot].add();
 }
 
@@ -94,7 +95,9 @@ void GatewayMetrics::observe_request_seconds(std::string_view route, double seco
   request_seconds_[route_index(route)]->observe(seconds);
 }
 
-void GatewayMetrics::observe_added_seconds(double seconds) { added_seconds_.observe(seconds); }
+void GatewayMetrics::observe_added_seconds(double seconds) {
+  added_seconds_.observe(seconds);
+}
 
 void GatewayMetrics::observe_upstream_seconds(std::string_view upstream_name, double seconds) {
   upstream(upstream_name).seconds.observe(seconds);
@@ -107,7 +110,9 @@ void GatewayMetrics::count_upstream_error(std::string_view upstream_name, std::s
 void GatewayMetrics::add_tokens_reserved(std::int64_t tokens) {
   tokens_reserved_.add(token_count(tokens));
 }
-void GatewayMetrics::add_tokens_used(std::int64_t tokens) { tokens_used_.add(token_count(tokens)); }
+void GatewayMetrics::add_tokens_used(std::int64_t tokens) {
+  tokens_used_.add(token_count(tokens));
+}
 void GatewayMetrics::add_tokens_released(std::int64_t tokens) {
   tokens_released_.add(token_count(tokens));
 }
@@ -116,14 +121,20 @@ void GatewayMetrics::count_abandoned(std::string_view action) {
   abandoned_[index_of(kAbandonActions, action)].add();
 }
 
-void GatewayMetrics::count_budget_rejection() { budget_rejections_.add(); }
+void GatewayMetrics::count_budget_rejection() {
+  budget_rejections_.add();
+}
 
 void GatewayMetrics::add_payment_usd(std::string_view upstream_name, double usd) {
   upstream(upstream_name).payment_usd.add(usd);
 }
 
-void GatewayMetrics::stream_opened() { open_streams_.fetch_add(1, std::memory_order_relaxed); }
-void GatewayMetrics::stream_closed() { open_streams_.fetch_sub(1, std::memory_order_relaxed); }
+void GatewayMetrics::stream_opened() {
+  open_streams_.fetch_add(1, std::memory_order_relaxed);
+}
+void GatewayMetrics::stream_closed() {
+  open_streams_.fetch_sub(1, std::memory_order_relaxed);
+}
 
 std::vector<const GatewayMetrics::UpstreamSeries*> GatewayMetrics::upstreams_in_order() const {
   std::vector<const UpstreamSeries*> all;
@@ -171,10 +182,9 @@ void GatewayMetrics::render_upstreams(TextWriter& out) const {
       const std::uint64_t n = series->errors[kind].value();
       const bool is_other = kind == kUpstreamErrorKinds.size();
       if (is_other && n == 0) continue;
-      out.sample("clearhouse_upstream_errors_total",
-                 {{"upstream", series->name},
-                  {"kind", is_other ? kOther : kUpstreamErrorKinds[kind]}},
-                 n);
+      out.sample(
+          "clearhouse_upstream_errors_total",
+          {{"upstream", series->name}, {"kind", is_other ? kOther : kUpstreamErrorKinds[kind]}}, n);
     }
   }
   out.family("clearhouse_upstream_payment_usd_total", "counter",
@@ -194,8 +204,8 @@ std::string GatewayMetrics::render(const Gauges& gauges) const {
     out.family(name, "counter", help);
     out.sample(name, {}, c.value());
   };
-  counter("clearhouse_tokens_reserved_total", "Output tokens reserved in the ledger (request caps).",
-          tokens_reserved_);
+  counter("clearhouse_tokens_reserved_total",
+          "Output tokens reserved in the ledger (request caps).", tokens_reserved_);
   counter("clearhouse_tokens_used_total", "Output tokens settled as used.", tokens_used_);
   counter("clearhouse_tokens_released_total",
           "Output tokens returned to the budget (unused reservations).", tokens_released_);
@@ -219,7 +229,8 @@ std::string GatewayMetrics::render(const Gauges& gauges) const {
         open_streams_.load(std::memory_order_relaxed));
   gauge("clearhouse_shadow_price", "The pacer's current shadow price (lambda) of an output token.",
         gauges.shadow_price);
-  gauge("clearhouse_allowance_tokens", "Tokens the pacer's allowance line (plan line plus burst headroom) admits beyond committed "
+  gauge("clearhouse_allowance_tokens",
+        "Tokens the pacer's allowance line (plan line plus burst headroom) admits beyond committed "
         "spend now; negative while spending runs ahead of it.",
         gauges.allowance_tokens);
   gauge("clearhouse_budget_tokens", "Output-token budget of the current window.",

@@ -6,32 +6,34 @@
 // Catalogue (all names start with clearhouse_; units are in the names):
 //   requests_total{route,code}                       counter    finished requests by HTTP status
 //   request_duration_seconds{route}                  histogram  whole request, 100 us .. 600 s
-//   added_latency_seconds                            histogram  time in the gateway itself, 50 us .. 100 ms
-//   upstream_duration_seconds{upstream}              histogram  one upstream call, 100 us .. 600 s
-//   upstream_errors_total{upstream,kind}             counter    kind: connect|timeout|status|protocol
-//   upstream_payment_usd_total{upstream}             counter    USD paid to the upstream
-//   tokens_reserved_total, tokens_used_total,
-//   tokens_released_total                            counter    output tokens through the ledger
-//   abandoned_requests_total{action}                 counter    CLEAR abandoned: reject|degrade
-//   budget_rejections_total                          counter    the ledger had no room
-//   open_streams                                     gauge      SSE responses being written
-//   shadow_price, allowance_tokens, budget_tokens, budget_remaining_tokens, reserved_tokens,
-//   open_reservations, in_flight_requests, usage_ratio   gauges read at scrape time (Gauges)
+//   added_latency_seconds                            histogram  time in the gateway itself, 50 us
+//   .. 100 ms upstream_duration_seconds{upstream}              histogram  one upstream call, 100 us
+//   .. 600 s upstream_errors_total{upstream,kind}             counter    kind:
+//   connect|timeout|status|protocol upstream_payment_usd_total{upstream}             counter    USD
+//   paid to the upstream tokens_reserved_total, tokens_used_total, tokens_released_total counter
+//   output tokens through the ledger abandoned_requests_total{action}                 counter CLEAR
+//   abandoned: reject|degrade budget_rejections_total                          counter    the
+//   ledger had no room open_streams                                     gauge      SSE responses
+//   being written shadow_price, allowance_tokens, budget_tokens, budget_remaining_tokens,
+//   reserved_tokens, open_reservations, in_flight_requests, usage_ratio   gauges read at scrape
+//   time (Gauges)
 //
 // Label values come only from fixed sets and the operator's config, never from clients: there is no
-// per-key label and nothing secret. route is one of the route labels given at construction; an unknown route, error kind or
-// abandon action is a programmer error (assert) and is counted under "other" in release builds. HTTP
-// statuses outside 100..599 are counted as code="other". Upstream names are best declared at
-// construction (their series then exist from the start and are found without a lock); others are
-// added on first use under a small mutex, up to kMaxUpstreamSeries, after which they share one series
-// labelled upstream="overflow" (a bound against a bug passing unbounded strings, not a feature).
+// per-key label and nothing secret. route is one of the route labels given at construction; an
+// unknown route, error kind or abandon action is a programmer error (assert) and is counted under
+// "other" in release builds. HTTP statuses outside 100..599 are counted as code="other". Upstream
+// names are best declared at construction (their series then exist from the start and are found
+// without a lock); others are added on first use under a small mutex, up to kMaxUpstreamSeries,
+// after which they share one series labelled upstream="overflow" (a bound against a bug passing
+// unbounded strings, not a feature).
 //
 // Units: seconds (double) for durations, whole output tokens, USD. NaN observations are dropped and
 // negative durations count as 0 (see prometheus.h); negative token counts or payments are ignored
 // (counters only go up).
 //
-// Thread-safety: every member function is safe from any number of threads. Counting and observing is
-// lock-free (relaxed atomics, pre-created series) except for the first use of an undeclared upstream.
+// Thread-safety: every member function is safe from any number of threads. Counting and observing
+// is lock-free (relaxed atomics, pre-created series) except for the first use of an undeclared
+// upstream.
 //
 // Example:
 //   GatewayMetrics metrics(router.labels(), {"vllm", "openai"});
@@ -54,10 +56,11 @@
 
 namespace clearhouse::gateway {
 
-inline constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view kPrometheusContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
 
 inline constexpr std::array<std::string_view, 4> kUpstreamErrorKinds = {"connect", "timeout",
-                                                                         "status", "protocol"};
+                                                                        "status", "protocol"};
 inline constexpr std::array<std::string_view, 2> kAbandonActions = {"reject", "degrade"};
 inline constexpr std::size_t kMaxUpstreamSeries = 64;
 
@@ -126,7 +129,7 @@ class GatewayMetrics {
 
   [[nodiscard]] std::size_t route_index(std::string_view route) const;
 
-  const std::vector<std::string> routes_;  // the last: unknown routes
+  const std::vector<std::string> routes_;            // the last: unknown routes
   std::unique_ptr<prometheus::Counter[]> requests_;  // [route * kCodeSlots + code slot]
   std::vector<std::unique_ptr<prometheus::Histogram>> request_seconds_;  // per route
   prometheus::Histogram added_seconds_;

@@ -21,8 +21,9 @@
 //              1/beta, at least its predicted need: nothing is abandoned.
 // The slack. Below the allowance line (g < 0) a funded request's cap is raised to a share of the
 // slack, max(cap, -g / 16): while the budget is plentiful an answer longer than t*(0) is not cut
-// (an answer cut at its cap is wrong, and its tokens are wasted). Each reservation takes its cap out
-// of the slack, so a burst's caps shrink geometrically back to t*(0) before the line is reached.
+// (an answer cut at its cap is wrong, and its tokens are wasted). Each reservation takes its cap
+// out of the slack, so a burst's caps shrink geometrically back to t*(0) before the line is
+// reached.
 //   uniform    cap = floor((1 - min(1, x)) (m + 1/beta)), m the ring's median threshold.
 //   predictor  cap = floor((1 - min(1, x)) (tau + 1/beta)).
 // This is dual descent on lambda with a time-based target: the subgradient steps

@@ -1,7 +1,9 @@
-// The gateway's two policy switches, shared by its config (gateway_config.h) and its pacer (pacer.h).
+// The gateway's two policy switches, shared by its config (gateway_config.h) and its pacer
+// (pacer.h).
 //
 //  PacingPolicy: how a request's token cap is set online.
-//    clear      CLEAR (Lambert): the cap t*(lambda) at the current shadow price, or abandoned when the
+//    clear      CLEAR (Lambert): the cap t*(lambda) at the current shadow price, or abandoned when
+//    the
 //               query's surplus at that price is not positive (the default).
 //    uniform    every request gets the same per-request allowance (for comparison).
 //    predictor  the allowance scaled by the request's predicted threshold over the recent mean (for

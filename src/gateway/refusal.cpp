@@ -102,7 +102,8 @@ http::HttpResponse budget_exhausted(const ExhaustedBudget& budget) {
   const RetryAdvice advice = retry_advice(budget);
   const std::string_view code =
       budget.scope == BudgetScope::kKey ? "key_budget_exhausted" : "budget_exhausted";
-  http::HttpResponse response = http::error_response(429, exhausted_message(budget, advice), {}, {}, code);
+  http::HttpResponse response =
+      http::error_response(429, exhausted_message(budget, advice), {}, {}, code);
   add_retry_headers(response, advice);
   return response;
 }

@@ -28,8 +28,8 @@
 #include <cstdint>
 #include <optional>
 
-#include "http/http.h"
 #include "gateway/pacer.h"
+#include "http/http.h"
 
 namespace clearhouse::gateway::refusal {
 

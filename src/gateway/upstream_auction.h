@@ -1,7 +1,8 @@
 // The upstream auction: which configured upstream serves a request, and what the user pays for it.
-// The reverse second-price auction of Test-Time Compute Games (market/auction.h), run per request at
-// the token cap c the pacer set, with the rule of market/second_price.h (the one the market simulator
-// uses; market::run_auction itself works on discrete compute levels, which an upstream does not have):
+// The reverse second-price auction of Test-Time Compute Games (market/auction.h), run per request
+// at the token cap c the pacer set, with the rule of market/second_price.h (the one the market
+// simulator uses; market::run_auction itself works on discrete compute levels, which an upstream
+// does not have):
 //
 //   q_k(c)  = value_usd * curve_k.at(c)        expected quality, USD (an empty curve reads 1)
 //   cost_k(t) = usd_per_token_k * t            posted price of t tokens, USD
@@ -13,7 +14,8 @@
 // posted price.
 //
 // Payment, once the request used u tokens: the second-price rule with the costs at u,
-//   pay = max( q_win(c) - max(S_second(u), v0),  cost_win(u) ),   S_second(u) = q_second(c) - cost_second(u)
+//   pay = max( q_win(c) - max(S_second(u), v0),  cost_win(u) ),   S_second(u) = q_second(c) -
+//   cost_second(u)
 // so the user keeps max(S_second, v0) of the winner's quality, as in the market simulator, and the
 // winner is never paid below its posted price. Without the floor term the payment does not depend
 // on the winner's own price at all (the truthfulness property); the floor only binds when u is so
@@ -24,8 +26,8 @@
 // Units: USD, tokens. Pure logic, immutable after construction: safe to call from any thread.
 //
 // Example:
-//   UpstreamAuction auction({{"small", 2e-7, small_curve}, {"large", 1e-6, large_curve}}, 0.01, 0.0);
-//   AuctionPick pick = auction.pick(decision.cap);
+//   UpstreamAuction auction({{"small", 2e-7, small_curve}, {"large", 1e-6, large_curve}}, 0.01,
+//   0.0); AuctionPick pick = auction.pick(decision.cap);
 //   ... forward to auction.bidders()[pick.winner] ...
 //   const double usd = auction.payment_usd(pick, decision.cap, usage.completion_tokens);
 #pragma once
@@ -58,7 +60,8 @@ struct AuctionPick {
 class UpstreamAuction {
  public:
   // bidders: at least one, prices finite and >= 0. value_usd (the user's value of a right answer)
-  // and outside_value_usd (v0, the value of not buying): finite and >= 0. Else std::invalid_argument.
+  // and outside_value_usd (v0, the value of not buying): finite and >= 0. Else
+  // std::invalid_argument.
   UpstreamAuction(std::vector<UpstreamBidder> bidders, double value_usd, double outside_value_usd);
 
   // The auction at cap `cap` (tokens, >= 0).

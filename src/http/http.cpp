@@ -92,8 +92,8 @@ nlohmann::json parse_json_body(std::string_view body, int max_depth) {
           return true;
         });
   } catch (const TooDeep&) {
-    throw HttpError(400, "request body nests JSON deeper than " + std::to_string(max_depth) +
-                             " levels");
+    throw HttpError(400,
+                    "request body nests JSON deeper than " + std::to_string(max_depth) + " levels");
   } catch (const nlohmann::json::exception& e) {
     throw HttpError(400, std::string("request body is not valid JSON: ") + e.what());
   }
@@ -112,7 +112,8 @@ HttpResponse call_handler(const HttpHandler& handler, const HttpRequest& request
 }
 
 void Router::add(std::string method, std::string path, std::string label, HttpHandler handler) {
-  routes_.push_back(Route{std::move(method), std::move(path), std::move(label), std::move(handler)});
+  routes_.push_back(
+      Route{std::move(method), std::move(path), std::move(label), std::move(handler)});
 }
 
 std::string_view Router::label_of(const HttpRequest& request) const {

@@ -3,10 +3,11 @@
 //
 // A handler maps an HttpRequest to an HttpResponse. A response either carries its whole body, or a
 // BodyProducer that writes the body piece by piece (server-sent events) after the handler returned;
-// the producer runs on the connection's thread and may block (pacing). Expected failures are thrown as
-// HttpError and turned by Router into OpenAI-style error bodies:
+// the producer runs on the connection's thread and may block (pacing). Expected failures are thrown
+// as HttpError and turned by Router into OpenAI-style error bodies:
 //
-//   {"error": {"message": "...", "type": "invalid_request_error", "param": "max_tokens", "code": null}}
+//   {"error": {"message": "...", "type": "invalid_request_error", "param": "max_tokens", "code":
+//   null}}
 //
 // Any other exception escaping a handler becomes a 500 with type "server_error": call_handler() is
 // the one wrapper that does it, for Router and HttpServer alike (as in llama.cpp's server).
@@ -21,22 +22,21 @@
 
 #include <cstddef>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 namespace clearhouse::http {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // without the query string
-  HttpHeaders headers; // names as received; look them up with header()
+  std::string method;   // "GET", "POST", ...
+  std::string path;     // without the query string
+  HttpHeaders headers;  // names as received; look them up with header()
   std::string body;
 
   // The first value of header `name` (ASCII case-insensitive), or "" when absent.
@@ -66,8 +66,8 @@ struct HttpResponse {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
-// An expected failure of a request, reported to the client as an OpenAI error body. Empty `param` or
-// `code` are sent as null.
+// An expected failure of a request, reported to the client as an OpenAI error body. Empty `param`
+// or `code` are sent as null.
 class HttpError : public std::runtime_error {
  public:
   HttpError(int status, const std::string& message, std::string type = {}, std::string param = {},

@@ -1,7 +1,9 @@
-// One of two files that include cpp-httplib (the other is upstream_client.cpp): adapts its Request/Response to HttpRequest/HttpResponse,
-// replaces its socket options (no SO_REUSEPORT) and its fixed thread pool.
+// One of two files that include cpp-httplib (the other is upstream_client.cpp): adapts its
+// Request/Response to HttpRequest/HttpResponse, replaces its socket options (no SO_REUSEPORT) and
+// its fixed thread pool.
 #include "http/server.h"
 
+#include <httplib.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -14,8 +16,6 @@
 #include <utility>
 #include <vector>
 
-#include <httplib.h>
-
 namespace clearhouse::http {
 namespace {
 
@@ -23,7 +23,8 @@ namespace {
 // and joined at shutdown. cpp-httplib's ThreadPool has a fixed size, which long streams exhaust.
 class GrowingThreadPool : public httplib::TaskQueue {
  public:
-  explicit GrowingThreadPool(std::size_t max_threads) : max_threads_(std::max<std::size_t>(1, max_threads)) {}
+  explicit GrowingThreadPool(std::size_t max_threads)
+      : max_threads_(std::max<std::size_t>(1, max_threads)) {}
   ~GrowingThreadPool() override { shutdown(); }
 
   void enqueue(std::function<void()> fn) override {
@@ -169,13 +170,15 @@ HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
   // with an empty body: give them an OpenAI error body.
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
-    const std::string message = res.status == 413 ? "request body too large"
-                                                  : "HTTP error " + std::to_string(res.status);
+    const std::string message =
+        res.status == 413 ? "request body too large" : "HTTP error " + std::to_string(res.status);
     res.set_content(error_body(res.status, message).dump(), "application/json");
   });
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 int HttpServer::bind() {
   const auto& o = impl_->options;
@@ -228,8 +231,12 @@ void HttpServer::stop() {
   if (impl_->background.joinable()) impl_->background.join();
 }
 
-int HttpServer::port() const { return impl_->port; }
+int HttpServer::port() const {
+  return impl_->port;
+}
 
-const HttpServerOptions& HttpServer::options() const { return impl_->options; }
+const HttpServerOptions& HttpServer::options() const {
+  return impl_->options;
+}
 
 }  // namespace clearhouse::http

@@ -1,10 +1,10 @@
 // Server-sent events as OpenAI-compatible servers use them: each event is one `data: <json>` line
 // followed by a blank line, and the stream ends with `data: [DONE]`.
 //
-// sse_data() formats an event; SseParser splits a byte stream (arriving in arbitrary pieces) back into
-// the data payloads of complete events, for a client of such a server (the gateway reading its
-// upstream, tests). Comment lines (":") and fields other than `data` are ignored; several `data` lines
-// in one event are joined with "\n"; lines may end with "\n" or "\r\n".
+// sse_data() formats an event; SseParser splits a byte stream (arriving in arbitrary pieces) back
+// into the data payloads of complete events, for a client of such a server (the gateway reading its
+// upstream, tests). Comment lines (":") and fields other than `data` are ignored; several `data`
+// lines in one event are joined with "\n"; lines may end with "\n" or "\r\n".
 //
 //   SseParser parser;
 //   for (const std::string& payload : parser.feed(bytes)) {

@@ -1,11 +1,11 @@
 #include "http/upstream_client.h"
 
+#include <httplib.h>
+
 #include <mutex>
 #include <regex>
 #include <utility>
 #include <vector>
-
-#include <httplib.h>
 
 namespace clearhouse::http {
 
@@ -29,8 +29,12 @@ namespace {
 
 using Seconds = std::chrono::duration<double>;
 
-std::int64_t seconds_to_ns(double seconds) { return static_cast<std::int64_t>(seconds * 1e9); }
-double ns_to_seconds(std::int64_t ns) { return static_cast<double>(ns) * 1e-9; }
+std::int64_t seconds_to_ns(double seconds) {
+  return static_cast<std::int64_t>(seconds * 1e9);
+}
+double ns_to_seconds(std::int64_t ns) {
+  return static_cast<double>(ns) * 1e-9;
+}
 
 template <class Duration>
 Duration to_duration(double seconds) {
@@ -51,7 +55,8 @@ std::unique_ptr<httplib::Client> make_client(const std::string& origin, const Up
 
 UpstreamClient::UpstreamClient(UpstreamEndpoint endpoint, const base::Clock& clock)
     : endpoint_(std::move(endpoint)), clock_(clock), pool_(std::make_unique<Pool>()) {
-  static const std::regex url(R"(^(https?://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?)(/[^?#]*)?$)");
+  static const std::regex url(
+      R"(^(https?://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?)(/[^?#]*)?$)");
   std::smatch m;
   if (!std::regex_match(endpoint_.base_url, m, url)) {
     throw UpstreamUrlError("upstream '" + endpoint_.name + "': base_url '" + endpoint_.base_url +
@@ -115,7 +120,8 @@ UpstreamReply UpstreamClient::post(std::string_view path, std::string body,
   if (ok) {
     reply.status = response.status;
     std::lock_guard<std::mutex> lock(pool_->mutex);
-    if (pool_->idle.size() < endpoint_.max_idle_connections) pool_->idle.push_back(std::move(client));
+    if (pool_->idle.size() < endpoint_.max_idle_connections)
+      pool_->idle.push_back(std::move(client));
     return reply;
   }
   // A client whose call failed may hold a broken connection: drop it.
@@ -124,14 +130,14 @@ UpstreamReply UpstreamClient::post(std::string_view path, std::string body,
     reply.message = "the request was canceled before the upstream finished";
   } else if (total_expired) {
     reply.failure = UpstreamFailure::kTimeout;
-    reply.message = "no complete response within " + std::to_string(endpoint_.total_timeout_seconds) + " s";
+    reply.message =
+        "no complete response within " + std::to_string(endpoint_.total_timeout_seconds) + " s";
   } else if (error == httplib::Error::Connection || error == httplib::Error::ConnectionTimeout ||
              error == httplib::Error::BindIPAddress) {
     reply.failure = UpstreamFailure::kConnect;
     reply.message = "cannot connect to " + origin_ + ": " + httplib::to_string(error);
-  } else if (error == httplib::Error::Read &&
-             ns_to_seconds(clock_.monotonic_ns() - last_bytes) >=
-                 endpoint_.read_timeout_seconds * 0.95) {
+  } else if (error == httplib::Error::Read && ns_to_seconds(clock_.monotonic_ns() - last_bytes) >=
+                                                  endpoint_.read_timeout_seconds * 0.95) {
     reply.failure = UpstreamFailure::kTimeout;
     reply.message = "no bytes for " + std::to_string(endpoint_.read_timeout_seconds) + " s";
   } else {

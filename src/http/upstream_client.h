@@ -1,17 +1,17 @@
-// UpstreamClient: calls one OpenAI-compatible upstream (vLLM, llama.cpp's server, OpenAI, the replay
-// upstream) over HTTP/1.1 with keep-alive, for many threads at once. cpp-httplib underneath (only in
-// upstream_client.cpp); its clients serialise their requests, so this keeps a pool of them, one per
-// concurrent call, and reuses idle ones.
+// UpstreamClient: calls one OpenAI-compatible upstream (vLLM, llama.cpp's server, OpenAI, the
+// replay upstream) over HTTP/1.1 with keep-alive, for many threads at once. cpp-httplib underneath
+// (only in upstream_client.cpp); its clients serialise their requests, so this keeps a pool of
+// them, one per concurrent call, and reuses idle ones.
 //
 // A call streams the response body to a callback as bytes arrive (whole bodies are collected by
 // post_collect), so one code path serves streaming and non-streaming requests, and the caller can
 // stop early (the client went away): returning false from the callback closes the connection, which
 // makes vLLM and llama.cpp abort the generation.
 //
-// Timeouts (seconds): connect; read, the longest silence between bytes; total, the whole call (checked
-// whenever bytes arrive and enforced by the read timeout when they do not). Failures are values
-// (UpstreamReply::failure), never exceptions. The API key goes only into the Authorization header; it
-// is never part of a message.
+// Timeouts (seconds): connect; read, the longest silence between bytes; total, the whole call
+// (checked whenever bytes arrive and enforced by the read timeout when they do not). Failures are
+// values (UpstreamReply::failure), never exceptions. The API key goes only into the Authorization
+// header; it is never part of a message.
 //
 //   UpstreamClient client({.name = "vllm", .base_url = "http://127.0.0.1:8000", .api_key = key});
 //   UpstreamReply reply = client.post_collect("/v1/chat/completions", body);
@@ -51,10 +51,10 @@ enum class UpstreamFailure {
 
 struct UpstreamReply {
   UpstreamFailure failure = UpstreamFailure::kNone;
-  int status = 0;          // HTTP status, 0 when no response head arrived
-  std::string body;        // post_collect only
-  std::string message;     // what went wrong, for logs and error bodies ("" on success)
-  double seconds = 0.0;    // wall time of the call
+  int status = 0;        // HTTP status, 0 when no response head arrived
+  std::string body;      // post_collect only
+  std::string message;   // what went wrong, for logs and error bodies ("" on success)
+  double seconds = 0.0;  // wall time of the call
 };
 
 // Receives the response body in pieces, with the status of the response head. Return false to stop.

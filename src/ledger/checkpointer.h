@@ -1,13 +1,13 @@
 // Moves WAL checkpoints off the ledger's write path. With synchronous=NORMAL a WAL commit costs no
 // fsync, but a checkpoint (copying the WAL back into the database file) fsyncs both files, and
 // SQLite's automatic checkpoint runs inside whichever commit crosses the threshold, under the
-// ledger's lock. The Checkpointer turns automatic checkpoints off on the writing connection, watches
-// the WAL's size through sqlite3_wal_hook, and runs PASSIVE checkpoints (which never block the writer
-// and never write a transaction: there is still exactly one writer of ledger data) on its own thread
-// and connection once the WAL holds kCheckpointPages pages.
+// ledger's lock. The Checkpointer turns automatic checkpoints off on the writing connection,
+// watches the WAL's size through sqlite3_wal_hook, and runs PASSIVE checkpoints (which never block
+// the writer and never write a transaction: there is still exactly one writer of ledger data) on
+// its own thread and connection once the WAL holds kCheckpointPages pages.
 //
-// Private to ledger.cpp. Thread-safety: construct and destroy on the owner's thread; the WAL hook runs
-// on the writer's thread, under the ledger's lock.
+// Private to ledger.cpp. Thread-safety: construct and destroy on the owner's thread; the WAL hook
+// runs on the writer's thread, under the ledger's lock.
 #pragma once
 
 #include <condition_variable>

@@ -4,8 +4,8 @@
 //   reserved_at_ms,closed_at_ms
 //
 // Tokens are whole completion tokens, payment_usd is USD (shortest round-trip decimal), times are
-// milliseconds since the Unix epoch. used_tokens and closed_at_ms are empty while a request is open.
-// Fields holding a comma, quote or line break are quoted RFC 4180-style.
+// milliseconds since the Unix epoch. used_tokens and closed_at_ms are empty while a request is
+// open. Fields holding a comma, quote or line break are quoted RFC 4180-style.
 //
 // Thread-safety: as Ledger (reads one snapshot under the ledger's lock).
 #pragma once

@@ -19,7 +19,8 @@ namespace {
 constexpr std::size_t kHeaderBytes = sizeof(std::uint32_t) + sizeof(std::uint64_t);
 // kind + seq + four i64 + payment + three u16 sizes.
 constexpr std::size_t kFixedPayloadBytes = 1 + 8 + 4 * 8 + 8 + 3 * 2;
-constexpr std::size_t kMaxPayloadBytes = kFixedPayloadBytes + 3 * std::numeric_limits<std::uint16_t>::max();
+constexpr std::size_t kMaxPayloadBytes =
+    kFixedPayloadBytes + 3 * std::numeric_limits<std::uint16_t>::max();
 
 std::uint64_t fnv1a(std::string_view bytes) {
   std::uint64_t h = 14695981039346656037ULL;
@@ -72,9 +73,10 @@ bool decode_payload(std::string_view payload, JournalRecord& r) {
   std::uint8_t kind = 0;
   if (!in.get(kind) || kind < 1 || kind > 3) return false;
   r.kind = static_cast<JournalRecord::Kind>(kind);
-  return in.get(r.seq) && in.get(r.reserved_tokens) && in.get(r.window_start_ms) && in.get(r.at_ms) &&
-         in.get(r.used_tokens) && in.get(r.payment_usd) && in.get_string(r.request_id) &&
-         in.get_string(r.key_id) && in.get_string(r.upstream) && in.at_end();
+  return in.get(r.seq) && in.get(r.reserved_tokens) && in.get(r.window_start_ms) &&
+         in.get(r.at_ms) && in.get(r.used_tokens) && in.get(r.payment_usd) &&
+         in.get_string(r.request_id) && in.get_string(r.key_id) && in.get_string(r.upstream) &&
+         in.at_end();
 }
 
 [[noreturn]] void fail(const std::string& path, std::string_view what) {
@@ -164,8 +166,9 @@ void JournalFile::cut_back() {
 
 void JournalFile::append(std::string_view bytes, bool sync) {
   if (damaged_) {
-    throw LedgerError(path_ + ": the ledger journal holds a partial record from an earlier failed "
-                              "write and cannot be appended to; restart to recover it");
+    throw LedgerError(path_ +
+                      ": the ledger journal holds a partial record from an earlier failed "
+                      "write and cannot be appended to; restart to recover it");
   }
   std::size_t written = 0;
   while (written < bytes.size()) {
@@ -196,7 +199,8 @@ void JournalFile::truncate() {
 
 void sync_directory_of(const std::string& path) {
   const std::size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string dir =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) fail(dir, "cannot open the ledger's directory");
   const int rc = ::fsync(fd);
@@ -212,7 +216,8 @@ JournalContents read_journal_file(const std::string& path) {
   try {
     return decode_journal(base::read_whole_file(path), path);
   } catch (const base::FileError& e) {
-    throw LedgerError(std::string("cannot read the ledger journal: ") + e.what());  // names the file
+    throw LedgerError(std::string("cannot read the ledger journal: ") +
+                      e.what());  // names the file
   }
 }
 

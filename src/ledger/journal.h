@@ -6,10 +6,10 @@
 // left. Private to the ledger (ledger*.cpp).
 //
 // Record format (native byte order: the file is read back only by the machine that wrote it, when
-// the ledger next opens): u32 payload size, u64 FNV-1a checksum of the payload, payload. Payload: u8
-// kind, u64 seq, four i64 fields, f64 payment, then three strings each as u16 size + bytes. A record
-// cut short at the end of the file (a crash during the write) is a torn tail and is ignored; a bad
-// record followed by more data is corruption and an error naming the file and offset.
+// the ledger next opens): u32 payload size, u64 FNV-1a checksum of the payload, payload. Payload:
+// u8 kind, u64 seq, four i64 fields, f64 payment, then three strings each as u16 size + bytes. A
+// record cut short at the end of the file (a crash during the write) is a torn tail and is ignored;
+// a bad record followed by more data is corruption and an error naming the file and offset.
 //
 // Thread-safety: none; the ledger serialises appends with its state mutex.
 #pragma once
@@ -24,7 +24,7 @@ namespace clearhouse::ledger {
 struct JournalRecord {
   enum class Kind : std::uint8_t { kReserve = 1, kSettle = 2, kRelease = 3 };
   Kind kind = Kind::kReserve;
-  std::uint64_t seq = 0;             // strictly increasing across the ledger's life
+  std::uint64_t seq = 0;  // strictly increasing across the ledger's life
   std::string request_id;
   std::string key_id;
   std::string upstream;              // reserve only
@@ -45,8 +45,8 @@ struct JournalContents {
   std::uint64_t torn_tail_bytes = 0;  // bytes after the last whole record (a write cut by a crash)
 };
 
-// Decodes a whole journal file's bytes. Throws LedgerError("<path>: corrupt journal at byte N: ...")
-// for a damaged record that is not the file's tail.
+// Decodes a whole journal file's bytes. Throws LedgerError("<path>: corrupt journal at byte N:
+// ...") for a damaged record that is not the file's tail.
 [[nodiscard]] JournalContents decode_journal(std::string_view bytes, const std::string& path);
 
 // One journal file, open for appending.
@@ -58,9 +58,9 @@ class JournalFile {
   JournalFile(const JournalFile&) = delete;
   JournalFile& operator=(const JournalFile&) = delete;
 
-  // Writes bytes at the end with one write() (repeated only for a short write), then fdatasync()s if
-  // sync. On failure the file is cut back to its size before the call, so a failed append leaves no
-  // partial record, and LedgerError is thrown.
+  // Writes bytes at the end with one write() (repeated only for a short write), then fdatasync()s
+  // if sync. On failure the file is cut back to its size before the call, so a failed append leaves
+  // no partial record, and LedgerError is thrown.
   void append(std::string_view bytes, bool sync);
   // Empties the file (its records are all in SQLite).
   void truncate();

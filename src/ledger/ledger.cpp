@@ -21,8 +21,8 @@ void check_id(std::string_view value, const char* what, bool allow_empty) {
 
 void check_tokens(std::int64_t tokens, const char* what) {
   if (tokens < 0 || tokens > kMaxLedgerTokens) {
-    throw std::invalid_argument(std::string("ledger: ") + what + " out of range: " +
-                                std::to_string(tokens));
+    throw std::invalid_argument(std::string("ledger: ") + what +
+                                " out of range: " + std::to_string(tokens));
   }
 }
 
@@ -57,8 +57,8 @@ std::string_view to_string(CloseStatus status) {
   return "?";
 }
 
-
-Ledger Ledger::open(const std::string& path, const base::Clock& clock, const LedgerOptions& options) {
+Ledger Ledger::open(const std::string& path, const base::Clock& clock,
+                    const LedgerOptions& options) {
   return Ledger(std::make_unique<Impl>(path, clock, options));
 }
 
@@ -67,7 +67,9 @@ Ledger::Ledger(Ledger&&) noexcept = default;
 Ledger& Ledger::operator=(Ledger&&) noexcept = default;
 Ledger::~Ledger() = default;
 
-int Ledger::current_schema_version() { return kLedgerSchemaVersion; }
+int Ledger::current_schema_version() {
+  return kLedgerSchemaVersion;
+}
 
 int Ledger::schema_version() const {
   std::lock_guard lock(impl_->store_mu);
@@ -201,11 +203,12 @@ CloseResult Ledger::release(std::string_view request_id) {
   return impl_->close_request(request_id, RequestState::kReleased, 0, 0.0);
 }
 
-ReconcileReport Ledger::reconcile_after_restart(ReconcilePolicy policy,
-                                                const std::map<std::string, double>& usd_per_token) {
+ReconcileReport Ledger::reconcile_after_restart(
+    ReconcilePolicy policy, const std::map<std::string, double>& usd_per_token) {
   Impl& m = *impl_;
   m.require_writable();
-  const Impl::Exclusive exclusive(m);  // no write may close a request between the reads and the closes
+  const Impl::Exclusive exclusive(
+      m);  // no write may close a request between the reads and the closes
   std::vector<RequestRecord> open;
   m.store.for_each_request([&](const RequestRecord& r) { open.push_back(r); }, /*open_only=*/true);
   ReconcileReport report;
@@ -214,8 +217,9 @@ ReconcileReport Ledger::reconcile_after_restart(ReconcilePolicy policy,
   for (RequestRecord& r : open) {
     if (policy == ReconcilePolicy::kCountAsFullyUsed) {
       const auto price = usd_per_token.find(r.upstream);
-      const double payment =
-          price == usd_per_token.end() ? 0.0 : price->second * static_cast<double>(r.reserved_tokens);
+      const double payment = price == usd_per_token.end()
+                                 ? 0.0
+                                 : price->second * static_cast<double>(r.reserved_tokens);
       m.store.close(r, RequestState::kReconciled, r.reserved_tokens, payment, now);
       r.state = RequestState::kReconciled;
       r.used_tokens = r.reserved_tokens;

@@ -1,12 +1,14 @@
-// The token ledger: the gateway's source of truth for what was reserved, spent and paid. Every request
-// reserves its token cap before it is sent upstream, and is then closed exactly once: settled with the
-// tokens actually used (the rest of the reservation goes back to the pool), or released when it never
-// reached the upstream. A restart loses nothing committed; reservations a crash left open are closed by
-// reconcile_after_restart() under a rule that never forgets spend that may have happened.
+// The token ledger: the gateway's source of truth for what was reserved, spent and paid. Every
+// request reserves its token cap before it is sent upstream, and is then closed exactly once:
+// settled with the tokens actually used (the rest of the reservation goes back to the pool), or
+// released when it never reached the upstream. A restart loses nothing committed; reservations a
+// crash left open are closed by reconcile_after_restart() under a rule that never forgets spend
+// that may have happened.
 //
-// Units: tokens are completion (output) tokens, as whole numbers; payments are USD (double, as reported
-// by the caller: the ledger records them, it does not price anything); times are milliseconds since the
-// Unix epoch from the Clock passed at open (the ledger never reads the wall clock).
+// Units: tokens are completion (output) tokens, as whole numbers; payments are USD (double, as
+// reported by the caller: the ledger records them, it does not price anything); times are
+// milliseconds since the Unix epoch from the Clock passed at open (the ledger never reads the wall
+// clock).
 //
 // Budgets: an optional global budget and optional per-key budgets, in tokens per window of
 // `window_seconds` (fixed windows aligned to the epoch; 0 = one window for all time). A request is
@@ -16,18 +18,19 @@
 // settle() is never called with more tokens than were reserved (the gateway sends the upstream the
 // reserved cap); if it is, the overrun is recorded truthfully and reported, never hidden.
 //
-// Storage: one SQLite file in WAL mode, with a journal in front of it (ledger_impl.h). Decisions are
-// made in memory (the budgets, the charges of recent windows and the open requests are loaded at
-// open); each reserve/settle/release is appended to the journal file (LEDGER-writes-0 or -1, one
+// Storage: one SQLite file in WAL mode, with a journal in front of it (ledger_impl.h). Decisions
+// are made in memory (the budgets, the charges of recent windows and the open requests are loaded
+// at open); each reserve/settle/release is appended to the journal file (LEDGER-writes-0 or -1, one
 // write() of one record, ledger_journal.h) before it changes anything or returns, so what a call
 // acknowledged survives the process being killed at any instant. An applier thread moves journaled
-// writes into SQLite every 20 ms in one transaction, on the one writing connection; a restart applies
-// what a crash left, exactly once (journal_state.applied_seq). Reads of SQLite (find, totals,
-// for_each_request) apply what is queued first; window_totals() reads memory. WAL checkpoints run on a
-// background thread with their own connection (ledger_checkpointer.h). One writing Ledger per file
-// (an flock on LEDGER-writes.lock: a second open for writing throws LedgerError); other processes
-// (the `clearhouse ledger` CLI) may read at any time, and see the writes applied so far. Do not fork()
-// while a Ledger is open and use it in the child; open a new one there.
+// writes into SQLite every 20 ms in one transaction, on the one writing connection; a restart
+// applies what a crash left, exactly once (journal_state.applied_seq). Reads of SQLite (find,
+// totals, for_each_request) apply what is queued first; window_totals() reads memory. WAL
+// checkpoints run on a background thread with their own connection (ledger_checkpointer.h). One
+// writing Ledger per file (an flock on LEDGER-writes.lock: a second open for writing throws
+// LedgerError); other processes (the `clearhouse ledger` CLI) may read at any time, and see the
+// writes applied so far. Do not fork() while a Ledger is open and use it in the child; open a new
+// one there.
 //
 // Thread-safety: every member function is safe to call concurrently from any number of threads.
 //
@@ -67,7 +70,8 @@ enum class Durability {
   // process being killed (SIGKILL, crash, OOM); a power loss or kernel crash may lose the last
   // writes. About 100,000 reserve+settle pairs per second here (docs/performance.md).
   kProcessCrash,
-  // The journal is fdatasync'ed after every write (and SQLite runs synchronous=FULL): survives power
+  // The journal is fdatasync'ed after every write (and SQLite runs synchronous=FULL): survives
+  // power
   // loss. Each write costs a disk flush (about 3,000 pairs per second here).
   kPowerLoss,
 };
@@ -86,10 +90,10 @@ enum class RequestState { kOpen, kSettled, kReleased, kReconciled };
 [[nodiscard]] std::string_view to_string(RequestState state);
 
 enum class ReserveStatus {
-  kReserved,           // the cap is reserved; the caller must settle() or release() it
-  kOverGlobalBudget,   // nothing recorded
-  kOverKeyBudget,      // nothing recorded
-  kDuplicateId,        // an entry with this id exists (in any state); nothing changed
+  kReserved,          // the cap is reserved; the caller must settle() or release() it
+  kOverGlobalBudget,  // nothing recorded
+  kOverKeyBudget,     // nothing recorded
+  kDuplicateId,       // an entry with this id exists (in any state); nothing changed
 };
 [[nodiscard]] std::string_view to_string(ReserveStatus status);
 
@@ -154,7 +158,7 @@ struct WindowTotals {
 
 struct LedgerTotals {
   Totals overall;
-  WindowTotals window;                          // the global budget's current window
+  WindowTotals window;  // the global budget's current window
   std::map<std::string, Totals> by_key;
   std::map<std::string, WindowTotals> key_windows;  // keys with a budget or usage in this window
   std::map<std::string, Totals> by_upstream;
@@ -165,7 +169,8 @@ enum class ReconcilePolicy {
   // generated in full, so it is closed as used = reserved (state "reconciled"). The budget may be
   // under-used by the difference, but spend that happened is never forgotten.
   kCountAsFullyUsed,
-  // For an operator who knows none of the open requests reached an upstream: close them as released.
+  // For an operator who knows none of the open requests reached an upstream: close them as
+  // released.
   kRelease,
 };
 
@@ -177,13 +182,13 @@ struct ReconcileReport {
 
 // How the journaled writes reached SQLite (see "Storage" above).
 struct LedgerWriteStats {
-  std::uint64_t writes = 0;          // reserve/settle/release calls journaled since open
-  std::uint64_t commits = 0;         // SQLite transactions that applied them
-  std::size_t largest_batch = 0;     // the most writes one transaction applied
+  std::uint64_t writes = 0;            // reserve/settle/release calls journaled since open
+  std::uint64_t commits = 0;           // SQLite transactions that applied them
+  std::size_t largest_batch = 0;       // the most writes one transaction applied
   std::uint64_t recovered_writes = 0;  // writes a crash had left in the journal, applied at open
   std::uint64_t unapplied_writes = 0;  // acknowledged (journaled) and waiting for the next apply
-  std::uint64_t apply_failures = 0;    // applies SQLite refused (the writes stay journaled, retried)
-  std::string last_apply_error;        // the latest such failure's message; empty if none
+  std::uint64_t apply_failures = 0;  // applies SQLite refused (the writes stay journaled, retried)
+  std::string last_apply_error;      // the latest such failure's message; empty if none
 };
 
 class Ledger {
@@ -205,31 +210,31 @@ class Ledger {
 
   // Budgets (persisted in the file, so the CLI and a restarted gateway see them). Changing
   // window_seconds starts windows of the new length; usage is kept per window start, so old usage
-  // counts only in a new window that starts at the same instant as an old one. Negative values throw
-  // std::invalid_argument.
+  // counts only in a new window that starts at the same instant as an old one. Negative values
+  // throw std::invalid_argument.
   void configure_budget(const BudgetConfig& config);
   [[nodiscard]] BudgetConfig budget() const;
   void set_key_budget(std::string_view key_id, std::optional<std::int64_t> tokens_per_window);
   [[nodiscard]] std::map<std::string, std::int64_t> key_budgets() const;
 
   // Reserves `tokens` for request_id (caller-provided, unique for all time; see request_id.h) on
-  // behalf of key_id, to be served by upstream. Atomic: either the reservation fits every budget that
-  // applies and is recorded, or nothing changes. Empty or over-long ids, or tokens outside
-  // [0, kMaxLedgerTokens], throw std::invalid_argument.
+  // behalf of key_id, to be served by upstream. Atomic: either the reservation fits every budget
+  // that applies and is recorded, or nothing changes. Empty or over-long ids, or tokens outside [0,
+  // kMaxLedgerTokens], throw std::invalid_argument.
   ReserveResult reserve(std::string_view request_id, std::string_view key_id,
                         std::string_view upstream, std::int64_t tokens);
 
   // Closes an open request with the tokens it used and what it cost; the rest of the reservation
-  // returns to the pool. Idempotent: a second call (or a call after release/reconcile) changes nothing
-  // and reports kAlreadyClosed with what was recorded first.
+  // returns to the pool. Idempotent: a second call (or a call after release/reconcile) changes
+  // nothing and reports kAlreadyClosed with what was recorded first.
   CloseResult settle(std::string_view request_id, std::int64_t used_tokens, double payment_usd);
 
   // Closes an open request that never reached an upstream: used = 0, payment = 0. Idempotent.
   CloseResult release(std::string_view request_id);
 
   // Closes every open reservation (call once at startup, before serving; a reservation another live
-  // process holds would be closed too). payment_usd for counted requests is reserved tokens times the
-  // upstream's price from usd_per_token (0 for unknown upstreams).
+  // process holds would be closed too). payment_usd for counted requests is reserved tokens times
+  // the upstream's price from usd_per_token (0 for unknown upstreams).
   ReconcileReport reconcile_after_restart(
       ReconcilePolicy policy = ReconcilePolicy::kCountAsFullyUsed,
       const std::map<std::string, double>& usd_per_token = {});

@@ -1,8 +1,8 @@
 // Private to ledger.cpp: the Ledger's state and machinery (see ledger.h, "Storage").
 //
 // Decisions are made in memory, under state_mu: the budget, the key budgets, the charges of every
-// window with usage, and the open requests are all held there, loaded from SQLite at open. A write is
-// journaled (one write() of one record, ledger_journal.h) before it changes that state or is
+// window with usage, and the open requests are all held there, loaded from SQLite at open. A write
+// is journaled (one write() of one record, ledger_journal.h) before it changes that state or is
 // acknowledged; the applier thread moves journaled writes into SQLite every kApplyInterval in one
 // transaction, then empties the journal file they were in (two files alternate, so appends never
 // wait for an apply). Reads of SQLite (find, totals, for_each_request) apply what is queued first.
@@ -12,13 +12,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <iterator>
 #include <limits>
@@ -31,9 +30,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include "ledger/ledger.h"
 #include "ledger/checkpointer.h"
 #include "ledger/journal.h"
+#include "ledger/ledger.h"
 #include "ledger/store.h"
 
 namespace clearhouse::ledger {
@@ -57,7 +56,8 @@ inline Window window_at(std::int64_t now_ms, std::int64_t window_seconds) {
   return {start, start + length};
 }
 
-inline std::optional<std::int64_t> remaining(std::optional<std::int64_t> budget, std::int64_t charged) {
+inline std::optional<std::int64_t> remaining(std::optional<std::int64_t> budget,
+                                             std::int64_t charged) {
   if (!budget) return std::nullopt;
   return std::max<std::int64_t>(0, *budget - charged);
 }
@@ -67,7 +67,7 @@ inline std::optional<std::int64_t> remaining(std::optional<std::int64_t> budget,
 namespace ledger_detail {
 
 inline WindowTotals make_window_totals(const Window& w, std::int64_t reserved, std::int64_t used,
-                                      std::optional<std::int64_t> budget) {
+                                       std::optional<std::int64_t> budget) {
   WindowTotals t;
   t.window_start_ms = w.start_ms;
   t.window_end_ms = w.end_ms;
@@ -93,7 +93,8 @@ inline CloseResult describe(const RequestRecord& r, CloseStatus status) {
 inline constexpr std::chrono::milliseconds kApplyInterval{20};
 inline constexpr std::size_t kApplyBatch = 1024;
 // Backpressure: a reserve waits while this many writes are queued for SQLite (the applier takes
-// hundreds of thousands per second, so only a failing SQLite gets here), and fails after the timeout.
+// hundreds of thousands per second, so only a failing SQLite gets here), and fails after the
+// timeout.
 inline constexpr std::size_t kMaxUnapplied = std::size_t{1} << 16;
 inline constexpr std::chrono::seconds kBackpressureTimeout{10};
 
@@ -129,7 +130,8 @@ struct Ledger::Impl {
     if (o.read_only) return;
     lock_writer(path);
     for (int i = 0; i < 2; ++i) journals[i] = std::make_unique<JournalFile>(journal_path(path, i));
-    if (o.durability == Durability::kPowerLoss) sync_directory_of(path);  // the journal files' names
+    if (o.durability == Durability::kPowerLoss)
+      sync_directory_of(path);  // the journal files' names
     recover_journals();
     load_state();
     reader = std::make_unique<LedgerStore>(path, LedgerOptions{.read_only = true});
@@ -161,15 +163,17 @@ struct Ledger::Impl {
     const std::string lock_path = path + "-writes.lock";
     writer_lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (writer_lock_fd < 0) {
-      throw LedgerError(lock_path + ": cannot open the ledger's writer lock: " + std::strerror(errno));
+      throw LedgerError(lock_path +
+                        ": cannot open the ledger's writer lock: " + std::strerror(errno));
     }
     if (::flock(writer_lock_fd, LOCK_EX | LOCK_NB) != 0) {
       const int saved = errno;
       ::close(writer_lock_fd);
       writer_lock_fd = -1;
       if (saved == EWOULDBLOCK) {
-        throw LedgerError(path + ": the ledger is already open for writing (another gateway, or a "
-                                 "second Ledger in this process); one writer per ledger file");
+        throw LedgerError(path +
+                          ": the ledger is already open for writing (another gateway, or a "
+                          "second Ledger in this process); one writer per ledger file");
       }
       throw LedgerError(lock_path + ": cannot lock the ledger: " + std::strerror(saved));
     }
@@ -228,9 +232,9 @@ struct Ledger::Impl {
     note_window(window_at(clock.now_ms(), budget.window_seconds).start_ms);
   }
 
-  // Memory holds every window from two windows before the newest one reserved in, plus older windows
-  // with open requests; older windows without any are dropped (SQLite keeps them). Their charges can
-  // never change again unless the clock goes back that far, which reserve() refuses.
+  // Memory holds every window from two windows before the newest one reserved in, plus older
+  // windows with open requests; older windows without any are dropped (SQLite keeps them). Their
+  // charges can never change again unless the clock goes back that far, which reserve() refuses.
   void note_window(std::int64_t start_ms) {
     if (budget.window_seconds <= 0 || start_ms <= newest_window) return;
     newest_window = start_ms;
@@ -256,8 +260,8 @@ struct Ledger::Impl {
 
   // Moves the journaled writes into SQLite in one transaction. rotate: switch appends to the other
   // journal file first, so the one written so far can be emptied once its writes are in SQLite.
-  // Requires apply_mu, and state_mu when state_locked (the caller then keeps writers out throughout).
-  // Throws when SQLite fails; the writes stay journaled and queued, in order.
+  // Requires apply_mu, and state_mu when state_locked (the caller then keeps writers out
+  // throughout). Throws when SQLite fails; the writes stay journaled and queued, in order.
   void apply_pending(bool rotate, bool state_locked = false) {
     // state_mu for the bookkeeping below, unless the caller already holds it.
     const auto lock_state = [&] {
@@ -268,7 +272,8 @@ struct Ledger::Impl {
     std::vector<JournalRecord> batch;
     {
       const auto lock = lock_state();
-      batch.assign(std::make_move_iterator(unapplied.begin()), std::make_move_iterator(unapplied.end()));
+      batch.assign(std::make_move_iterator(unapplied.begin()),
+                   std::make_move_iterator(unapplied.end()));
       unapplied.clear();
       applying = batch.size();
       if (rotate && inactive_empty && !batch.empty()) {
@@ -358,10 +363,10 @@ struct Ledger::Impl {
     if (!full()) return;
     applier_cv.notify_one();
     if (!room_cv.wait_for(lock, kBackpressureTimeout, [&] { return !full(); })) {
-      throw LedgerError(store.path() + ": " + std::to_string(unapplied.size() + applying) +
-                        " journaled writes are waiting to be applied to SQLite (last error: " +
-                        (stats.last_apply_error.empty() ? std::string("none") : stats.last_apply_error) +
-                        ")");
+      throw LedgerError(
+          store.path() + ": " + std::to_string(unapplied.size() + applying) +
+          " journaled writes are waiting to be applied to SQLite (last error: " +
+          (stats.last_apply_error.empty() ? std::string("none") : stats.last_apply_error) + ")");
     }
   }
 
@@ -416,7 +421,8 @@ struct Ledger::Impl {
     const BudgetConfig config = store.read_budget();
     const Window w = window_at(clock.now_ms(), config.window_seconds);
     const auto [reserved, used] = store.window_charge(w.start_ms, key);
-    return make_window_totals(w, reserved, used, key ? store.read_key_budget(*key) : config.global_tokens);
+    return make_window_totals(w, reserved, used,
+                              key ? store.read_key_budget(*key) : config.global_tokens);
   }
 
   WindowTotals window_totals_from_memory(const std::string* key) const {
@@ -466,7 +472,8 @@ struct Ledger::Impl {
       c.status = CloseStatus::kUnknownId;
       return c;
     }
-    return describe(*r, r->state == RequestState::kOpen ? CloseStatus::kClosed : CloseStatus::kAlreadyClosed);
+    return describe(
+        *r, r->state == RequestState::kOpen ? CloseStatus::kClosed : CloseStatus::kAlreadyClosed);
   }
 
   const base::Clock& clock;

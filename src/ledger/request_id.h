@@ -7,11 +7,11 @@
 // about 4e-13), and the ledger reports one as kDuplicateId rather than merging.
 //
 // Why time first: ids then sort by creation time, so the ledger's unique index on them grows at its
-// right end and a batch of reserves dirties one or two index pages. Random ids dirty a different page
-// per reserve, and every dirty page is a 4 KiB write to SQLite's WAL.
+// right end and a batch of reserves dirties one or two index pages. Random ids dirty a different
+// page per reserve, and every dirty page is a 4 KiB write to SQLite's WAL.
 //
-// Thread-safety: make_request_id uses only the generator it is given; a generator must not be shared
-// between threads without a lock.
+// Thread-safety: make_request_id uses only the generator it is given; a generator must not be
+// shared between threads without a lock.
 //
 // Example:
 //   std::mt19937_64 rng(std::random_device{}());

@@ -63,8 +63,9 @@ int read_version(sqlite::Connection& db) {
   const std::int64_t objects = any.int64(0);
   if (objects == 0) return 0;
   if (!has_table(db, "schema_version")) {
-    throw LedgerError(db.path() + ": not a clearhouse ledger (an SQLite file without a "
-                                  "schema_version table)");
+    throw LedgerError(db.path() +
+                      ": not a clearhouse ledger (an SQLite file without a "
+                      "schema_version table)");
   }
   sqlite::Statement v(db, "SELECT version FROM schema_version");
   if (!v.step()) throw LedgerError(db.path() + ": corrupt ledger: empty schema_version table");
@@ -100,8 +101,8 @@ int open_schema(sqlite::Connection& db, bool read_only) {
   check_not_newer(db, found);
   for (int v = found; v < kLedgerSchemaVersion; ++v) db.exec(kMigrations[v]);
   if (found == 0) {
-    db.exec("INSERT INTO schema_version (version) VALUES (" +
-            std::to_string(kLedgerSchemaVersion) + ")");
+    db.exec("INSERT INTO schema_version (version) VALUES (" + std::to_string(kLedgerSchemaVersion) +
+            ")");
   } else if (found < kLedgerSchemaVersion) {
     db.exec("UPDATE schema_version SET version = " + std::to_string(kLedgerSchemaVersion));
   }

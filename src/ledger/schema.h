@@ -1,8 +1,9 @@
 // The ledger's SQLite schema and its migrations, private to ledger.cpp.
 //
-// The file records its version in `schema_version`; open_schema() creates version 1 in an empty file,
-// applies migrations in order in one transaction when the file is older, and refuses (LedgerError
-// naming the file) a file that is newer than this build, is not a clearhouse ledger, or is corrupt.
+// The file records its version in `schema_version`; open_schema() creates version 1 in an empty
+// file, applies migrations in order in one transaction when the file is older, and refuses
+// (LedgerError naming the file) a file that is newer than this build, is not a clearhouse ledger,
+// or is corrupt.
 //
 // Tables (version 1):
 //   schema_version(version)                       one row
@@ -17,7 +18,8 @@
 //                                                 kept in step with `requests` in the same
 //                                                 transaction, so a budget check reads a few rows
 // Version 2 adds:
-//   journal_state(id = 1, applied_seq)            the last journal record (ledger_journal.h) applied,
+//   journal_state(id = 1, applied_seq)            the last journal record (ledger_journal.h)
+//   applied,
 //                                                 updated in the transaction that applies it
 //
 // Thread-safety: none (called once while opening).

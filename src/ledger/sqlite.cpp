@@ -22,8 +22,9 @@ int checked_size(std::string_view s) {
 }  // namespace
 
 Connection::Connection(const std::string& path, bool read_only) : path_(path) {
-  const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                    SQLITE_OPEN_NOMUTEX;
+  const int flags =
+      (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+      SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
@@ -35,7 +36,9 @@ Connection::Connection(const std::string& path, bool read_only) : path_(path) {
   sqlite3_busy_timeout(db_, kBusyTimeoutMs);
 }
 
-Connection::~Connection() { sqlite3_close(db_); }
+Connection::~Connection() {
+  sqlite3_close(db_);
+}
 
 void Connection::exec(std::string_view sql) {
   const std::string text(sql);
@@ -48,7 +51,9 @@ void Connection::exec(std::string_view sql) {
   }
 }
 
-std::int64_t Connection::changes() const { return sqlite3_changes(db_); }
+std::int64_t Connection::changes() const {
+  return sqlite3_changes(db_);
+}
 
 void Connection::fail(int rc, std::string_view what) const {
   const char* message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
@@ -61,7 +66,9 @@ Statement::Statement(Connection& db, std::string_view sql) : db_(db) {
   if (rc != SQLITE_OK) db.fail(rc, "preparing a statement");
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+  sqlite3_finalize(stmt_);
+}
 
 Statement& Statement::reset() {
   sqlite3_reset(stmt_);
@@ -82,7 +89,8 @@ Statement& Statement::bind(int index, double value) {
 }
 
 Statement& Statement::bind(int index, std::string_view value) {
-  const int rc = sqlite3_bind_text(stmt_, index, value.data(), checked_size(value), SQLITE_TRANSIENT);
+  const int rc =
+      sqlite3_bind_text(stmt_, index, value.data(), checked_size(value), SQLITE_TRANSIENT);
   if (rc != SQLITE_OK) db_.fail(rc, "binding a parameter");
   return *this;
 }
@@ -106,9 +114,13 @@ void Statement::run() {
   }
 }
 
-std::int64_t Statement::int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+std::int64_t Statement::int64(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
 
-double Statement::real(int column) const { return sqlite3_column_double(stmt_, column); }
+double Statement::real(int column) const {
+  return sqlite3_column_double(stmt_, column);
+}
 
 std::string Statement::text(int column) const {
   const auto* p = sqlite3_column_text(stmt_, column);
@@ -125,7 +137,9 @@ std::optional<std::int64_t> Statement::optional_int64(int column) const {
   return int64(column);
 }
 
-Transaction::Transaction(Connection& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Connection& db) : db_(db) {
+  db_.exec("BEGIN IMMEDIATE");
+}
 
 Transaction::~Transaction() {
   if (!done_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);

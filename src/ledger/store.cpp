@@ -33,8 +33,8 @@ RequestRecord read_record(const sqlite::Statement& s) {
   return r;
 }
 
-// Sets the connection up (WAL, durability) and brings the schema to the current version; runs before
-// any statement is prepared. Returns the version found on disk.
+// Sets the connection up (WAL, durability) and brings the schema to the current version; runs
+// before any statement is prepared. Returns the version found on disk.
 int prepare_connection(sqlite::Connection& db, const LedgerOptions& o) {
   try {
     if (!o.read_only) {
@@ -90,19 +90,22 @@ LedgerStore::LedgerStore(const std::string& path, const LedgerOptions& options)
       window_key_stmt_(db_,
                        "SELECT reserved_tokens, used_tokens FROM window_usage WHERE "
                        "window_start_ms = ? AND key_id = ?"),
-      find_stmt_(db_, std::string("SELECT ") + kRequestColumns + " FROM requests WHERE request_id = ?"),
+      find_stmt_(db_,
+                 std::string("SELECT ") + kRequestColumns + " FROM requests WHERE request_id = ?"),
       exists_stmt_(db_, "SELECT 1 FROM requests WHERE request_id = ?"),
       insert_stmt_(db_,
                    "INSERT INTO requests (request_id, key_id, upstream, state, reserved_tokens, "
                    "window_start_ms, reserved_at_ms) VALUES (?, ?, ?, 'open', ?, ?, ?)"),
-      usage_stmt_(db_,
-                  "INSERT INTO window_usage (window_start_ms, key_id, reserved_tokens, used_tokens) "
-                  "VALUES (?, ?, ?, ?) ON CONFLICT (window_start_ms, key_id) DO UPDATE SET "
-                  "reserved_tokens = reserved_tokens + excluded.reserved_tokens, "
-                  "used_tokens = used_tokens + excluded.used_tokens"),
-      close_stmt_(db_,
-                  "UPDATE requests SET state = ?, used_tokens = ?, payment_usd = ?, closed_at_ms = ? "
-                  "WHERE request_id = ? AND state = 'open'"),
+      usage_stmt_(
+          db_,
+          "INSERT INTO window_usage (window_start_ms, key_id, reserved_tokens, used_tokens) "
+          "VALUES (?, ?, ?, ?) ON CONFLICT (window_start_ms, key_id) DO UPDATE SET "
+          "reserved_tokens = reserved_tokens + excluded.reserved_tokens, "
+          "used_tokens = used_tokens + excluded.used_tokens"),
+      close_stmt_(
+          db_,
+          "UPDATE requests SET state = ?, used_tokens = ?, payment_usd = ?, closed_at_ms = ? "
+          "WHERE request_id = ? AND state = 'open'"),
       applied_stmt_(db_, "SELECT applied_seq FROM journal_state WHERE id = 1"),
       set_applied_stmt_(db_, "UPDATE journal_state SET applied_seq = ? WHERE id = 1") {}
 
@@ -149,9 +152,10 @@ std::map<std::string, std::int64_t> LedgerStore::read_key_budgets() {
 
 void LedgerStore::write_key_budget(std::string_view key, std::optional<std::int64_t> tokens) {
   if (tokens) {
-    sqlite::Statement s(db_,
-                        "INSERT INTO key_budgets (key_id, tokens) VALUES (?, ?) ON CONFLICT (key_id) "
-                        "DO UPDATE SET tokens = excluded.tokens");
+    sqlite::Statement s(
+        db_,
+        "INSERT INTO key_budgets (key_id, tokens) VALUES (?, ?) ON CONFLICT (key_id) "
+        "DO UPDATE SET tokens = excluded.tokens");
     s.bind(1, key).bind(2, *tokens).run();
   } else {
     sqlite::Statement s(db_, "DELETE FROM key_budgets WHERE key_id = ?");
@@ -161,7 +165,8 @@ void LedgerStore::write_key_budget(std::string_view key, std::optional<std::int6
 
 std::uint64_t LedgerStore::applied_seq() {
   applied_stmt_.reset();
-  if (!applied_stmt_.step()) throw LedgerError(db_.path() + ": corrupt ledger: no journal_state row");
+  if (!applied_stmt_.step())
+    throw LedgerError(db_.path() + ": corrupt ledger: no journal_state row");
   const auto seq = static_cast<std::uint64_t>(applied_stmt_.int64(0));
   applied_stmt_.reset();
   return seq;
@@ -192,14 +197,14 @@ void LedgerStore::apply(const JournalRecord& r) {
   const bool settle = r.kind == JournalRecord::Kind::kSettle;
   if (!close_open(r.request_id, settle ? RequestState::kSettled : RequestState::kReleased,
                   settle ? r.used_tokens : 0, settle ? r.payment_usd : 0.0, r.at_ms)) {
-    throw LedgerError(db_.path() + ": journal record " + std::to_string(r.seq) + " closes request " +
-                      r.request_id + ", which is not open in the ledger");
+    throw LedgerError(db_.path() + ": journal record " + std::to_string(r.seq) +
+                      " closes request " + r.request_id + ", which is not open in the ledger");
   }
   add_usage(r.window_start_ms, r.key_id, -r.reserved_tokens, settle ? r.used_tokens : 0);
 }
 
-void LedgerStore::close(const RequestRecord& r, RequestState state, std::int64_t used, double payment,
-                        std::int64_t now_ms) {
+void LedgerStore::close(const RequestRecord& r, RequestState state, std::int64_t used,
+                        double payment, std::int64_t now_ms) {
   if (!close_open(r.request_id, state, used, payment, now_ms)) {
     throw LedgerError(db_.path() + ": request changed under the writer");
   }
@@ -241,12 +246,13 @@ void LedgerStore::for_each_request(const std::function<void(const RequestRecord&
 }
 
 void LedgerStore::for_each_usage_row(const std::function<void(const UsageRow&)>& visit) {
-  sqlite::Statement s(db_, "SELECT window_start_ms, key_id, reserved_tokens, used_tokens FROM window_usage");
+  sqlite::Statement s(
+      db_, "SELECT window_start_ms, key_id, reserved_tokens, used_tokens FROM window_usage");
   while (s.step()) visit({s.int64(0), s.text(1), s.int64(2), s.int64(3)});
 }
 
-std::pair<std::int64_t, std::int64_t> LedgerStore::window_charge(std::int64_t start,
-                                                                 std::optional<std::string_view> key) {
+std::pair<std::int64_t, std::int64_t> LedgerStore::window_charge(
+    std::int64_t start, std::optional<std::string_view> key) {
   sqlite::Statement& s = key ? window_key_stmt_ : window_all_stmt_;
   s.reset().bind(1, start);
   if (key) s.bind(2, *key);
@@ -262,12 +268,12 @@ void LedgerStore::fill_totals(LedgerTotals& out) {
     accumulate(s, [&](std::string, Totals t) { out.overall = t; });
   }
   {
-    sqlite::Statement s(db_, std::string("SELECT key_id, ") + kTotalsColumns +
-                                 " FROM requests GROUP BY key_id");
+    sqlite::Statement s(
+        db_, std::string("SELECT key_id, ") + kTotalsColumns + " FROM requests GROUP BY key_id");
     accumulate(s, [&](std::string k, Totals t) { out.by_key[std::move(k)] = t; });
   }
-  sqlite::Statement s(db_, std::string("SELECT upstream, ") + kTotalsColumns +
-                               " FROM requests GROUP BY upstream");
+  sqlite::Statement s(
+      db_, std::string("SELECT upstream, ") + kTotalsColumns + " FROM requests GROUP BY upstream");
   accumulate(s, [&](std::string u, Totals t) { out.by_upstream[std::move(u)] = t; });
 }
 

@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ledger/ledger.h"
 #include "ledger/journal.h"
+#include "ledger/ledger.h"
 #include "ledger/sqlite.h"
 
 namespace clearhouse::ledger {
@@ -58,8 +58,8 @@ class LedgerStore {
              std::int64_t now_ms);
 
   // Open caps and closed usage charged to a window: all keys, or one.
-  [[nodiscard]] std::pair<std::int64_t, std::int64_t> window_charge(std::int64_t window_start_ms,
-                                                                    std::optional<std::string_view> key);
+  [[nodiscard]] std::pair<std::int64_t, std::int64_t> window_charge(
+      std::int64_t window_start_ms, std::optional<std::string_view> key);
   // overall, by_key and by_upstream (not the windows), from one read transaction the caller holds.
   void fill_totals(LedgerTotals& out);
   // Keys with a budget or with usage in the window.
@@ -67,8 +67,8 @@ class LedgerStore {
 
  private:
   // Closes the request's row if it is open; false when no open row had that id.
-  bool close_open(std::string_view request_id, RequestState state, std::int64_t used, double payment,
-                  std::int64_t at_ms);
+  bool close_open(std::string_view request_id, RequestState state, std::int64_t used,
+                  double payment, std::int64_t at_ms);
   void add_usage(std::int64_t window_start, std::string_view key, std::int64_t reserved,
                  std::int64_t used);
 

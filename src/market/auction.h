@@ -45,8 +45,8 @@ struct Bid {
 
 enum class AuctionStatus {
   kSold,
-  kNoSale,             // no score reaches the outside value v0
-  kTooFewProviders,    // fewer than two bids: no second price
+  kNoSale,           // no score reaches the outside value v0
+  kTooFewProviders,  // fewer than two bids: no second price
 };
 
 [[nodiscard]] std::string_view to_string(AuctionStatus status);

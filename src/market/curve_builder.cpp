@@ -19,7 +19,8 @@ std::vector<ComputeLevel> token_capped_curve(std::span<const CappedRun> runs,
       if (r.correct && r.output_tokens <= theta) solved += 1.0;
       tokens += std::min(r.output_tokens, theta);
     }
-    out.push_back(ComputeLevel{theta, runs.empty() ? 0.0 : solved / n, runs.empty() ? 0.0 : tokens / n});
+    out.push_back(
+        ComputeLevel{theta, runs.empty() ? 0.0 : solved / n, runs.empty() ? 0.0 : tokens / n});
   }
   return out;
 }

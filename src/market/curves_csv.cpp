@@ -15,7 +15,8 @@ namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -200,9 +201,8 @@ CurvesParse parse_curves_csv(std::string_view text, std::string_view source) {
     }
   }
   if (out.providers.size() < 2) {
-    return fail(first_line.front(),
-                "only one provider ('" + out.providers.front().name +
-                    "'); the market and the auction need at least two");
+    return fail(first_line.front(), "only one provider ('" + out.providers.front().name +
+                                        "'); the market and the auction need at least two");
   }
   return out;
 }

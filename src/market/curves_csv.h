@@ -13,7 +13,8 @@
 //
 // Example:
 //   CurvesParse parsed = parse_curves_csv(text, "curves.csv");
-//   if (!parsed.ok()) fail(parsed.error);   // e.g. "curves.csv line 7: accuracy 1.3 outside [0, 1]"
+//   if (!parsed.ok()) fail(parsed.error);   // e.g. "curves.csv line 7: accuracy 1.3 outside [0,
+//   1]"
 #pragma once
 
 #include <string>

@@ -51,7 +51,8 @@ BestResponse best_response(const Market& market, const Profile& profile, double 
   const double log_z_others = log_partition_without(market, profile, beta, provider);
   BestResponse out;
   out.level = profile[provider];
-  out.current_log_utility = log_utility_at(market.at(provider, profile[provider]), beta, log_z_others);
+  out.current_log_utility =
+      log_utility_at(market.at(provider, profile[provider]), beta, log_z_others);
   out.log_utility = out.current_log_utility;
   double best = kMinusInf;
   std::size_t best_level = profile[provider];

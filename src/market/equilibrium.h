@@ -24,8 +24,8 @@
 namespace clearhouse::market {
 
 enum class EquilibriumStatus {
-  kConverged,       // a full round without a move: a pure Nash equilibrium
-  kRoundLimit,      // stopped after max_rounds; the profile may still admit improving moves
+  kConverged,   // a full round without a move: a pure Nash equilibrium
+  kRoundLimit,  // stopped after max_rounds; the profile may still admit improving moves
 };
 
 [[nodiscard]] std::string_view to_string(EquilibriumStatus status);
@@ -50,8 +50,8 @@ struct BestResponseStep {
 };
 
 struct BestResponse {
-  std::size_t level = 0;         // best level (ties: current level, else lowest index)
-  double log_utility = 0.0;      // log u_k at that level
+  std::size_t level = 0;     // best level (ties: current level, else lowest index)
+  double log_utility = 0.0;  // log u_k at that level
   double current_log_utility = 0.0;
 };
 

@@ -34,8 +34,7 @@ double log_partition(const Market& market, const Profile& profile, double beta) 
   return top + std::log(sum);
 }
 
-double log_share(const Market& market, const Profile& profile, double beta,
-                 std::size_t provider) {
+double log_share(const Market& market, const Profile& profile, double beta, std::size_t provider) {
   return beta * market.at(provider, profile[provider]).user_value -
          log_partition(market, profile, beta);
 }

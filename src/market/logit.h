@@ -4,7 +4,8 @@
 //
 // beta >= 0 is the users' rationality (per USD: beta = 0 splits users evenly, beta -> infinity
 // sends everyone to the best user value). Everything is computed in log space with a max shift, so
-// beta = 1e6 with values of order 10 USD neither overflows nor loses the losers' (tiny) shares' logs.
+// beta = 1e6 with values of order 10 USD neither overflows nor loses the losers' (tiny) shares'
+// logs.
 //
 // Example:
 //   double log_z = log_partition(market, profile, beta);

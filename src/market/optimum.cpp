@@ -118,16 +118,16 @@ struct Search {
   std::vector<std::vector<double>> rel_x;  // e^{beta V - top}, per provider and level
   double log_x0 = 0.0;
   std::atomic<double> incumbent{-kInf};
-  Profile seed;             // best of the seed profiles (pruning only)
+  Profile seed;  // best of the seed profiles (pruning only)
   double seed_value = -kInf;
 };
 
 // Per-thread search state.
 struct Worker {
   Search* search = nullptr;
-  double lambda = -kInf;                 // incumbent the suffix bounds were computed for
-  std::vector<double> suffix_pos;        // log sum of positive max_l x (w - lambda), providers >= d
-  std::vector<double> suffix_neg;        // log sum of |negative| ones
+  double lambda = -kInf;           // incumbent the suffix bounds were computed for
+  std::vector<double> suffix_pos;  // log sum of positive max_l x (w - lambda), providers >= d
+  std::vector<double> suffix_neg;  // log sum of |negative| ones
   Profile profile;
   Profile best_profile;
   double best = -kInf;

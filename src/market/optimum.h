@@ -8,9 +8,9 @@
 //
 //  * welfare_optimum (Dinkelbach): SW is a ratio of sums, so SW* >= lambda iff
 //    G(lambda) = sum_k max_l x_kl (w_kl - lambda) - lambda x_0 >= 0, and G separates by provider.
-//    Iterating lambda <- SW(argmax profile of G(lambda)) strictly raises lambda until G(lambda) = 0,
-//    which proves no profile does better. O(K L) per iteration, a handful of iterations. The result
-//    carries G(SW*)/Z* as a certificate (<= 0 up to rounding).
+//    Iterating lambda <- SW(argmax profile of G(lambda)) strictly raises lambda until G(lambda) =
+//    0, which proves no profile does better. O(K L) per iteration, a handful of iterations. The
+//    result carries G(SW*)/Z* as a certificate (<= 0 up to rounding).
 //  * welfare_optimum_enumerate: depth-first enumeration of every profile, optionally pruned by the
 //    same bound (a partial profile whose best completion cannot beat the incumbent is skipped) and
 //    split over threads. The reference for tests and for anyone who wants to see every profile.
@@ -32,8 +32,8 @@ namespace clearhouse::market {
 
 struct Optimum {
   Profile profile;
-  double social_welfare = 0.0;  // USD per user arrival
-  std::size_t iterations = 0;   // Dinkelbach: profiles evaluated; enumeration: 0
+  double social_welfare = 0.0;           // USD per user arrival
+  std::size_t iterations = 0;            // Dinkelbach: profiles evaluated; enumeration: 0
   std::uint64_t profiles_evaluated = 0;  // enumeration: leaves reached
   std::uint64_t subtrees_pruned = 0;     // enumeration with pruning
   double certificate = 0.0;  // Dinkelbach: G(SW*) / Z(P*), <= ~1e-15 |SW*| proves optimality

@@ -1,9 +1,9 @@
 // Quality of an answer as a function of accuracy (Test-Time Compute Games):
 //
-//   q(a) = A (b + (1 - b) f(a)),  A = scale (USD), b = baseline share of value a wrong answer keeps,
-//   f linear:  f(a) = a
-//   f power:   f(a) = a^gamma                                  (gamma = 3.5 in the paper)
-//   f exp:     f(a) = (e^{kappa a} - 1) / (e^{kappa} - 1)       (kappa = 6 in the paper)
+//   q(a) = A (b + (1 - b) f(a)),  A = scale (USD), b = baseline share of value a wrong answer
+//   keeps, f linear:  f(a) = a f power:   f(a) = a^gamma                                  (gamma
+//   = 3.5 in the paper) f exp:     f(a) = (e^{kappa a} - 1) / (e^{kappa} - 1)       (kappa = 6 in
+//   the paper)
 //
 // f is increasing with f(0) = 0 and f(1) = 1, so q ranges over [A b, A]. Quality is in the same
 // currency as prices (USD): it is what a user is willing to pay for the answer.

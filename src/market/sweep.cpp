@@ -27,9 +27,7 @@ BetaResult solve_beta(const Market& market, double beta, std::uint64_t seed,
   r.beta = beta;
   r.equilibrium = best_response_dynamics(market, beta, seeded_profile(market, seed));
   switch (options.optimum) {
-    case OptimumMethod::kDinkelbach:
-      r.optimum = welfare_optimum(market, beta);
-      break;
+    case OptimumMethod::kDinkelbach: r.optimum = welfare_optimum(market, beta); break;
     case OptimumMethod::kBranchAndBound:
       r.optimum = welfare_optimum_enumerate(market, beta, {true, std::max(1U, options.threads)});
       break;

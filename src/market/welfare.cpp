@@ -8,7 +8,8 @@ namespace clearhouse::market {
 
 double log_provider_utility(const Market& market, const Profile& profile, double beta,
                             std::size_t provider) {
-  return log_share(market, profile, beta, provider) + market.at(provider, profile[provider]).log_margin;
+  return log_share(market, profile, beta, provider) +
+         market.at(provider, profile[provider]).log_margin;
 }
 
 double provider_utility(const Market& market, const Profile& profile, double beta,

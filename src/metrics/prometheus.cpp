@@ -87,8 +87,8 @@ namespace {
 // Bucket bounds read better in fixed notation ("0.0001", not "1e-04"); they are all small enough.
 std::string format_bound(double bound) {
   std::array<char, 64> buffer{};
-  const auto [end, error] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), bound,
-                                          std::chars_format::fixed);
+  const auto [end, error] =
+      std::to_chars(buffer.data(), buffer.data() + buffer.size(), bound, std::chars_format::fixed);
   if (error != std::errc()) return format_value(bound);
   return std::string(buffer.data(), end);
 }

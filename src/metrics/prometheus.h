@@ -1,21 +1,22 @@
-// A minimal Prometheus client: lock-free counters and histograms, and a writer for the text exposition
-// format 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/). It is the generic layer
-// under GatewayMetrics (metrics.h), which holds the gateway's catalogue of metric names.
+// A minimal Prometheus client: lock-free counters and histograms, and a writer for the text
+// exposition format 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/). It is the
+// generic layer under GatewayMetrics (metrics.h), which holds the gateway's catalogue of metric
+// names.
 //
 // Contract: Counter, DoubleCounter and Histogram are updated with relaxed atomics (no lock, no
-// allocation), so the request path pays a few uncontended-or-not atomic adds per observation. A scrape
-// reads them while they change: each value read is one that existed, but two series are not read at one
-// instant. Histogram::snapshot() derives the count from the buckets it read, so a rendered histogram is
-// always self-consistent (cumulative buckets, +Inf == _count); only _sum may lag by the observations
-// in flight.
+// allocation), so the request path pays a few uncontended-or-not atomic adds per observation. A
+// scrape reads them while they change: each value read is one that existed, but two series are not
+// read at one instant. Histogram::snapshot() derives the count from the buckets it read, so a
+// rendered histogram is always self-consistent (cumulative buckets, +Inf == _count); only _sum may
+// lag by the observations in flight.
 //
 // Units are the caller's (name them in the metric name: `_seconds`, `_tokens_total`). Observations
-// that are NaN are dropped (one NaN would poison _sum for the life of the process); negative ones are
-// counted as 0 (a clock step backwards must not make a duration negative).
+// that are NaN are dropped (one NaN would poison _sum for the life of the process); negative ones
+// are counted as 0 (a clock step backwards must not make a duration negative).
 //
 // TextWriter checks nothing about names (they are compile-time constants of the catalogue) but
-// escapes label values and HELP text as the format requires, so any operator-configured string is safe
-// as a label value.
+// escapes label values and HELP text as the format requires, so any operator-configured string is
+// safe as a label value.
 //
 // Thread-safety: Counter, DoubleCounter and Histogram are safe from any number of threads; a
 // TextWriter belongs to one thread.
@@ -63,8 +64,8 @@ class DoubleCounter {
 };
 
 struct HistogramSnapshot {
-  std::span<const double> upper_bounds;  // finite, increasing; the +Inf bucket is implicit
-  std::vector<std::uint64_t> cumulative; // upper_bounds.size() + 1 entries, the last one is +Inf
+  std::span<const double> upper_bounds;   // finite, increasing; the +Inf bucket is implicit
+  std::vector<std::uint64_t> cumulative;  // upper_bounds.size() + 1 entries, the last one is +Inf
   double sum = 0.0;
   [[nodiscard]] std::uint64_t count() const { return cumulative.back(); }
 };

@@ -32,7 +32,8 @@ std::optional<std::int64_t> optional_int(const json& body, const char* key, std:
       return static_cast<std::int64_t>(d);
     }
   }
-  if (value->is_number_unsigned() && value->get<std::uint64_t>() <= static_cast<std::uint64_t>(hi) &&
+  if (value->is_number_unsigned() &&
+      value->get<std::uint64_t>() <= static_cast<std::uint64_t>(hi) &&
       static_cast<std::int64_t>(value->get<std::uint64_t>()) >= lo) {
     return static_cast<std::int64_t>(value->get<std::uint64_t>());
   }
@@ -77,7 +78,8 @@ void parse_messages(const json& body, CompletionRequest& r) {
     const json& message = (*messages)[i];
     const std::string param = "messages[" + std::to_string(i) + "]";
     const json* role = message.is_object() ? field(message, "role") : nullptr;
-    if (role == nullptr || !role->is_string()) reject(param, "must be an object with a string 'role'");
+    if (role == nullptr || !role->is_string())
+      reject(param, "must be an object with a string 'role'");
     const auto content = message.find("content");
     const std::string text = content_text(content == message.end() ? json() : *content, i);
     r.prompt_chars += base::count_code_points(text);
@@ -112,7 +114,9 @@ std::optional<std::int64_t> CompletionRequest::client_cap() const {
   return max_tokens ? max_tokens : max_completion_tokens;
 }
 
-std::int64_t CompletionRequest::generations() const { return std::max(n, best_of); }
+std::int64_t CompletionRequest::generations() const {
+  return std::max(n, best_of);
+}
 
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint,
                                            int max_json_depth) {
@@ -141,8 +145,10 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
     if (!options->is_object()) reject("stream_options", "must be an object");
     r.include_usage = optional_bool(*options, "include_usage", "stream_options.include_usage");
   }
-  if (const json* metadata = field(r.body, "metadata"); metadata != nullptr && metadata->is_object()) {
-    if (const json* dataset = field(*metadata, "dataset"); dataset != nullptr && dataset->is_string()) {
+  if (const json* metadata = field(r.body, "metadata");
+      metadata != nullptr && metadata->is_object()) {
+    if (const json* dataset = field(*metadata, "dataset");
+        dataset != nullptr && dataset->is_string()) {
       r.dataset = dataset->get<std::string>();
     }
   }

@@ -1,6 +1,6 @@
 // A client's OpenAI completion request (POST /v1/chat/completions or /v1/completions), parsed and
-// validated into what the gateway (and the replay upstream) need to decide on it, and rebuilt for the
-// upstream with the gateway's token cap.
+// validated into what the gateway (and the replay upstream) need to decide on it, and rebuilt for
+// the upstream with the gateway's token cap.
 //
 // Parsing keeps the client's whole JSON body, so fields we do not interpret (temperature, tools,
 // response_format, ...) reach the upstream unchanged. Invalid requests throw HttpError 400 whose
@@ -8,8 +8,8 @@
 // a missing or malformed `messages` / `prompt`, caps that are not integers >= 1, `n` / `best_of`
 // outside [1, 128], a non-boolean `stream`.
 //
-// Tokens: the caps are completion (output) tokens per choice. A request for n choices generates up to
-// n times its cap, so generations() tells the ledger how many caps to reserve.
+// Tokens: the caps are completion (output) tokens per choice. A request for n choices generates up
+// to n times its cap, so generations() tells the ledger how many caps to reserve.
 //
 //   CompletionRequest r = parse_completion_request(body, Endpoint::kChat);
 //   std::int64_t cap = std::min(our_cap, r.client_cap().value_or(our_cap));
@@ -17,11 +17,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "http/http.h"
 
@@ -37,18 +36,18 @@ inline constexpr std::int64_t kMaxChoices = 128;
 
 struct CompletionRequest {
   Endpoint endpoint = Endpoint::kChat;
-  nlohmann::json body;                 // the client's body as received (an object)
-  std::string model;                   // "" when absent
-  std::string prompt;                  // the last user message (chat) or the prompt (completions)
-  std::int64_t prompt_chars = 0;       // code points of every message / the prompt
-  std::int64_t messages = 0;           // chat messages (0 for completions)
+  nlohmann::json body;            // the client's body as received (an object)
+  std::string model;              // "" when absent
+  std::string prompt;             // the last user message (chat) or the prompt (completions)
+  std::int64_t prompt_chars = 0;  // code points of every message / the prompt
+  std::int64_t messages = 0;      // chat messages (0 for completions)
   std::optional<std::int64_t> max_tokens;
   std::optional<std::int64_t> max_completion_tokens;
-  std::int64_t n = 1;                  // choices
-  std::int64_t best_of = 1;            // completions only: candidates generated server-side
+  std::int64_t n = 1;        // choices
+  std::int64_t best_of = 1;  // completions only: candidates generated server-side
   bool stream = false;
-  bool include_usage = false;          // the client asked for stream_options.include_usage
-  std::string dataset;                 // metadata.dataset when a string (a predictor hint)
+  bool include_usage = false;  // the client asked for stream_options.include_usage
+  std::string dataset;         // metadata.dataset when a string (a predictor hint)
 
   // The smaller of max_tokens and max_completion_tokens; nullopt when the client set neither.
   [[nodiscard]] std::optional<std::int64_t> client_cap() const;
@@ -60,9 +59,9 @@ struct CompletionRequest {
 [[nodiscard]] CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint,
                                                          int max_json_depth = http::kMaxJsonDepth);
 
-// The body to send upstream: the client's, with `model` replaced by upstream_model (when not empty),
-// every cap field the client sent set to `cap` (max_tokens when it sent none), and, for streams,
-// stream_options.include_usage = true so the upstream reports usage. `cap` must not exceed
+// The body to send upstream: the client's, with `model` replaced by upstream_model (when not
+// empty), every cap field the client sent set to `cap` (max_tokens when it sent none), and, for
+// streams, stream_options.include_usage = true so the upstream reports usage. `cap` must not exceed
 // client_cap(): the gateway lowers a client's cap, never raises it.
 [[nodiscard]] nlohmann::json upstream_body(const CompletionRequest& request, std::int64_t cap,
                                            std::string_view upstream_model);

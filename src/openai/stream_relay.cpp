@@ -1,7 +1,6 @@
 #include "openai/stream_relay.h"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "base/utf8.h"

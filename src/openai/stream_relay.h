@@ -1,12 +1,13 @@
-// StreamRelay: the gateway's pass-through of an upstream's server-sent event stream to its client, and
-// what it learns on the way: the usage the upstream reported, or, when none arrives (the stream was
-// cut, the client left, the upstream does not report usage), an estimate of the tokens generated.
+// StreamRelay: the gateway's pass-through of an upstream's server-sent event stream to its client,
+// and what it learns on the way: the usage the upstream reported, or, when none arrives (the stream
+// was cut, the client left, the upstream does not report usage), an estimate of the tokens
+// generated.
 //
 // The gateway always asks the upstream for usage in streams (stream_options.include_usage), because
 // the ledger must settle what was generated. A client that did not ask for it must not see it: the
-// relay drops the usage-only chunk (empty `choices`) and removes `usage` from other chunks. Events the
-// relay cannot parse as JSON are passed on unchanged. Pure: no I/O; one relay per stream, not shared
-// between threads.
+// relay drops the usage-only chunk (empty `choices`) and removes `usage` from other chunks. Events
+// the relay cannot parse as JSON are passed on unchanged. Pure: no I/O; one relay per stream, not
+// shared between threads.
 //
 //   StreamRelay relay(/*client_wants_usage=*/false);
 //   client.write(relay.feed(upstream_bytes));            // complete events only
@@ -50,8 +51,8 @@ class StreamRelay {
   std::int64_t content_chunks_ = 0;
 };
 
-// Tokens of generated text estimated from its length when an upstream reports no usage: one token per
-// four code points, rounded up (English and code average about four characters per token).
+// Tokens of generated text estimated from its length when an upstream reports no usage: one token
+// per four code points, rounded up (English and code average about four characters per token).
 [[nodiscard]] std::int64_t estimate_tokens_from_text(std::string_view text);
 
 // usage.completion_tokens of a whole (non-streamed) completion response, or nullopt when absent.

@@ -1,8 +1,8 @@
 // LinearHead: one fitted regressor of the threshold predictor (internal to src/predict): features,
-// ridge weights for log tokens, clamping range, out-of-fold residual std and an optional per-question
-// spread model (ridge on log squared out-of-fold residuals, calibrated to mean ratio 1).
-// ThresholdPredictor holds a text-only head and, when trained with the dataset feature, a second head
-// that also sees the dataset name. Const methods are thread-safe.
+// ridge weights for log tokens, clamping range, out-of-fold residual std and an optional
+// per-question spread model (ridge on log squared out-of-fold residuals, calibrated to mean ratio
+// 1). ThresholdPredictor holds a text-only head and, when trained with the dataset feature, a
+// second head that also sees the dataset name. Const methods are thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -13,7 +13,8 @@ std::vector<double> average_ranks(std::span<const double> x) {
   const std::size_t n = x.size();
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return x[a] < x[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return x[a] < x[b]; });
   std::vector<double> rank(n);
   for (std::size_t i = 0; i < n;) {
     std::size_t j = i;
@@ -55,7 +56,9 @@ double spearman(std::span<const double> a, std::span<const double> b) {
   return pearson(average_ranks(a), average_ranks(b));
 }
 
-double log_tokens(double tokens) { return std::log(std::max(1.0, tokens)); }
+double log_tokens(double tokens) {
+  return std::log(std::max(1.0, tokens));
+}
 
 LengthBaseline LengthBaseline::fit(std::span<const std::string_view> texts,
                                    std::span<const double> log_y) {

@@ -10,10 +10,10 @@
 // weights = u32 nnz + nnz x (u32 index, f32 weight).
 #include <algorithm>
 #include <bit>
-#include <memory>
 #include <cmath>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <sstream>
 
 #include "predict/linear_head.h"
@@ -198,7 +198,8 @@ class ModelFileCodec {
     if (bytes.size() < 8 || bytes.compare(0, 7, kMagic, 7) != 0) {
       throw ModelFileError(source + ": not a clearhouse predictor model file (bad magic)");
     }
-    if (bytes.size() < 20) throw ModelFileError(source + ": corrupt predictor model file: truncated");
+    if (bytes.size() < 20)
+      throw ModelFileError(source + ": corrupt predictor model file: truncated");
     const std::size_t body = bytes.size() - 8;
     Reader r(bytes, body, source);
     for (int i = 0; i < 8; ++i) r.u8();  // magic
@@ -229,7 +230,9 @@ class ModelFileCodec {
   }
 };
 
-void ThresholdPredictor::save(std::ostream& out) const { ModelFileCodec::save(*this, out); }
+void ThresholdPredictor::save(std::ostream& out) const {
+  ModelFileCodec::save(*this, out);
+}
 
 ThresholdPredictor ThresholdPredictor::load(std::istream& in, const std::string& source) {
   return ModelFileCodec::load(in, source);

@@ -94,9 +94,8 @@ void SparseRows::add_row(const FeatureBuffer& features) {
   thread_local std::vector<std::size_t> order;
   order.resize(features.index.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return features.index[a] < features.index[b];
-  });
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return features.index[a] < features.index[b]; });
   const std::size_t start = index.size();
   for (const std::size_t k : order) {
     const std::uint32_t idx = features.index[k];
@@ -177,8 +176,9 @@ double predict_row(const DualRidgeFit& fit, std::span<const double> gram, std::s
   return s;
 }
 
-CrossValidation cross_validate(std::span<const double> gram, std::size_t n, std::span<const double> y,
-                               std::span<const double> lambdas, std::uint32_t folds) {
+CrossValidation cross_validate(std::span<const double> gram, std::size_t n,
+                               std::span<const double> y, std::span<const double> lambdas,
+                               std::uint32_t folds) {
   if (folds < 2 || n < folds) throw std::invalid_argument("cross_validate: need 2 <= folds <= n");
   if (lambdas.empty()) throw std::invalid_argument("cross_validate: no lambda");
   CrossValidation cv;

@@ -2,8 +2,8 @@
 //
 // With n examples and d >> n hashed features, ridge is solved exactly through the n x n Gram matrix
 // K = X X^T: alpha = (H K H + lambda I)^{-1} H y with H the centring matrix, then w = X^T alpha and
-// b = mean(y) - mean(K alpha). Cost: O(n^2 * nnz/row) for K plus O(n^3 / 3) per Cholesky solve; about
-// a second for 1,600 questions. Cross-validation reuses K: a fold's held-out predictions are
+// b = mean(y) - mean(K alpha). Cost: O(n^2 * nnz/row) for K plus O(n^3 / 3) per Cholesky solve;
+// about a second for 1,600 questions. Cross-validation reuses K: a fold's held-out predictions are
 // b + K[t, train] alpha. No dependency beyond the standard library; deterministic.
 #pragma once
 
@@ -30,7 +30,8 @@ struct SparseRows {
 // Symmetric n x n Gram matrix, row-major: K[i * n + j] = <x_i, x_j>.
 std::vector<double> gram_matrix(const SparseRows& rows, std::uint32_t dimension);
 
-// A dual ridge fit on a subset of the rows of K: f(x) = intercept + sum_j alpha[j] <x_{rows[j]}, x>.
+// A dual ridge fit on a subset of the rows of K: f(x) = intercept + sum_j alpha[j] <x_{rows[j]},
+// x>.
 struct DualRidgeFit {
   std::vector<double> alpha;  // parallel to the subset
   double intercept = 0;
@@ -53,8 +54,9 @@ struct CrossValidation {
 };
 
 // K-fold cross-validation over `lambdas` (fold of example i = i % folds); folds >= 2, n >= folds.
-CrossValidation cross_validate(std::span<const double> gram, std::size_t n, std::span<const double> y,
-                               std::span<const double> lambdas, std::uint32_t folds);
+CrossValidation cross_validate(std::span<const double> gram, std::size_t n,
+                               std::span<const double> y, std::span<const double> lambdas,
+                               std::uint32_t folds);
 
 // w = sum_i alpha_i x_{subset_i}, as a dense vector of `dimension` entries.
 std::vector<double> primal_weights(const SparseRows& rows, std::span<const std::size_t> subset,

@@ -32,10 +32,18 @@ std::uint64_t hash_bytes(std::uint64_t seed, std::string_view bytes) {
   return mix(h);
 }
 
-bool is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-bool is_space(unsigned char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool is_alpha(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_space(unsigned char c) {
+  return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // Tokens of a text, as 64-bit hashes, plus the counts the dense features need.
 struct Tokens {
@@ -63,9 +71,9 @@ void tokenize(std::string_view text, Tokens& t, std::string& scratch) {
       ++t.words;
     } else if (is_digit(c)) {
       std::uint32_t digits = 0;
-      while (i < n && (is_digit(static_cast<unsigned char>(text[i])) ||
-                       (text[i] == '.' && i + 1 < n &&
-                        is_digit(static_cast<unsigned char>(text[i + 1]))))) {
+      while (i < n &&
+             (is_digit(static_cast<unsigned char>(text[i])) ||
+              (text[i] == '.' && i + 1 < n && is_digit(static_cast<unsigned char>(text[i + 1]))))) {
         digits += is_digit(static_cast<unsigned char>(text[i])) ? 1u : 0u;
         ++i;
       }

@@ -11,10 +11,12 @@ namespace clearhouse::predict {
 
 ThresholdPredictor ThresholdPredictor::fit(std::span<const Example> examples,
                                            const FitOptions& options, FitReport* report) {
-  if (examples.size() < 2) throw std::invalid_argument("predictor: need at least 2 training examples");
+  if (examples.size() < 2)
+    throw std::invalid_argument("predictor: need at least 2 training examples");
   if (options.lambdas.empty()) throw std::invalid_argument("predictor: no lambda");
   for (const double l : options.lambdas) {
-    if (!(l > 0.0) || !std::isfinite(l)) throw std::invalid_argument("predictor: lambda must be > 0");
+    if (!(l > 0.0) || !std::isfinite(l))
+      throw std::invalid_argument("predictor: lambda must be > 0");
   }
   std::set<std::string, std::less<>> datasets;
   for (const Example& e : examples) {

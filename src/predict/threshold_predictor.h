@@ -2,17 +2,18 @@
 // model needs) from the question text alone: tau_hat = exp(f(text)), with f a ridge regression on
 // TextFeatures fitted to log(max(1, output_tokens)) of one backbone's recorded answers.
 //
-// Units: predict() returns tokens (>= 1); predict_log() natural-log tokens; log_sigma() the standard
-// deviation of log tokens around predict_log() (a spread estimate: a per-question model of the
-// out-of-fold residuals, or their std).
+// Units: predict() returns tokens (>= 1); predict_log() natural-log tokens; log_sigma() the
+// standard deviation of log tokens around predict_log() (a spread estimate: a per-question model of
+// the out-of-fold residuals, or their std).
 //
 // The dataset name. A query's dataset (e.g. "gsm", "math-l5": which workload it came from) is known
 // at query time, and knowing it helps a lot (docs/predictor.md). So fit() trains two heads: one on
 // the text alone, and (FeatureOptions::use_dataset, on by default) one that also sees the dataset.
 // predict(text, dataset) uses the second when `dataset` is one seen in training and the text-only
 // head otherwise (no dataset given, or a new one), so a missing dataset costs accuracy, never
-// correctness. solve_rate and other models' results are never features. Thread-safety: every const method may be called concurrently; fit() and
-// load() build new objects. The only I/O is reading and writing the model file (model_file.cpp).
+// correctness. solve_rate and other models' results are never features. Thread-safety: every const
+// method may be called concurrently; fit() and load() build new objects. The only I/O is reading
+// and writing the model file (model_file.cpp).
 //
 //   std::vector<Example> train = ...;                       // text, dataset, output_tokens
 //   FitReport report;
@@ -51,17 +52,17 @@ struct FitOptions {
   std::uint32_t cv_folds = 3;  // fold of example i is i % cv_folds; reduced to n if n is smaller
   bool fit_spread = true;      // also fit a per-question spread model on out-of-fold residuals
   double spread_lambda_factor = 64.0;  // its penalty = chosen lambda * this factor
-  std::string backbone;        // name of the model whose lengths were fitted (stored in the file)
+  std::string backbone;  // name of the model whose lengths were fitted (stored in the file)
 };
 
 // What cross-validation found for one head.
 struct HeadReport {
   std::size_t examples = 0;
-  double lambda = 0;                 // the chosen penalty
-  std::vector<double> lambdas;       // tried
-  std::vector<double> cv_rmse;       // out-of-fold RMSE of log tokens, per lambda tried
-  double cv_log_mae = 0;             // out-of-fold MAE of log tokens at the chosen lambda
-  double residual_std = 0;           // out-of-fold std (RMS) of log residuals
+  double lambda = 0;            // the chosen penalty
+  std::vector<double> lambdas;  // tried
+  std::vector<double> cv_rmse;  // out-of-fold RMSE of log tokens, per lambda tried
+  double cv_log_mae = 0;        // out-of-fold MAE of log tokens at the chosen lambda
+  double residual_std = 0;      // out-of-fold std (RMS) of log residuals
 };
 
 struct FitReport {

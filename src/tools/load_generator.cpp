@@ -94,21 +94,23 @@ LoadReport run_load(const LoadOptions& o) {
   endpoint.read_timeout_seconds = o.timeout_seconds;
   endpoint.total_timeout_seconds = o.timeout_seconds;
   endpoint.max_idle_connections = o.connections;
-  http::UpstreamClient client(endpoint);  // throws http::UpstreamUrlError (an invalid_argument) for a bad URL
+  http::UpstreamClient client(
+      endpoint);  // throws http::UpstreamUrlError (an invalid_argument) for a bad URL
 
   const double cpu_at_start = process_cpu_seconds();
   const bool open_loop = o.rate > 0;
   const auto start = SteadyClock::now() + std::chrono::milliseconds(5);
-  const auto measure_start =
-      start + std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(o.warmup_seconds));
+  const auto measure_start = start + std::chrono::duration_cast<SteadyClock::duration>(
+                                         std::chrono::duration<double>(o.warmup_seconds));
   const auto measure_end =
       measure_start + std::chrono::duration_cast<SteadyClock::duration>(
                           std::chrono::duration<double>(std::max(0.0, o.duration_seconds)));
   // Open loop: request i is due at start + i / rate; the first `warm` of them are the warm-up.
   const auto warm = open_loop ? static_cast<std::int64_t>(std::ceil(o.rate * o.warmup_seconds)) : 0;
   const std::int64_t measured_total =
-      o.requests > 0 ? o.requests
-                     : (open_loop ? static_cast<std::int64_t>(std::ceil(o.rate * o.duration_seconds)) : -1);
+      o.requests > 0
+          ? o.requests
+          : (open_loop ? static_cast<std::int64_t>(std::ceil(o.rate * o.duration_seconds)) : -1);
 
   std::atomic<std::int64_t> next_index{0};     // open loop: the next request to send
   std::atomic<std::int64_t> next_measured{0};  // closed loop with a request count

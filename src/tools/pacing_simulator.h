@@ -1,13 +1,15 @@
 // The pacing simulator behind `clearhouse bench-pacer`: plays one budget window of simulated
-// traffic through the real gateway::Pacer and the real Ledger (a temporary ledger file, a ManualClock), the
-// way the gateway's completion path uses them, and scores it against offline CLEAR with hindsight.
+// traffic through the real gateway::Pacer and the real Ledger (a temporary ledger file, a
+// ManualClock), the way the gateway's completion path uses them, and scores it against offline
+// CLEAR with hindsight.
 //
 // Per request, in time order: settle every request whose upstream call has finished (used =
-// min(cap, true length), fed back to the pacer), read the budget through a gateway::BudgetViewCache, refuse
-// with budget_exhausted if not even min_tokens is left, ask the pacer, reserve the cap (and, as the
-// gateway does, reserve what is left instead when a race took the rest and it is worth sending). A
-// served request lasts base_latency + used * seconds_per_token. A request is solved when its cap
-// covers its recorded answer's length and that answer was right.
+// min(cap, true length), fed back to the pacer), read the budget through a
+// gateway::BudgetViewCache, refuse with budget_exhausted if not even min_tokens is left, ask the
+// pacer, reserve the cap (and, as the gateway does, reserve what is left instead when a race took
+// the rest and it is worth sending). A served request lasts base_latency + used *
+// seconds_per_token. A request is solved when its cap covers its recorded answer's length and that
+// answer was right.
 //
 // Traffic: `requests` answers drawn with replacement from the pool (a tenth of them for the
 // trickle), arriving over the window with the pattern's shape:
@@ -61,7 +63,7 @@ struct PacingSimOptions {
   std::uint64_t seed = 1;
   double base_latency_seconds = 0.2;  // upstream time of a request before its first token
   double seconds_per_token = 0.02;    // upstream generation speed
-  gateway::PacerOptions pacer;                 // window_ms is set from window_seconds
+  gateway::PacerOptions pacer;        // window_ms is set from window_seconds
   std::string ledger_dir;             // temporary ledgers go here (must exist)
   std::size_t trace_points = 240;     // samples of the spend trajectory
 };

@@ -3,10 +3,10 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "http/sse.h"
 #include "tools/replay_upstream_answer.h"
 #include "tools/replay_upstream_format.h"
 #include "tools/replay_upstream_request.h"
-#include "http/sse.h"
 
 namespace clearhouse::tools {
 namespace {
@@ -32,7 +32,9 @@ struct StreamPlan {
   std::shared_ptr<PacingClock> clock;
 };
 
-bool write_json(http::BodyWriter& out, const json& chunk) { return out.write(http::sse_data(chunk.dump())); }
+bool write_json(http::BodyWriter& out, const json& chunk) {
+  return out.write(http::sse_data(chunk.dump()));
+}
 
 bool run_stream(const StreamPlan& plan, http::BodyWriter& out) {
   const bool chat = plan.kind == ApiKind::kChat;
@@ -48,11 +50,10 @@ bool run_stream(const StreamPlan& plan, http::BodyWriter& out) {
     if (plan.tokens_per_second > 0) {
       const auto offset = std::chrono::duration<double>(static_cast<double>(piece.tokens_end) /
                                                         plan.tokens_per_second);
-      plan.clock->wait_until(start +
-                             std::chrono::duration_cast<PacingClock::Duration>(offset));
+      plan.clock->wait_until(start + std::chrono::duration_cast<PacingClock::Duration>(offset));
     }
-    if (!write_json(out, stream_chunk(plan.kind, plan.identity, piece.text, "",
-                                      plan.include_usage))) {
+    if (!write_json(out,
+                    stream_chunk(plan.kind, plan.identity, piece.text, "", plan.include_usage))) {
       return false;
     }
     ++sent;
@@ -74,8 +75,7 @@ bool run_stream(const StreamPlan& plan, http::BodyWriter& out) {
 // ---- clocks ----
 
 PacingClock::Duration SteadyPacingClock::now() {
-  return std::chrono::duration_cast<Duration>(
-      std::chrono::steady_clock::now().time_since_epoch());
+  return std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now().time_since_epoch());
 }
 
 bool SteadyPacingClock::wait_until(Duration deadline) {
@@ -94,7 +94,9 @@ void SteadyPacingClock::interrupt() {
   cond_.notify_all();
 }
 
-PacingClock::Duration InstantPacingClock::now() { return Duration(now_.load()); }
+PacingClock::Duration InstantPacingClock::now() {
+  return Duration(now_.load());
+}
 
 bool InstantPacingClock::wait_until(Duration deadline) {
   if (interrupted_.load()) return false;
@@ -105,7 +107,9 @@ bool InstantPacingClock::wait_until(Duration deadline) {
   return true;
 }
 
-void InstantPacingClock::interrupt() { interrupted_ = true; }
+void InstantPacingClock::interrupt() {
+  interrupted_ = true;
+}
 
 // ---- the server ----
 
@@ -132,21 +136,24 @@ ReplayUpstream::ReplayUpstream(std::shared_ptr<const ReplayStore> store,
   router_.add("POST", "/v1/completions", "completions",
               [this](const http::HttpRequest& r) { return completions(r, false); });
   router_.add("GET", "/v1/models", "models", [this](const http::HttpRequest&) { return models(); });
-  router_.add("GET", "/health", "health",
-              [](const http::HttpRequest&) { return http::json_response(200, json{{"status", "ok"}}); });
+  router_.add("GET", "/health", "health", [](const http::HttpRequest&) {
+    return http::json_response(200, json{{"status", "ok"}});
+  });
 }
 
 http::HttpResponse ReplayUpstream::handle(const http::HttpRequest& request) const {
   return router_.handle(request);
 }
 
-void ReplayUpstream::shutdown() { clock_->interrupt(); }
+void ReplayUpstream::shutdown() {
+  clock_->interrupt();
+}
 
 http::HttpResponse ReplayUpstream::models() const {
   json data = json::array();
   for (const auto& model : store_->models()) {
-    data.push_back(json{{"id", model}, {"object", "model"}, {"created", 0},
-                        {"owned_by", "clearhouse-replay"}});
+    data.push_back(json{
+        {"id", model}, {"object", "model"}, {"created", 0}, {"owned_by", "clearhouse-replay"}});
   }
   return http::json_response(200, json{{"object", "list"}, {"data", std::move(data)}});
 }
@@ -159,8 +166,8 @@ http::HttpResponse ReplayUpstream::completions(const http::HttpRequest& http, bo
                        std::chrono::duration_cast<PacingClock::Duration>(fault.delay));
   }
   if (fault.status) {
-    throw http::HttpError(*fault.status, "injected fault: status " + std::to_string(*fault.status), {},
-                    {}, "replay_fault");
+    throw http::HttpError(*fault.status, "injected fault: status " + std::to_string(*fault.status),
+                          {}, {}, "replay_fault");
   }
 
   const std::string& model = store_->has_model(request.model) ? request.model : default_model_;
@@ -174,19 +181,20 @@ http::HttpResponse ReplayUpstream::completions(const http::HttpRequest& http, bo
     if (record != nullptr) match = "text";
   }
   if (record == nullptr && options_.unknown_prompt == UnknownPrompt::kError) {
-    throw http::HttpError(404,
-                    request.qid.empty()
-                        ? "no recorded output of model '" + model + "' for this prompt"
-                        : "no recorded output of model '" + model + "' for qid '" + request.qid + "'",
-                    "not_found_error", request.qid.empty() ? (chat ? "messages" : "prompt") : "qid",
-                    "prompt_not_recorded");
+    throw http::HttpError(
+        404,
+        request.qid.empty()
+            ? "no recorded output of model '" + model + "' for this prompt"
+            : "no recorded output of model '" + model + "' for qid '" + request.qid + "'",
+        "not_found_error", request.qid.empty() ? (chat ? "messages" : "prompt") : "qid",
+        "prompt_not_recorded");
   }
 
   StreamPlan plan;
   plan.kind = chat ? ApiKind::kChat : ApiKind::kCompletion;
   const std::int64_t n = next_id_.fetch_add(1);
-  plan.identity = CompletionIdentity{(chat ? "chatcmpl-replay-" : "cmpl-replay-") + std::to_string(n),
-                                     unix_seconds(), model};
+  plan.identity = CompletionIdentity{
+      (chat ? "chatcmpl-replay-" : "cmpl-replay-") + std::to_string(n), unix_seconds(), model};
   const auto cap = effective_cap(request.max_tokens, request.max_completion_tokens);
   plan.answer = record != nullptr
                     ? cut_answer(record->output, record->output_tokens, cap)
@@ -202,11 +210,14 @@ http::HttpResponse ReplayUpstream::completions(const http::HttpRequest& http, bo
 
   http::HttpResponse response;
   response.headers.emplace_back("x-replay-match", match);
-  if (record != nullptr) response.headers.emplace_back("x-replay-qid", record->dataset + "/" + record->qid);
+  if (record != nullptr)
+    response.headers.emplace_back("x-replay-qid", record->dataset + "/" + record->qid);
   if (request.stream) {
     response.content_type = std::string(http::kSseContentType);
     response.headers.emplace_back("Cache-Control", "no-cache");
-    response.stream = [plan = std::move(plan)](http::BodyWriter& out) { return run_stream(plan, out); };
+    response.stream = [plan = std::move(plan)](http::BodyWriter& out) {
+      return run_stream(plan, out);
+    };
     return response;
   }
   if (fault.close_after) {  // headers, then the connection drops before the body

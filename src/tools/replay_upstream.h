@@ -1,7 +1,7 @@
 // ReplayUpstream: an OpenAI-compatible mock server that answers with recorded real model outputs
-// (ReplayStore) cut at the request's token cap, streaming at a set rate and reporting usage like a real
-// server. Used by the gateway's tests and demos, and to evaluate the pacer offline. The user guide is
-// docs/replay-upstream.md.
+// (ReplayStore) cut at the request's token cap, streaming at a set rate and reporting usage like a
+// real server. Used by the gateway's tests and demos, and to evaluate the pacer offline. The user
+// guide is docs/replay-upstream.md.
 //
 // Endpoints (through handle(), which needs no socket; HttpServer serves it over HTTP):
 //   POST /v1/chat/completions   the last user message is the prompt
@@ -10,14 +10,14 @@
 //
 // Prompt lookup, for the request's `model` (an unknown model name is served by the default model):
 // the qid from header `x-replay-qid` or body `metadata.qid` when given, else the exact prompt text
-// (surrounding whitespace ignored). An unknown prompt gets `lorem_tokens` words of lorem ipsum, or a
-// 404 `prompt_not_recorded` error with UnknownPrompt::kError. Response headers `x-replay-match`
+// (surrounding whitespace ignored). An unknown prompt gets `lorem_tokens` words of lorem ipsum, or
+// a 404 `prompt_not_recorded` error with UnknownPrompt::kError. Response headers `x-replay-match`
 // (qid | text | none) and `x-replay-qid` (dataset/qid) tell what was served.
 //
-// Cap: the smaller of max_tokens and max_completion_tokens; see replay_upstream_answer.h for the cut
-// and the token estimates. Streams send one chunk per token, the k-th token at k / tokens_per_second
-// after the start, measured on a PacingClock that tests replace with InstantPacingClock. Faults:
-// replay_upstream_fault.h.
+// Cap: the smaller of max_tokens and max_completion_tokens; see replay_upstream_answer.h for the
+// cut and the token estimates. Streams send one chunk per token, the k-th token at k /
+// tokens_per_second after the start, measured on a PacingClock that tests replace with
+// InstantPacingClock. Faults: replay_upstream_fault.h.
 //
 // Thread-safety: handle() is const and safe from many threads; the stream producers it returns hold
 // shared pointers to the store and the clock, so they may outlive nothing but the process.
@@ -63,8 +63,8 @@ class SteadyPacingClock final : public PacingClock {
   bool interrupted_ = false;
 };
 
-// For tests: a wait returns at once and moves the clock forward to its deadline, so paced streams and
-// delays take no real time while their schedule stays observable through now().
+// For tests: a wait returns at once and moves the clock forward to its deadline, so paced streams
+// and delays take no real time while their schedule stays observable through now().
 class InstantPacingClock final : public PacingClock {
  public:
   Duration now() override;
@@ -82,11 +82,11 @@ class InstantPacingClock final : public PacingClock {
 enum class UnknownPrompt { kLorem, kError };
 
 struct ReplayUpstreamOptions {
-  double tokens_per_second = 0;                  // stream pacing; 0 = as fast as possible
+  double tokens_per_second = 0;  // stream pacing; 0 = as fast as possible
   UnknownPrompt unknown_prompt = UnknownPrompt::kLorem;
-  std::int64_t lorem_tokens = 128;               // length of the answer to an unknown prompt
-  FaultSpec fault;                               // for requests that name no fault
-  std::string default_model;                     // serves unknown model names; "" = first model
+  std::int64_t lorem_tokens = 128;  // length of the answer to an unknown prompt
+  FaultSpec fault;                  // for requests that name no fault
+  std::string default_model;        // serves unknown model names; "" = first model
 };
 
 class ReplayUpstream {

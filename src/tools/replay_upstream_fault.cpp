@@ -29,8 +29,8 @@ FaultSpec parse_fault_spec(std::string_view spec) {
     if (item.empty()) continue;
     const auto eq = item.find('=');
     const std::string_view name = trim(item.substr(0, eq));
-    const std::string_view value = eq == std::string_view::npos ? std::string_view{}
-                                                                : trim(item.substr(eq + 1));
+    const std::string_view value =
+        eq == std::string_view::npos ? std::string_view{} : trim(item.substr(eq + 1));
     if (name == "no-usage" && eq == std::string_view::npos) {
       fault.no_usage = true;
     } else if (name == "status" && eq != std::string_view::npos) {

@@ -6,13 +6,14 @@
 //   status=CODE     answer with this HTTP status (400..599) and an OpenAI error body, nothing else
 //   delay-ms=D      wait D milliseconds before answering (simulates a slow upstream or a timeout)
 //   close-after=N   drop the connection after N content chunks of a stream (no [DONE], no usage);
-//                   a non-streaming answer sends its headers and drops the connection before the body
+//                   a non-streaming answer sends its headers and drops the connection before the
+//                   body
 //   no-usage        leave out usage (the body's "usage" field, the include_usage chunk), as some
 //                   servers do
 //
-// It comes from the request header `x-replay-fault`, from the body field `metadata.replay_fault`, or
-// from the server's --fault option (used when a request names none). The delay applies before the
-// status, so "delay-ms=100,status=503" is a slow failure.
+// It comes from the request header `x-replay-fault`, from the body field `metadata.replay_fault`,
+// or from the server's --fault option (used when a request names none). The delay applies before
+// the status, so "delay-ms=100,status=503" is a slow failure.
 #pragma once
 
 #include <chrono>

@@ -5,11 +5,14 @@ namespace {
 
 using nlohmann::json;
 
-json null_if_empty(std::string_view s) { return s.empty() ? json(nullptr) : json(std::string(s)); }
+json null_if_empty(std::string_view s) {
+  return s.empty() ? json(nullptr) : json(std::string(s));
+}
 
 json envelope(ApiKind kind, const CompletionIdentity& identity, bool chunk) {
-  const char* object = kind == ApiKind::kChat ? (chunk ? "chat.completion.chunk" : "chat.completion")
-                                              : "text_completion";
+  const char* object = kind == ApiKind::kChat
+                           ? (chunk ? "chat.completion.chunk" : "chat.completion")
+                           : "text_completion";
   return json{{"id", identity.id},
               {"object", object},
               {"created", identity.created},
@@ -28,7 +31,8 @@ json usage_json(const Usage& usage) {
 json completion_body(ApiKind kind, const CompletionIdentity& identity, std::string_view text,
                      std::string_view finish_reason, const std::optional<Usage>& usage) {
   json body = envelope(kind, identity, false);
-  json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", null_if_empty(finish_reason)}};
+  json choice = {
+      {"index", 0}, {"logprobs", nullptr}, {"finish_reason", null_if_empty(finish_reason)}};
   if (kind == ApiKind::kChat) {
     choice["message"] = json{{"role", "assistant"}, {"content", std::string(text)}};
   } else {
@@ -42,7 +46,8 @@ json completion_body(ApiKind kind, const CompletionIdentity& identity, std::stri
 json stream_chunk(ApiKind kind, const CompletionIdentity& identity, std::string_view text,
                   std::string_view finish_reason, bool include_usage, bool role_chunk) {
   json chunk = envelope(kind, identity, true);
-  json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", null_if_empty(finish_reason)}};
+  json choice = {
+      {"index", 0}, {"logprobs", nullptr}, {"finish_reason", null_if_empty(finish_reason)}};
   if (kind == ApiKind::kChat) {
     json delta = json::object();
     if (role_chunk) {

@@ -4,11 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace clearhouse::tools {
 
@@ -22,7 +21,7 @@ struct Usage {
 
 // Identity shared by a response and all chunks of a stream.
 struct CompletionIdentity {
-  std::string id;         // "chatcmpl-..." or "cmpl-..."
+  std::string id;            // "chatcmpl-..." or "cmpl-..."
   std::int64_t created = 0;  // Unix seconds
   std::string model;
 };
@@ -34,9 +33,9 @@ nlohmann::json completion_body(ApiKind kind, const CompletionIdentity& identity,
                                std::string_view text, std::string_view finish_reason,
                                const std::optional<Usage>& usage);
 
-// A stream chunk. Chat: `role_chunk` sends delta {"role": "assistant", "content": ""}; otherwise the
-// delta carries `text` (empty text with a finish_reason gives the empty delta {}). Completion: the
-// chunk carries `text`. `finish_reason` empty is null. With include_usage every chunk has
+// A stream chunk. Chat: `role_chunk` sends delta {"role": "assistant", "content": ""}; otherwise
+// the delta carries `text` (empty text with a finish_reason gives the empty delta {}). Completion:
+// the chunk carries `text`. `finish_reason` empty is null. With include_usage every chunk has
 // "usage": null, as OpenAI's do.
 nlohmann::json stream_chunk(ApiKind kind, const CompletionIdentity& identity, std::string_view text,
                             std::string_view finish_reason, bool include_usage,

@@ -63,7 +63,8 @@ ReplayStore::ReplayStore(std::vector<RecordedOutput> records) : records_(std::mo
   }
   std::sort(models_.begin(), models_.end());
   for (const auto& [model, t] : totals) {
-    chars_per_token_[model] = t.second > 0 && t.first > 0 ? t.first / t.second : kDefaultCharsPerToken;
+    chars_per_token_[model] =
+        t.second > 0 && t.first > 0 ? t.first / t.second : kDefaultCharsPerToken;
   }
 }
 
@@ -110,26 +111,25 @@ ReplayStore ReplayStore::load(const std::filesystem::path& dir) {
     const std::string model = stem.substr(0, dot);
     const std::string dataset_name = stem.substr(dot + 1);
     const auto model_index = dataset.find_model(model);
-    const double model_ratio =
-        ratio.count(model) != 0 ? ratio.at(model) : kDefaultCharsPerToken;
+    const double model_ratio = ratio.count(model) != 0 ? ratio.at(model) : kDefaultCharsPerToken;
     const std::string file = path.string();
-    data::for_each_jsonl_object(read_file(path), file, [&](const nlohmann::json& object,
-                                                            std::size_t line) {
-      RecordedOutput r;
-      r.model = model;
-      r.dataset = dataset_name;
-      r.qid = data::required_string(object, "qid", file, line);
-      r.output = data::required_string(object, "output", file, line);
-      r.output_chars = base::count_code_points(r.output);
-      const auto question = dataset.find_question(dataset_name, r.qid);
-      if (question) r.question = dataset.question(*question).question;
-      const data::Run* run =
-          question && model_index ? dataset.find_run(*model_index, *question) : nullptr;
-      r.output_tokens = run != nullptr && (run->output_tokens > 0 || r.output_chars == 0)
-                            ? run->output_tokens
-                            : estimate_tokens(r.output_chars, model_ratio);
-      records.push_back(std::move(r));
-    });
+    data::for_each_jsonl_object(
+        read_file(path), file, [&](const nlohmann::json& object, std::size_t line) {
+          RecordedOutput r;
+          r.model = model;
+          r.dataset = dataset_name;
+          r.qid = data::required_string(object, "qid", file, line);
+          r.output = data::required_string(object, "output", file, line);
+          r.output_chars = base::count_code_points(r.output);
+          const auto question = dataset.find_question(dataset_name, r.qid);
+          if (question) r.question = dataset.question(*question).question;
+          const data::Run* run =
+              question && model_index ? dataset.find_run(*model_index, *question) : nullptr;
+          r.output_tokens = run != nullptr && (run->output_tokens > 0 || r.output_chars == 0)
+                                ? run->output_tokens
+                                : estimate_tokens(r.output_chars, model_ratio);
+          records.push_back(std::move(r));
+        });
   }
   return ReplayStore(std::move(records));
 }

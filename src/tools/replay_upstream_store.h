@@ -2,13 +2,15 @@
 // docs/replay-upstream.md).
 //
 // Loaded from a ZeroEval data directory (`data/` or `data/zeroeval/`): the full output texts of
-// outputs/<model>.<dataset>.jsonl (lines {"qid", "output"}; every such file found is loaded, the model
-// name is the file name up to its last dot before the dataset), the question texts of questions.jsonl,
-// and the recorded token and character counts of runs.csv. A record whose run is missing from
-// runs.csv gets its token count estimated from the model's average characters per token.
+// outputs/<model>.<dataset>.jsonl (lines {"qid", "output"}; every such file found is loaded, the
+// model name is the file name up to its last dot before the dataset), the question texts of
+// questions.jsonl, and the recorded token and character counts of runs.csv. A record whose run is
+// missing from runs.csv gets its token count estimated from the model's average characters per
+// token.
 //
 // Lookups, per model: by question text (exact, after trimming surrounding whitespace) and by qid
-// (with or without a "dataset/" prefix). Immutable after construction, so concurrent reads are safe.
+// (with or without a "dataset/" prefix). Immutable after construction, so concurrent reads are
+// safe.
 //
 //   ReplayStore store = ReplayStore::load("data");
 //   const RecordedOutput* r = store.find_by_text("Qwen2-7B-Instruct", question_text);
@@ -33,10 +35,10 @@ struct RecordedOutput {
   std::string model;
   std::string dataset;
   std::string qid;
-  std::string question;           // the prompt text it answers ("" if the question is unknown)
-  std::string output;             // the model's full answer
-  std::int64_t output_tokens = 0; // tokens of `output`, as recorded (or estimated, see above)
-  std::int64_t output_chars = 0;  // Unicode code points of `output`
+  std::string question;            // the prompt text it answers ("" if the question is unknown)
+  std::string output;              // the model's full answer
+  std::int64_t output_tokens = 0;  // tokens of `output`, as recorded (or estimated, see above)
+  std::int64_t output_chars = 0;   // Unicode code points of `output`
 };
 
 class ReplayStore {

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "ledger/ledger.h"
 #include "base/clock.h"
+#include "ledger/ledger.h"
 #include "support/run_binary.h"
 
 namespace clearhouse::testing {

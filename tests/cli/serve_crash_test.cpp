@@ -6,6 +6,8 @@
 // --json`) must hold every acknowledged request as settled with exactly the usage its client saw,
 // no open reservation, the ones the crash left open counted at their full cap, and totals that add
 // up. What the test proves, and what it does not, is in docs/gateway-guarantees.md.
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -18,8 +20,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "ledger/ledger.h"
 #include "serve_test_util.h"
@@ -131,7 +131,8 @@ TEST(ServeCrash, SigkillMidLoadLosesNothingAcknowledgedAndReconcilesTheRest) {
   std::map<std::string, ledger::RequestRecord> records;
   {
     const ledger::Ledger ledger = ledger::Ledger::open(db, clock, {.read_only = true});
-    ledger.for_each_request([&](const ledger::RequestRecord& r) { records.emplace(r.request_id, r); });
+    ledger.for_each_request(
+        [&](const ledger::RequestRecord& r) { records.emplace(r.request_id, r); });
   }
 
   // Every response a client received in full is in the ledger, settled with exactly its usage.

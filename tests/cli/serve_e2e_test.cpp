@@ -4,6 +4,8 @@
 // the grace period, is cut and settled with what it generated), the process exits 0 and the ledger
 // has nothing open. Synchronisation is on the "listening on" line, on received bytes and on log
 // lines: never a sleep.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -13,8 +15,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "ledger/ledger.h"
 #include "serve_test_util.h"
@@ -48,9 +48,10 @@ std::int64_t content_chunks(const std::string& body) {
 
 // The request's ledger record once the gateway has exited, which must leave no reservation open.
 std::optional<ledger::RequestRecord> record_after_exit(const std::filesystem::path& dir,
-                                                        const std::string& request_id) {
+                                                       const std::string& request_id) {
   base::SystemClock clock;
-  const ledger::Ledger ledger = ledger::Ledger::open((dir / "ledger.db").string(), clock, {.read_only = true});
+  const ledger::Ledger ledger =
+      ledger::Ledger::open((dir / "ledger.db").string(), clock, {.read_only = true});
   EXPECT_EQ(ledger.totals().overall.open_requests, 0);
   return ledger.find(request_id);
 }

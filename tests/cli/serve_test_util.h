@@ -3,17 +3,17 @@
 // that keeps whatever arrived of a response, headers included, even when the connection breaks.
 #pragma once
 
+#include <httplib.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <httplib.h>
-#include <nlohmann/json.hpp>
 
 #include "http/sse.h"
 #include "support/child_process.h"

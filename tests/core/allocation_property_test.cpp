@@ -1,11 +1,11 @@
-// Invariants of CLEAR (Lambert) on thousands of random instances: the budget holds, caps are whole and
-// non-negative, funded queries have positive surplus, utility never drops as the budget grows, and
-// the Lagrangian bound is never below what was achieved.
+// Invariants of CLEAR (Lambert) on thousands of random instances: the budget holds, caps are whole
+// and non-negative, funded queries have positive surplus, utility never drops as the budget grows,
+// and the Lagrangian bound is never below what was achieved.
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <random>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "core/clear_allocation.h"
 #include "core/utility_model.h"
@@ -33,10 +33,10 @@ Instance draw_instance(std::mt19937_64& rng) {
   model.shape = pick < 0.5 ? UtilityShape::kPaper : UtilityShape::kScaled;
   model.kappa = 0.5 + 3.0 * unit(rng);
   Instance inst;
-  inst.queries = build_utilities(tau, model, pick > 0.75 ? std::span<const double>(value)
-                                                         : std::span<const double>());
-  inst.budget = std::max<std::int64_t>(
-      1, static_cast<std::int64_t>(per_query(rng) * static_cast<double>(n)));
+  inst.queries = build_utilities(
+      tau, model, pick > 0.75 ? std::span<const double>(value) : std::span<const double>());
+  inst.budget =
+      std::max<std::int64_t>(1, static_cast<std::int64_t>(per_query(rng) * static_cast<double>(n)));
   return inst;
 }
 
@@ -90,8 +90,7 @@ TEST(AllocationProperty, UsesTheWholeBudgetUnlessEveryFundedQueryIsAtItsPeak) {
     // Tokens were left over: every funded query must sit at floor(peak).
     for (std::size_t i = 0; i < plan.caps.size(); ++i) {
       if (plan.caps[i] > 0) {
-        EXPECT_EQ(static_cast<double>(plan.caps[i]),
-                  std::floor(inst.queries[i].peak_tokens()))
+        EXPECT_EQ(static_cast<double>(plan.caps[i]), std::floor(inst.queries[i].peak_tokens()))
             << "instance " << k;
       }
     }

@@ -1,23 +1,25 @@
 #include "core/policies.h"
-#include "core/policy_registry.h"
+
+#include <gtest/gtest.h>
 
 #include <numeric>
 #include <random>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "core/integerize.h"
+#include "core/policy_registry.h"
 
 namespace clearhouse::core {
 namespace {
 
-std::int64_t sum(const std::vector<std::int64_t>& v) { return total_tokens(v); }
+std::int64_t sum(const std::vector<std::int64_t>& v) {
+  return total_tokens(v);
+}
 
 TEST(Policies, NamesRoundTrip) {
-  for (const Policy p : {Policy::kUniform, Policy::kPredictor, Policy::kTaleEp,
-                         Policy::kClearHeuristic, Policy::kClearAuction, Policy::kClear,
-                         Policy::kOracle}) {
+  for (const Policy p :
+       {Policy::kUniform, Policy::kPredictor, Policy::kTaleEp, Policy::kClearHeuristic,
+        Policy::kClearAuction, Policy::kClear, Policy::kOracle}) {
     EXPECT_EQ(parse_policy(to_string(p)), p);
   }
   EXPECT_FALSE(parse_policy("greedy").has_value());
@@ -86,10 +88,10 @@ TEST(Policies, EveryPolicyStaysWithinBudgetWithWholeNonNegativeCaps) {
       correct[i] = static_cast<std::uint8_t>(rng() % 2);
     }
     const std::int64_t budget = per_query(rng) * static_cast<std::int64_t>(n);
-    for (const auto& caps : {allocate_uniform(n, budget), allocate_proportional(need, budget),
-                             allocate_clear_heuristic(need, budget),
-                             allocate_clear_auction(need, budget),
-                             allocate_oracle(truth, correct, budget)}) {
+    for (const auto& caps :
+         {allocate_uniform(n, budget), allocate_proportional(need, budget),
+          allocate_clear_heuristic(need, budget), allocate_clear_auction(need, budget),
+          allocate_oracle(truth, correct, budget)}) {
       ASSERT_EQ(caps.size(), n);
       for (auto c : caps) ASSERT_GE(c, 0);
       ASSERT_LE(sum(caps), budget) << "instance " << k;

@@ -1,10 +1,10 @@
 #include "core/shadow_price.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <random>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "core/clear_allocation.h"
 #include "core/utility_model.h"
@@ -42,10 +42,10 @@ TEST(ShadowPrice, ExactAndBisectionAgreeOnBothUtilityShapes) {
       EXPECT_GT(planned_tokens_at(queries, exact.lambda * (1.0 - 1e-9)), budget - 1e-6);
       EXPECT_LE(planned_tokens_at(queries, exact.lambda), budget + 1e-6);
 
-      const ClearPlan a = allocate_clear(queries, static_cast<std::int64_t>(budget),
-                                         PriceSolver::kExact);
-      const ClearPlan b = allocate_clear(queries, static_cast<std::int64_t>(budget),
-                                         PriceSolver::kBisection);
+      const ClearPlan a =
+          allocate_clear(queries, static_cast<std::int64_t>(budget), PriceSolver::kExact);
+      const ClearPlan b =
+          allocate_clear(queries, static_cast<std::int64_t>(budget), PriceSolver::kBisection);
       EXPECT_GE(a.utility, b.utility - 1e-9 * std::abs(b.utility));
     }
   }

@@ -1,9 +1,9 @@
 #include "core/surge_utility.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <random>
-
-#include <gtest/gtest.h>
 
 namespace clearhouse::core {
 namespace {

@@ -94,8 +94,8 @@ TEST(Dataset, AcceptsParentFolderWithZeroevalSubfolder) {
   EXPECT_TRUE(ds.find_model("Qwen2-7B-Instruct").has_value());
 }
 
-// Loading speed is measured by bench/ and reported in docs/performance.md, not asserted here (a timed
-// unit test fails on a loaded or sanitized machine without anything being wrong).
+// Loading speed is measured by bench/ and reported in docs/performance.md, not asserted here (a
+// timed unit test fails on a loaded or sanitized machine without anything being wrong).
 TEST(Dataset, ShippedRunsLoadCompletely) {
   const Dataset ds = load_zeroeval(std::string(CLEARHOUSE_SOURCE_DIR) + "/data/zeroeval");
   EXPECT_EQ(ds.runs().size(), 56882u);
@@ -148,8 +148,7 @@ TEST(Dataset, BadRunsNameLineAndField) {
   expect_runs_error(h + "m,gsm,a,10,40,1,1,qwen\n\nm,gsm,a,11,40,1,1,qwen\n", 4, "qid",
                     "duplicate run");
   expect_runs_error(h + ",gsm,a,10,40,1,1,qwen\n", 2, "model", "empty");
-  expect_runs_error("model,dataset,qid,correct\nm,gsm,a,1\n", 1, "output_tokens",
-                    "missing column");
+  expect_runs_error("model,dataset,qid,correct\nm,gsm,a,1\n", 1, "output_tokens", "missing column");
   expect_runs_error(h + "m,gsm,a,10,40,1,1,\"qwen\n", 2, "", "unterminated");
 }
 
@@ -166,15 +165,18 @@ TEST(Dataset, BadQuestionsNameLineAndField) {
       EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
     }
   };
-  const std::string ok = R"({"dataset": "gsm", "qid": "a", "question": "Q?", "answer": "1", "solve_rate": 0.5, "models": 2})";
+  const std::string ok =
+      R"({"dataset": "gsm", "qid": "a", "question": "Q?", "answer": "1", "solve_rate": 0.5, "models": 2})";
   expect_error(ok + "\n{\"dataset\": \"gsm\"\n", 2, "", "invalid JSON");
   expect_error(ok + "\n[1, 2]\n", 2, "", "not a JSON object");
   expect_error(R"({"dataset": "gsm", "qid": "a", "answer": "1", "solve_rate": 0.5, "models": 2})",
                1, "question", "missing");
-  expect_error(R"({"dataset": "gsm", "qid": "a", "question": "Q", "answer": "1", "solve_rate": "x", "models": 2})",
-               1, "solve_rate", "not a number");
-  expect_error(R"({"dataset": "gsm", "qid": "a", "question": "Q", "answer": "1", "solve_rate": 1.5, "models": 2})",
-               1, "solve_rate", "[0, 1]");
+  expect_error(
+      R"({"dataset": "gsm", "qid": "a", "question": "Q", "answer": "1", "solve_rate": "x", "models": 2})",
+      1, "solve_rate", "not a number");
+  expect_error(
+      R"({"dataset": "gsm", "qid": "a", "question": "Q", "answer": "1", "solve_rate": 1.5, "models": 2})",
+      1, "solve_rate", "[0, 1]");
   expect_error(ok + "\n\n" + ok + "\n", 3, "qid", "duplicate question");
 }
 

@@ -31,7 +31,8 @@ TEST(MathSamples, ShippedFileHasEightSamplesPerQuestion) {
 }
 
 TEST(MathSamples, BadLinesAreNamed) {
-  const std::string ok = R"({"qid": 0, "question": "Q", "answer": "1", "sample": 0, "output_tokens": 3, "correct": true, "reward_score": 1.0})";
+  const std::string ok =
+      R"({"qid": 0, "question": "Q", "answer": "1", "sample": 0, "output_tokens": 3, "correct": true, "reward_score": 1.0})";
   try {
     parse_math_samples(ok + "\n" + ok + "\n", "s.jsonl");
     FAIL();
@@ -40,8 +41,9 @@ TEST(MathSamples, BadLinesAreNamed) {
     EXPECT_EQ(e.field(), "sample");
   }
   try {
-    parse_math_samples(R"({"qid": 0, "question": "Q", "answer": "1", "sample": 0, "output_tokens": -3, "correct": true, "reward_score": 1.0})",
-                       "s.jsonl");
+    parse_math_samples(
+        R"({"qid": 0, "question": "Q", "answer": "1", "sample": 0, "output_tokens": -3, "correct": true, "reward_score": 1.0})",
+        "s.jsonl");
     FAIL();
   } catch (const DataError& e) {
     EXPECT_EQ(e.line(), 1u);

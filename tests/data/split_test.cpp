@@ -14,10 +14,11 @@ TEST(Split, ShippedDataIsDisjointCompleteAndAboutThirtyPercent) {
   const Dataset ds = load_zeroeval(std::string(CLEARHOUSE_SOURCE_DIR) + "/data");
   const QuestionSplit split = split_questions(ds);
   std::set<std::uint32_t> train(split.train.begin(), split.train.end());
-  for (const std::uint32_t q : split.test) ASSERT_EQ(train.count(q), 0u) << "question in both parts";
+  for (const std::uint32_t q : split.test)
+    ASSERT_EQ(train.count(q), 0u) << "question in both parts";
   EXPECT_EQ(split.train.size() + split.test.size(), ds.questions().size());
-  const double share = static_cast<double>(split.test.size()) /
-                       static_cast<double>(ds.questions().size());
+  const double share =
+      static_cast<double>(split.test.size()) / static_cast<double>(ds.questions().size());
   EXPECT_NEAR(share, 0.3, 0.04);
   // Also by identity: no (dataset, qid) on both sides.
   std::set<std::pair<std::string, std::string>> train_ids;

@@ -1,10 +1,8 @@
 // `clearhouse bench` through the real binary on a small real-data fixture (tests/fixtures/bench).
-#include <filesystem>
-#include <map>
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "support/param_names.h"

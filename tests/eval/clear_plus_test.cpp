@@ -1,7 +1,7 @@
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "core/expected_success.h"
 #include "eval/success_calibration.h"
@@ -37,15 +37,14 @@ TEST(ExpectedSuccess, StaysWithinBudgetAndNeverDropsAsBudgetGrows) {
 
 TEST(ExpectedSuccess, FundsTheLikelyShortQueryFirstAndAbandonsTheHopeless) {
   // Query 0: likely right, short (~100 tokens). Query 1: never right. Query 2: right but long.
-  const std::vector<SuccessBelief> beliefs{{0.9, std::log(100.0), 0.2},
-                                           {0.0, std::log(50.0), 0.2},
-                                           {0.9, std::log(2000.0), 0.2}};
+  const std::vector<SuccessBelief> beliefs{
+      {0.9, std::log(100.0), 0.2}, {0.0, std::log(50.0), 0.2}, {0.9, std::log(2000.0), 0.2}};
   const auto plan = core::allocate_expected_successes(beliefs, 300, 4096);
   EXPECT_GT(plan.caps[0], 100);
   EXPECT_EQ(plan.caps[1], 0);
   EXPECT_EQ(plan.caps[2], 0);
-  EXPECT_NEAR(plan.expected_successes, core::success_probability(beliefs[0], static_cast<double>(plan.caps[0])),
-              1e-12);
+  EXPECT_NEAR(plan.expected_successes,
+              core::success_probability(beliefs[0], static_cast<double>(plan.caps[0])), 1e-12);
   EXPECT_GT(plan.expected_successes, 0.85);
 }
 

@@ -3,13 +3,13 @@
 // (AIC, curves from data, reports) give hand-checkable numbers.
 #include "eval/curve_fit.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "data/dataset.h"
 #include "data/math_samples.h"
@@ -26,13 +26,11 @@ struct Truth {
 
 // Parameters in the range real curves show (tokens in the hundreds, asymptotes below 1).
 std::vector<Truth> truths() {
-  return {{CurveFamily::kSurgePhi, {0.004, 0.005, 100}},
-          {CurveFamily::kSurgeCapped, {0.7, 0.004, 80}},
-          {CurveFamily::kSurgeCdf, {0.8, 0.02, 60}},
-          {CurveFamily::kLogLogistic, {0.85, 4.0, 150}},
-          {CurveFamily::kPowerLaw, {0.6, 1.5, 120}},
-          {CurveFamily::kShiftedExp, {0.5, 0.01, 90}},
-          {CurveFamily::kLogNormal, {0.9, 5.2, 0.4}}};
+  return {
+      {CurveFamily::kSurgePhi, {0.004, 0.005, 100}}, {CurveFamily::kSurgeCapped, {0.7, 0.004, 80}},
+      {CurveFamily::kSurgeCdf, {0.8, 0.02, 60}},     {CurveFamily::kLogLogistic, {0.85, 4.0, 150}},
+      {CurveFamily::kPowerLaw, {0.6, 1.5, 120}},     {CurveFamily::kShiftedExp, {0.5, 0.01, 90}},
+      {CurveFamily::kLogNormal, {0.9, 5.2, 0.4}}};
 }
 
 Curve synthetic(const Truth& truth, const std::vector<double>& grid, double noise,
@@ -97,7 +95,8 @@ TEST(CurveFit, ParameterNamesAndLookups) {
 }
 
 TEST(CurveFit, FamiliesByHand) {
-  // phi(t) = alpha (t - tau) e^{-beta (t - tau)}: 0 before tau, peak alpha / (beta e) at tau + 1/beta
+  // phi(t) = alpha (t - tau) e^{-beta (t - tau)}: 0 before tau, peak alpha / (beta e) at tau +
+  // 1/beta
   const std::vector<double> phi{2.0, 0.01, 100};
   EXPECT_EQ(evaluate(CurveFamily::kSurgePhi, phi, 50), 0.0);
   EXPECT_NEAR(evaluate(CurveFamily::kSurgePhi, phi, 200), 2.0 / (0.01 * std::exp(1.0)), 1e-9);
@@ -112,11 +111,12 @@ TEST(CurveFit, FamiliesByHand) {
   EXPECT_NEAR(evaluate(CurveFamily::kLogLogistic, std::vector<double>{0.8, 3, 150}, 150), 0.4,
               1e-12);
   EXPECT_NEAR(evaluate(CurveFamily::kPowerLaw, std::vector<double>{0.8, 1, 100}, 200), 0.4, 1e-12);
-  EXPECT_NEAR(evaluate(CurveFamily::kShiftedExp, std::vector<double>{0.8, std::log(2.0) / 50, 100},
-                       150),
-              0.4, 1e-12);
-  EXPECT_NEAR(evaluate(CurveFamily::kLogNormal, std::vector<double>{0.8, std::log(300.0), 0.5}, 300),
-              0.4, 1e-12);
+  EXPECT_NEAR(
+      evaluate(CurveFamily::kShiftedExp, std::vector<double>{0.8, std::log(2.0) / 50, 100}, 150),
+      0.4, 1e-12);
+  EXPECT_NEAR(
+      evaluate(CurveFamily::kLogNormal, std::vector<double>{0.8, std::log(300.0), 0.5}, 300), 0.4,
+      1e-12);
 }
 
 TEST(CurveFit, GaussianAicByHand) {
@@ -130,7 +130,8 @@ TEST(CurveFit, GaussianAicByHand) {
 }
 
 TEST(CurveFit, RejectsBadCurves) {
-  EXPECT_THROW((void)fit_curve(CurveFamily::kLogNormal, Curve{{1, 2}, {0, 1}}), std::invalid_argument);
+  EXPECT_THROW((void)fit_curve(CurveFamily::kLogNormal, Curve{{1, 2}, {0, 1}}),
+               std::invalid_argument);
   EXPECT_THROW((void)fit_curve(CurveFamily::kLogNormal, Curve{{1, 3, 2}, {0, 1, 1}}),
                std::invalid_argument);
   EXPECT_THROW((void)fit_curve(CurveFamily::kLogNormal, Curve{{0, 1, 2}, {0, 1, 1}}),
@@ -151,7 +152,7 @@ TEST(CurveFitData, AccuracyCurveAndGridByHand) {
   EXPECT_NEAR(grid[1], 100, 1e-9);
   EXPECT_EQ(grid[2], 1000);
   const Curve c = accuracy_curve({500, 10, 100, 2000}, 5, grid);  // 4 correct of 5
-  EXPECT_EQ(c.y, (std::vector<double>{0.2, 0.4, 0.6}));  // caps are inclusive: length <= t
+  EXPECT_EQ(c.y, (std::vector<double>{0.2, 0.4, 0.6}));           // caps are inclusive: length <= t
   EXPECT_THROW((void)geometric_grid(0, 10, 3), std::invalid_argument);
 }
 

@@ -1,13 +1,12 @@
-// `clearhouse fit` through the real binary on real-data fixtures: tests/fixtures/bench (180 ZeroEval
-// questions) and tests/fixtures/fit/samples.jsonl (6 Qwen2.5-Math questions x 8 samples).
-#include <algorithm>
-#include <filesystem>
-#include <set>
-#include <string>
-
+// `clearhouse fit` through the real binary on real-data fixtures: tests/fixtures/bench (180
+// ZeroEval questions) and tests/fixtures/fit/samples.jsonl (6 Qwen2.5-Math questions x 8 samples).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string>
 
 #include "support/run_binary.h"
 
@@ -28,7 +27,7 @@ TEST(FitE2E, JsonHasEveryCurveAndFamilyAndTheFilesAreWritten) {
   const json doc = json::parse(r.out);
   EXPECT_EQ(doc["models"], json({"Qwen2-7B-Instruct"}));
   EXPECT_EQ(doc["grid"].size(), 49u);
-  const std::set<std::string> families{"surge-phi",  "surge-capped", "surge-cdf", "log-logistic",
+  const std::set<std::string> families{"surge-phi", "surge-capped", "surge-cdf", "log-logistic",
                                        "power-law", "shifted-exp",  "log-normal"};
   std::set<std::string> names;
   for (const auto& c : doc["curves"]) {
@@ -68,7 +67,8 @@ TEST(FitE2E, MarkdownByDefaultSeveralModelsAndTheSameNumbersEveryRun) {
   const auto dir = scratch_dir();
   const std::string args = "fit --data " + fixture("bench") +
                            " --model-name Qwen2-7B-Instruct,gpt-4o-2024-08-06 --samples none "
-                           "--grid lin:8:2048:40 --quiet --out " + (dir / "f").string();
+                           "--grid lin:8:2048:40 --quiet --out " +
+                           (dir / "f").string();
   const auto a = run_clearhouse(args);
   const auto b = run_clearhouse(args);
   ASSERT_EQ(a.exit_code, 0) << a.err;

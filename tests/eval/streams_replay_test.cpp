@@ -1,8 +1,8 @@
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <numeric>
 #include <set>
-
-#include <gtest/gtest.h>
 
 #include "eval/replay.h"
 #include "eval/streams.h"
@@ -47,9 +47,9 @@ TEST(Streams, DrawsWithoutReplacementWhenThePoolSufficesAndIsSeeded) {
 }
 
 TEST(Streams, FlagsReplacementWhenATierIsShort) {
-  std::array<std::vector<std::uint32_t>, kTierCount> pools{
-      std::vector<std::uint32_t>{1, 2, 3}, std::vector<std::uint32_t>{4, 5, 6, 7},
-      std::vector<std::uint32_t>{8}};
+  std::array<std::vector<std::uint32_t>, kTierCount> pools{std::vector<std::uint32_t>{1, 2, 3},
+                                                           std::vector<std::uint32_t>{4, 5, 6, 7},
+                                                           std::vector<std::uint32_t>{8}};
   std::mt19937_64 rng(1);
   const auto d = draw_stream(pools, *find_stream("mostly-hard"), 20, rng);
   EXPECT_EQ(d.items.size(), 20u);
@@ -60,10 +60,14 @@ TEST(Streams, FlagsReplacementWhenATierIsShort) {
 // Solved iff correct and the true length fits; consumption is min(cap, length); 0 is abandoned.
 TEST(Replay, ScoresTruncationAndAbandonment) {
   std::vector<ReplayItem> items(4);
-  items[0].true_tokens = 100; items[0].correct = true;   // cap 100: fits exactly
-  items[1].true_tokens = 100; items[1].correct = true;   // cap 99: truncated
-  items[2].true_tokens = 50;  items[2].correct = false;  // fits but wrong
-  items[3].true_tokens = 10;  items[3].correct = true;   // abandoned
+  items[0].true_tokens = 100;
+  items[0].correct = true;  // cap 100: fits exactly
+  items[1].true_tokens = 100;
+  items[1].correct = true;  // cap 99: truncated
+  items[2].true_tokens = 50;
+  items[2].correct = false;  // fits but wrong
+  items[3].true_tokens = 10;
+  items[3].correct = true;  // abandoned
   const std::vector<std::int64_t> caps{100, 99, 80, 0};
   const ReplayOutcome out = replay(items, caps);
   EXPECT_EQ(out.solved, 1u);

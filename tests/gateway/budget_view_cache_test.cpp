@@ -11,7 +11,8 @@ using ledger::testing::kT0;
 
 class BudgetViewCacheTest : public ::testing::Test {
  protected:
-  BudgetViewCacheTest() : clock_(kT0), ledger_(ledger::Ledger::open(ledger::testing::ledger_path(), clock_)) {
+  BudgetViewCacheTest()
+      : clock_(kT0), ledger_(ledger::Ledger::open(ledger::testing::ledger_path(), clock_)) {
     ledger_.configure_budget({.window_seconds = 3600, .global_tokens = 1000});
   }
   base::ManualClock clock_;
@@ -27,7 +28,7 @@ TEST_F(BudgetViewCacheTest, ReadsTheLedgerThenFollowsReserves) {
   const ledger::ReserveResult r = ledger_.reserve("a", "k", "u", 300);
   EXPECT_EQ(cache.get(clock_.now_ms()).remaining_tokens, 1000);  // cached: no ledger read
   cache.observe(r, clock_.now_ms());
-  EXPECT_EQ(cache.get(clock_.now_ms()).remaining_tokens, 700);   // exact as of that reserve
+  EXPECT_EQ(cache.get(clock_.now_ms()).remaining_tokens, 700);  // exact as of that reserve
 
   (void)ledger_.settle("a", 100, 0.0);  // 200 tokens return to the pool
   clock_.advance_ms(99);

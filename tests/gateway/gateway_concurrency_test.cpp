@@ -9,6 +9,9 @@
 // reserved above the budget), a path that forgets to settle (open reservations afterwards), a
 // settle with other than the upstream's usage (clients' tokens != ledger spent), a response that is
 // neither a 200 nor an OpenAI-shaped 429.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -16,6 +19,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
@@ -24,18 +28,14 @@
 #include <utility>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <httplib.h>
-#include <nlohmann/json.hpp>
-
 #include "gateway/gateway.h"
 #include "gateway/gateway_config.h"
 #include "http/server.h"
-#include "ledger/ledger.h"
-#include "tools/replay_upstream.h"
 #include "http/sse.h"
-#include "tools/replay_upstream_test_util.h"
+#include "ledger/ledger.h"
 #include "support/run_binary.h"
+#include "tools/replay_upstream.h"
+#include "tools/replay_upstream_test_util.h"
 
 namespace clearhouse::gateway {
 namespace {
@@ -77,9 +77,9 @@ class Stack {
     GatewayConfig config = parse_gateway_config(yaml, dir + "/gateway.yaml",
                                                 [](const std::string&) { return std::nullopt; });
     gateway_ = std::make_unique<Gateway>(std::move(config), ledger_, clock_);
-    gateway_server_ =
-        std::make_unique<http::HttpServer>(http::HttpServerOptions{.host = "127.0.0.1", .port = 0},
-                                     [this](const http::HttpRequest& r) { return gateway_->handle(r); });
+    gateway_server_ = std::make_unique<http::HttpServer>(
+        http::HttpServerOptions{.host = "127.0.0.1", .port = 0},
+        [this](const http::HttpRequest& r) { return gateway_->handle(r); });
     gateway_server_->bind();
     gateway_server_->start();
   }
@@ -203,7 +203,8 @@ TEST(GatewayConcurrency, AThousandRequestsAtTheEdgeOfTheBudgetNeverOverspend) {
       for (int i = 0; i < kRequestsPerThread; ++i) {
         const auto kind = static_cast<Kind>(rng() % 3);
         const bool short_answer = rng() % 2 == 0;
-        mine.push_back(send(client, kind, short_answer ? tools::testing::kQuestion : "Tell me a story."));
+        mine.push_back(
+            send(client, kind, short_answer ? tools::testing::kQuestion : "Tell me a story."));
       }
       std::lock_guard lock(results_mutex);
       results.insert(results.end(), mine.begin(), mine.end());
@@ -276,8 +277,8 @@ class LedgerAtDoneWriter : public http::BodyWriter {
 TEST(GatewayConcurrency, AStreamIsSettledBeforeItsClientSeesDone) {
   Stack stack(clearhouse::testing::scratch_dir().string(), 1'000'000);
   for (const Kind kind : {Kind::kStreamWithUsage, Kind::kStreamWithoutUsage}) {
-    json body =
-        tools::testing::chat_body("Tell me a story.", {{"max_tokens", kClientCap}, {"stream", true}});
+    json body = tools::testing::chat_body("Tell me a story.",
+                                          {{"max_tokens", kClientCap}, {"stream", true}});
     if (kind == Kind::kStreamWithUsage) body["stream_options"] = {{"include_usage", true}};
     const http::HttpResponse response =
         stack.gateway().handle(http::HttpRequest{"POST", "/v1/chat/completions", {}, body.dump()});

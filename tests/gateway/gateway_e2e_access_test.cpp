@@ -1,8 +1,8 @@
 // End to end, in one process over real sockets (gateway_test_util.h): authentication, the admin and
 // operational routes (/admin/state, /metrics, /health), malformed requests, and draining.
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "gateway_test_util.h"
 

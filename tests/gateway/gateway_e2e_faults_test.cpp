@@ -4,6 +4,7 @@
 // faults are asked of the replay upstream through the body field metadata.replay_fault, which the
 // gateway passes through.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -15,10 +16,8 @@
 #include <future>
 #include <string>
 
-#include <gtest/gtest.h>
-
-#include "openai/stream_relay.h"
 #include "gateway_test_util.h"
+#include "openai/stream_relay.h"
 
 namespace clearhouse::gateway::testing {
 namespace {
@@ -179,7 +178,8 @@ TEST(GatewayE2EFaults, UpstreamWithoutUsageIsSettledWithAnEstimate) {
   const auto record = rig.record(r);
   ASSERT_TRUE(record);
   EXPECT_EQ(record->state, ledger::RequestState::kSettled);
-  EXPECT_EQ(record->used_tokens, std::min<std::int64_t>(60, openai::estimate_tokens_from_text(text)));
+  EXPECT_EQ(record->used_tokens,
+            std::min<std::int64_t>(60, openai::estimate_tokens_from_text(text)));
   EXPECT_GT(*record->used_tokens, 0);
 
   const StreamReply s = rig.stream(
@@ -287,7 +287,8 @@ TEST(GatewayE2EFaults, ClientLeavingMidStreamSettlesWhatWasGenerated) {
   const auto settled_after = SteadyClock::now() - left_at;
   EXPECT_LT(settled_after, milliseconds(2000));  // long before the 4 s stream would have ended
   std::int64_t used = -1;
-  rig.ledger().for_each_request([&](const ledger::RequestRecord& r) { used = r.used_tokens.value_or(-1); });
+  rig.ledger().for_each_request(
+      [&](const ledger::RequestRecord& r) { used = r.used_tokens.value_or(-1); });
   EXPECT_GE(used, seen);
   EXPECT_LT(used, kGatewayCap);
   EXPECT_EQ(rig.spent(), used);

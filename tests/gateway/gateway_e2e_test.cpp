@@ -2,9 +2,9 @@
 // gateway to the replay upstream, the caps it sends, usage in streams, and abandonment and budget
 // rejections. Every test also checks that the ledger is settled afterwards and that what it counted
 // is what the client was told.
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "gateway_test_util.h"
 

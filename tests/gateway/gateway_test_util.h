@@ -15,6 +15,8 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,25 +27,22 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <httplib.h>
-#include <nlohmann/json.hpp>
-
 #include "gateway/api_keys.h"
 #include "gateway/gateway.h"
 #include "gateway/gateway_config.h"
 #include "http/server.h"
+#include "http/sse.h"
 #include "ledger/ledger.h"
+#include "support/run_binary.h"
 #include "tools/replay_upstream.h"
 #include "tools/replay_upstream_store.h"
-#include "http/sse.h"
-#include "support/run_binary.h"
 
 namespace clearhouse::gateway::testing {
 
@@ -268,7 +267,8 @@ class GatewayRig {
     }
     replay_ = std::make_unique<tools::ReplayUpstream>(shared_store(), replay_options, pacing);
     upstream_server_ = std::make_unique<http::HttpServer>(
-        http::HttpServerOptions{}, [this](const http::HttpRequest& r) { return replay_->handle(r); });
+        http::HttpServerOptions{},
+        [this](const http::HttpRequest& r) { return replay_->handle(r); });
     upstream_port_ = upstream_server_->bind();
     upstream_server_->start();
 

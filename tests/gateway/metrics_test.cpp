@@ -1,6 +1,8 @@
-// GatewayMetrics and the Prometheus layer under it: the rendered body is checked line by line against
-// the text exposition format 0.0.4 by a small independent checker, counts from many threads add up
-// exactly, label values are escaped, and no label can carry a client's key.
+// GatewayMetrics and the Prometheus layer under it: the rendered body is checked line by line
+// against the text exposition format 0.0.4 by a small independent checker, counts from many threads
+// add up exactly, label values are escaped, and no label can carry a client's key.
+#include "gateway/metrics.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,7 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include "gateway/metrics.h"
 #include "metrics/prometheus.h"
 
 namespace clearhouse::gateway {
@@ -20,7 +21,7 @@ namespace {
 
 // The gateway's route labels, in its route table's order, "other" last.
 const std::vector<std::string> kRoutes = {"chat_completions", "completions", "models", "health",
-                                          "metrics", "admin_state", "other"};
+                                          "metrics",          "admin_state", "other"};
 
 // ---- A checker for the exposition format, written from the format's description. ----
 
@@ -36,8 +37,8 @@ struct Exposition {
   std::vector<std::string> problems;         // empty when the text is valid
 
   // The value of the one sample with this name and exactly these labels.
-  [[nodiscard]] std::optional<double> value(const std::string& name,
-                                            const std::map<std::string, std::string>& labels) const {
+  [[nodiscard]] std::optional<double> value(
+      const std::string& name, const std::map<std::string, std::string>& labels) const {
     for (const Sample& s : samples) {
       if (s.name == name && s.labels == labels) return s.value;
     }
@@ -45,8 +46,12 @@ struct Exposition {
   }
 };
 
-bool is_name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
-bool is_name_char(char c) { return is_name_start(c) || std::isdigit(static_cast<unsigned char>(c)); }
+bool is_name_start(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':';
+}
+bool is_name_char(char c) {
+  return is_name_start(c) || std::isdigit(static_cast<unsigned char>(c));
+}
 
 bool is_metric_name(const std::string& name) {
   return !name.empty() && is_name_start(name[0]) &&
@@ -88,9 +93,12 @@ std::string parse_sample(const std::string& line, Sample& sample) {
         if (line[i] == '\\') {
           if (i + 1 >= line.size()) return "dangling escape";
           const char e = line[i + 1];
-          if (e == 'n') value += '\n';
-          else if (e == '\\' || e == '"') value += e;
-          else return "unknown escape";
+          if (e == 'n')
+            value += '\n';
+          else if (e == '\\' || e == '"')
+            value += e;
+          else
+            return "unknown escape";
           i += 2;
         } else {
           value += line[i++];
@@ -99,8 +107,10 @@ std::string parse_sample(const std::string& line, Sample& sample) {
       if (i >= line.size()) return "unterminated label value";
       ++i;  // closing quote
       if (!sample.labels.emplace(label, value).second) return "repeated label";
-      if (i < line.size() && line[i] == ',') ++i;
-      else if (i < line.size() && line[i] != '}') return "junk after label value";
+      if (i < line.size() && line[i] == ',')
+        ++i;
+      else if (i < line.size() && line[i] != '}')
+        return "junk after label value";
     }
     if (i >= line.size()) return "unterminated label set";
     ++i;  // '}'
@@ -112,7 +122,8 @@ std::string parse_sample(const std::string& line, Sample& sample) {
   return "";
 }
 
-std::string family_of(const std::string& sample_name, const std::map<std::string, std::string>& types) {
+std::string family_of(const std::string& sample_name,
+                      const std::map<std::string, std::string>& types) {
   if (types.count(sample_name)) return sample_name;
   for (const char* suffix : {"_bucket", "_sum", "_count"}) {
     const std::string s = suffix;
@@ -161,18 +172,23 @@ void check_histograms(Exposition& e) {
       continue;
     }
     for (std::size_t i = 1; i < h.buckets.size(); ++i) {
-      if (!(h.buckets[i].first > h.buckets[i - 1].first)) e.problems.push_back(key + ": le not increasing");
-      if (h.buckets[i].second < h.buckets[i - 1].second) e.problems.push_back(key + ": not cumulative");
+      if (!(h.buckets[i].first > h.buckets[i - 1].first))
+        e.problems.push_back(key + ": le not increasing");
+      if (h.buckets[i].second < h.buckets[i - 1].second)
+        e.problems.push_back(key + ": not cumulative");
     }
     if (!h.sum) e.problems.push_back(key + ": no _sum");
-    if (!h.count) e.problems.push_back(key + ": no _count");
-    else if (*h.count != h.buckets.back().second) e.problems.push_back(key + ": +Inf != _count");
+    if (!h.count)
+      e.problems.push_back(key + ": no _count");
+    else if (*h.count != h.buckets.back().second)
+      e.problems.push_back(key + ": +Inf != _count");
   }
 }
 
 Exposition parse_exposition(const std::string& text) {
   Exposition e;
-  if (!text.empty() && text.back() != '\n') e.problems.push_back("body does not end with a newline");
+  if (!text.empty() && text.back() != '\n')
+    e.problems.push_back("body does not end with a newline");
   std::istringstream lines(text);
   std::string line;
   std::set<std::string> helped, finished_families;
@@ -193,7 +209,8 @@ Exposition parse_exposition(const std::string& text) {
       if (is_help) {
         if (!helped.insert(name).second) e.problems.push_back(where + "second HELP");
       } else {
-        const std::string type = rest.find(' ') == std::string::npos ? "" : rest.substr(rest.find(' ') + 1);
+        const std::string type =
+            rest.find(' ') == std::string::npos ? "" : rest.substr(rest.find(' ') + 1);
         if (type != "counter" && type != "gauge" && type != "histogram" && type != "summary" &&
             type != "untyped") {
           e.problems.push_back(where + "unknown type");
@@ -245,7 +262,8 @@ TEST(PrometheusChecker, RejectsMalformedText) {
       "# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\n"
       "h_count 3\n";
   EXPECT_NE(problems_of(parse_exposition(count_differs)), "");
-  const std::string no_inf = "# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n";
+  const std::string no_inf =
+      "# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n";
   EXPECT_NE(problems_of(parse_exposition(no_inf)), "");
 }
 
@@ -254,11 +272,11 @@ TEST(PrometheusChecker, RejectsMalformedText) {
 TEST(Prometheus, HistogramBucketsAreInclusiveAndDropNaN) {
   static constexpr std::array<double, 3> kBounds = {0.1, 1, 10};
   prometheus::Histogram h(kBounds);
-  h.observe(0.1);    // on a bound: counts in that bucket (le means <=)
+  h.observe(0.1);  // on a bound: counts in that bucket (le means <=)
   h.observe(0.5);
-  h.observe(1000);   // +Inf bucket
-  h.observe(-2);     // counted as 0
-  h.observe(NAN);    // dropped
+  h.observe(1000);  // +Inf bucket
+  h.observe(-2);    // counted as 0
+  h.observe(NAN);   // dropped
   const prometheus::HistogramSnapshot s = h.snapshot();
   EXPECT_EQ(s.cumulative, (std::vector<std::uint64_t>{2, 3, 3, 4}));
   EXPECT_EQ(s.count(), 4u);
@@ -310,11 +328,16 @@ TEST(GatewayMetrics, RendersAValidExpositionWithEveryFamily) {
   m.stream_opened();
   m.stream_opened();
   m.stream_closed();
-  const std::string body = m.render({.shadow_price = 0.0025, .allowance_tokens = 300.5,
-                                     .budget_tokens = 1'000'000, .budget_remaining_tokens = 400'000,
-                                     .reserved_tokens = 512, .open_reservations = 1,
-                                     .in_flight_requests = 3, .usage_ratio = 0.97,
-                                     .ledger_unapplied_writes = 42, .ledger_apply_failures = 2});
+  const std::string body = m.render({.shadow_price = 0.0025,
+                                     .allowance_tokens = 300.5,
+                                     .budget_tokens = 1'000'000,
+                                     .budget_remaining_tokens = 400'000,
+                                     .reserved_tokens = 512,
+                                     .open_reservations = 1,
+                                     .in_flight_requests = 3,
+                                     .usage_ratio = 0.97,
+                                     .ledger_unapplied_writes = 42,
+                                     .ledger_apply_failures = 2});
   const Exposition e = parse_exposition(body);
   ASSERT_EQ(problems_of(e), "") << body;
 
@@ -327,22 +350,29 @@ TEST(GatewayMetrics, RendersAValidExpositionWithEveryFamily) {
   EXPECT_EQ(e.types.size(), 22u);
   EXPECT_EQ(e.value("clearhouse_ledger_unapplied_writes", {}), 42);
   EXPECT_EQ(e.value("clearhouse_ledger_apply_failures_total", {}), 2);
-  EXPECT_EQ(e.value("clearhouse_requests_total", {{"route", "chat_completions"}, {"code", "200"}}), 2);
+  EXPECT_EQ(e.value("clearhouse_requests_total", {{"route", "chat_completions"}, {"code", "200"}}),
+            2);
   EXPECT_EQ(e.value("clearhouse_requests_total", {{"route", "completions"}, {"code", "429"}}), 1);
   EXPECT_EQ(e.value("clearhouse_requests_total", {{"route", "other"}, {"code", "404"}}), 1);
   EXPECT_EQ(e.value("clearhouse_requests_total", {{"route", "models"}, {"code", "other"}}), 1);
-  EXPECT_EQ(e.value("clearhouse_request_duration_seconds_count", {{"route", "chat_completions"}}), 2);
+  EXPECT_EQ(e.value("clearhouse_request_duration_seconds_count", {{"route", "chat_completions"}}),
+            2);
   EXPECT_EQ(e.value("clearhouse_request_duration_seconds_bucket",
-                    {{"route", "chat_completions"}, {"le", "600"}}), 1);
+                    {{"route", "chat_completions"}, {"le", "600"}}),
+            1);
   EXPECT_EQ(e.value("clearhouse_request_duration_seconds_bucket",
-                    {{"route", "chat_completions"}, {"le", "0.0001"}}), 0);
+                    {{"route", "chat_completions"}, {"le", "0.0001"}}),
+            0);
   EXPECT_EQ(e.value("clearhouse_request_duration_seconds_count", {{"route", "health"}}), 0);
   EXPECT_EQ(e.value("clearhouse_added_latency_seconds_bucket", {{"le", "0.00005"}}), 1);
   EXPECT_EQ(e.value("clearhouse_added_latency_seconds_bucket", {{"le", "0.1"}}), 2);
   EXPECT_EQ(e.value("clearhouse_upstream_duration_seconds_count", {{"upstream", "vllm"}}), 1);
   EXPECT_EQ(e.value("clearhouse_upstream_duration_seconds_count", {{"upstream", "openai"}}), 0);
-  EXPECT_EQ(e.value("clearhouse_upstream_errors_total", {{"upstream", "openai"}, {"kind", "timeout"}}), 1);
-  EXPECT_EQ(e.value("clearhouse_upstream_errors_total", {{"upstream", "vllm"}, {"kind", "connect"}}), 0);
+  EXPECT_EQ(
+      e.value("clearhouse_upstream_errors_total", {{"upstream", "openai"}, {"kind", "timeout"}}),
+      1);
+  EXPECT_EQ(
+      e.value("clearhouse_upstream_errors_total", {{"upstream", "vllm"}, {"kind", "connect"}}), 0);
   EXPECT_EQ(e.value("clearhouse_upstream_payment_usd_total", {{"upstream", "openai"}}), 0.125);
   EXPECT_EQ(e.value("clearhouse_tokens_reserved_total", {}), 512);
   EXPECT_EQ(e.value("clearhouse_tokens_used_total", {}), 200);
@@ -362,8 +392,8 @@ TEST(GatewayMetrics, RendersAValidExpositionWithEveryFamily) {
   // The duplicate "vllm" in the constructor made one series.
   int vllm_payment_series = 0;
   for (const Sample& s : e.samples) {
-    vllm_payment_series += s.name == "clearhouse_upstream_payment_usd_total" &&
-                           s.labels.at("upstream") == "vllm";
+    vllm_payment_series +=
+        s.name == "clearhouse_upstream_payment_usd_total" && s.labels.at("upstream") == "vllm";
   }
   EXPECT_EQ(vllm_payment_series, 1);
 }
@@ -408,18 +438,23 @@ TEST(GatewayMetrics, CountsFromManyThreadsAddUpExactly) {
   ASSERT_EQ(problems_of(e), "");
   constexpr double kAll = kThreads * kPerThread;
   constexpr double kHalf = kAll / 2;
-  EXPECT_EQ(e.value("clearhouse_requests_total", {{"route", "chat_completions"}, {"code", "200"}}), kAll);
-  EXPECT_EQ(e.value("clearhouse_request_duration_seconds_count", {{"route", "chat_completions"}}), kAll);
+  EXPECT_EQ(e.value("clearhouse_requests_total", {{"route", "chat_completions"}, {"code", "200"}}),
+            kAll);
+  EXPECT_EQ(e.value("clearhouse_request_duration_seconds_count", {{"route", "chat_completions"}}),
+            kAll);
   EXPECT_EQ(e.value("clearhouse_request_duration_seconds_sum", {{"route", "chat_completions"}}),
             kAll * 0.25);  // exact: sums of quarters are exact in a double at this size
   EXPECT_EQ(e.value("clearhouse_added_latency_seconds_count", {}), kAll);
   EXPECT_EQ(e.value("clearhouse_tokens_used_total", {}), 3 * kAll);
   EXPECT_EQ(e.value("clearhouse_open_streams", {}), 0);
   for (const std::string upstream : {"declared", "added"}) {
-    EXPECT_EQ(e.value("clearhouse_upstream_duration_seconds_count", {{"upstream", upstream}}), kHalf);
-    EXPECT_EQ(e.value("clearhouse_upstream_errors_total", {{"upstream", upstream}, {"kind", "status"}}),
+    EXPECT_EQ(e.value("clearhouse_upstream_duration_seconds_count", {{"upstream", upstream}}),
               kHalf);
-    EXPECT_EQ(e.value("clearhouse_upstream_payment_usd_total", {{"upstream", upstream}}), kHalf * 0.5);
+    EXPECT_EQ(
+        e.value("clearhouse_upstream_errors_total", {{"upstream", upstream}, {"kind", "status"}}),
+        kHalf);
+    EXPECT_EQ(e.value("clearhouse_upstream_payment_usd_total", {{"upstream", upstream}}),
+              kHalf * 0.5);
   }
 }
 
@@ -431,7 +466,8 @@ TEST(GatewayMetrics, EscapesOperatorNamedUpstreams) {
   EXPECT_NE(body.find(R"(upstream="eu \"west\"\\1\nb")"), std::string::npos) << body;
   const Exposition e = parse_exposition(body);
   ASSERT_EQ(problems_of(e), "") << body;
-  EXPECT_EQ(e.value("clearhouse_upstream_errors_total", {{"upstream", odd}, {"kind", "connect"}}), 1);
+  EXPECT_EQ(e.value("clearhouse_upstream_errors_total", {{"upstream", odd}, {"kind", "connect"}}),
+            1);
 }
 
 TEST(GatewayMetrics, LabelsComeOnlyFromFixedSetsAndUpstreamNames) {
@@ -465,8 +501,9 @@ TEST(GatewayMetrics, UndeclaredUpstreamsAreBounded) {
   }
   EXPECT_EQ(upstreams.size(), kMaxUpstreamSeries);
   EXPECT_TRUE(upstreams.count("overflow"));
-  EXPECT_EQ(e.value("clearhouse_upstream_errors_total", {{"upstream", "overflow"}, {"kind", "connect"}}),
-            static_cast<double>(kMaxUpstreamSeries + 1));
+  EXPECT_EQ(
+      e.value("clearhouse_upstream_errors_total", {{"upstream", "overflow"}, {"kind", "connect"}}),
+      static_cast<double>(kMaxUpstreamSeries + 1));
 }
 
 }  // namespace

@@ -18,9 +18,9 @@
 namespace clearhouse::gateway::testing {
 
 struct StreamQuery {
-  double tau_hat = 1.0;        // what the pacer sees, tokens
-  std::int64_t length = 1;     // tokens the answer really needs
-  bool correct = true;         // the answer is right when it is not cut
+  double tau_hat = 1.0;     // what the pacer sees, tokens
+  std::int64_t length = 1;  // tokens the answer really needs
+  bool correct = true;      // the answer is right when it is not cut
   std::int64_t arrival_ms = 0;
 };
 

@@ -37,12 +37,12 @@ nlohmann::json error_of(const http::HttpResponse& r) {
 
 TEST(Refusal, QueryAbandonedByPriceSaysWhatTheBudgetAffordsAndThatRetryingWillNotHelp) {
   const http::HttpResponse r = query_abandoned({.reason = Abandonment::kPrice,
-                                          .lambda = 0.4123,
-                                          .tau_hat = 900.0,
-                                          .cap_at_price = 1023.7,
-                                          .largest_funded_tau = 212.4,
-                                          .remaining_tokens = 50'000,
-                                          .degrade_tokens = 64});
+                                                .lambda = 0.4123,
+                                                .tau_hat = 900.0,
+                                                .cap_at_price = 1023.7,
+                                                .largest_funded_tau = 212.4,
+                                                .remaining_tokens = 50'000,
+                                                .degrade_tokens = 64});
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(header(r, "x-should-retry"), "false");
   EXPECT_FALSE(has_header(r, "Retry-After"));

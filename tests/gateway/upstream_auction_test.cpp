@@ -10,8 +10,12 @@ namespace clearhouse::gateway {
 namespace {
 
 // A curve that saturates early (a strong model) and one that needs more tokens (a weak one).
-AccuracyCurve strong_curve() { return AccuracyCurve({{128, 0.6}, {512, 0.9}, {2048, 0.95}}); }
-AccuracyCurve weak_curve() { return AccuracyCurve({{128, 0.3}, {512, 0.5}, {2048, 0.6}}); }
+AccuracyCurve strong_curve() {
+  return AccuracyCurve({{128, 0.6}, {512, 0.9}, {2048, 0.95}});
+}
+AccuracyCurve weak_curve() {
+  return AccuracyCurve({{128, 0.3}, {512, 0.5}, {2048, 0.6}});
+}
 
 TEST(UpstreamAuction, RejectsInvalidConfiguration) {
   EXPECT_THROW(UpstreamAuction({}, 1.0, 0.0), std::invalid_argument);
@@ -23,8 +27,8 @@ TEST(UpstreamAuction, RejectsInvalidConfiguration) {
 
 TEST(UpstreamAuction, CheaperOfEqualQualityWins) {
   const UpstreamAuction auction(
-      {{"dear", 2e-6, strong_curve()}, {"cheap", 1e-6, strong_curve()}, {"dearer", 3e-6, {}}},
-      0.01, 0.0);
+      {{"dear", 2e-6, strong_curve()}, {"cheap", 1e-6, strong_curve()}, {"dearer", 3e-6, {}}}, 0.01,
+      0.0);
   const AuctionPick pick = auction.pick(1024);
   EXPECT_EQ(pick.winner, 1u);
   ASSERT_TRUE(pick.runner_up.has_value());
@@ -68,20 +72,22 @@ TEST(UpstreamAuction, SingleUpstreamAlwaysWinsAndPaysItsPostedPrice) {
 
 TEST(UpstreamAuction, NoSaleWhenNoScoreReachesTheOutsideValue) {
   const UpstreamAuction auction({{"a", 1e-5, {}}, {"b", 2e-5, {}}}, 0.01, 0.005);
-  EXPECT_FALSE(auction.pick(1000).sold);  // best score 0.01 - 0.01 = 0 < 0.005
-  EXPECT_TRUE(auction.pick(100).sold);    // 0.01 - 0.001 = 0.009
+  EXPECT_FALSE(auction.pick(1000).sold);     // best score 0.01 - 0.01 = 0 < 0.005
+  EXPECT_TRUE(auction.pick(100).sold);       // 0.01 - 0.001 = 0.009
   EXPECT_EQ(auction.pick(1000).winner, 0u);  // the best is still named
 }
 
 TEST(UpstreamAuction, PaymentIsTheSecondPriceAtTheTokensUsed) {
-  const UpstreamAuction auction({{"a", 1e-6, strong_curve()}, {"b", 4e-6, weak_curve()}}, 0.02, 0.0);
+  const UpstreamAuction auction({{"a", 1e-6, strong_curve()}, {"b", 4e-6, weak_curve()}}, 0.02,
+                                0.0);
   const AuctionPick pick = auction.pick(1024);
   ASSERT_EQ(pick.winner, 0u);
   const double q_win = 0.02 * strong_curve().at(1024);
   const double s_second_at_used = 0.02 * weak_curve().at(1024) - 4e-6 * 600;
   EXPECT_DOUBLE_EQ(auction.payment_usd(pick, 1024, 600), q_win - s_second_at_used);
   // With a high outside value the user keeps v0 instead.
-  const UpstreamAuction reserve({{"a", 1e-6, strong_curve()}, {"b", 4e-6, weak_curve()}}, 0.02, 0.015);
+  const UpstreamAuction reserve({{"a", 1e-6, strong_curve()}, {"b", 4e-6, weak_curve()}}, 0.02,
+                                0.015);
   EXPECT_DOUBLE_EQ(reserve.payment_usd(reserve.pick(1024), 1024, 600), q_win - 0.015);
 }
 
@@ -98,8 +104,9 @@ TEST(UpstreamAuction, PaymentsAreBoundedAndIndependentOfTheWinnersOwnPrice) {
     const int n = 2 + trial % 3;
     for (int k = 0; k < n; ++k) {
       const double a = acc(rng);
-      bidders.push_back({"u" + std::to_string(k), price(rng),
-                         AccuracyCurve({{256, a * 0.6}, {1024, a}, {4096, std::min(1.0, a * 1.1)}})});
+      bidders.push_back(
+          {"u" + std::to_string(k), price(rng),
+           AccuracyCurve({{256, a * 0.6}, {1024, a}, {4096, std::min(1.0, a * 1.1)}})});
     }
     const double value = 0.05;
     const UpstreamAuction auction(bidders, value, 0.0);

@@ -1,10 +1,11 @@
 // The HTTP layer without sockets: router, OpenAI error bodies, JSON depth limit, SSE framing and
 // parsing.
+#include "http/http.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "http/http.h"
 #include "http/sse.h"
 
 namespace clearhouse::http {
@@ -55,7 +56,9 @@ TEST(Http, JsonBodyDepthIsLimited) {
 
 TEST(Http, RouterDispatchesAndWrapsExceptions) {
   Router router;
-  router.add("GET", "/ok", "ok", [](const HttpRequest&) { return json_response(200, {{"ok", true}}); });
+  router.add("GET", "/ok", "ok", [](const HttpRequest&) {
+    return json_response(200, {{"ok", true}});
+  });
   router.add("POST", "/http-error", "http_error",
              [](const HttpRequest&) -> HttpResponse { throw HttpError(422, "nope", "", "field"); });
   router.add("POST", "/bug", "bug",
@@ -84,10 +87,10 @@ TEST(Http, RouterLabelsEachPathOnceAndUnknownPathsAsOther) {
 
 TEST(Http, CallHandlerTurnsExceptionsIntoErrorBodies) {
   const HttpRequest request{"GET", "/", {}, ""};
-  EXPECT_EQ(call_handler([](const HttpRequest&) -> HttpResponse { throw HttpError(418, "tea"); },
-                         request)
-                .status,
-            418);
+  EXPECT_EQ(
+      call_handler([](const HttpRequest&) -> HttpResponse { throw HttpError(418, "tea"); }, request)
+          .status,
+      418);
   const HttpResponse bug = call_handler(
       [](const HttpRequest&) -> HttpResponse { throw std::logic_error("boom"); }, request);
   EXPECT_EQ(bug.status, 500);
@@ -96,8 +99,9 @@ TEST(Http, CallHandlerTurnsExceptionsIntoErrorBodies) {
 
 TEST(Sse, FramesAndParsesEvents) {
   EXPECT_EQ(sse_data(R"({"a":1})"), "data: {\"a\":1}\n\n");
-  const std::string stream = sse_data("one") + ": a comment\n\n" + "event: x\ndata: two\ndata: lines\n\n" +
-                             "data:three\r\n\r\n" + std::string(kSseDone);
+  const std::string stream = sse_data("one") + ": a comment\n\n" +
+                             "event: x\ndata: two\ndata: lines\n\n" + "data:three\r\n\r\n" +
+                             std::string(kSseDone);
   EXPECT_EQ(parse_sse(stream), (std::vector<std::string>{"one", "two\nlines", "three", "[DONE]"}));
 }
 

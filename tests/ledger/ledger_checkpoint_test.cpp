@@ -3,13 +3,13 @@
 // SQLite makes them no-ops: the WAL grew by ~30 KB per request for ever). Whether the WAL is then
 // reused from its start depends on a checkpoint catching up with the writer, which a writer that
 // never pauses (this test) does not allow: that is not asserted.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <string>
 
-#include <gtest/gtest.h>
-
-#include "ledger/ledger.h"
 #include "ledger/checkpointer.h"
+#include "ledger/ledger.h"
 #include "ledger/ledger_test_util.h"
 
 namespace clearhouse::ledger {
@@ -20,9 +20,9 @@ TEST(LedgerCheckpointTest, CommitsReachTheDatabaseFileWhileWriting) {
   base::ManualClock clock(testing::kT0);
   Ledger ledger = Ledger::open(path, clock);
   const auto initial = std::filesystem::file_size(path);
-  // Writes reach SQLite in batches (ledger_journal.h); find() applies the batch at once, so every 25
-  // pairs commit a few WAL pages: kCheckpointPages pages are crossed well before the limit, and the
-  // writes keep going until the checkpoint thread's copy shows in the database file.
+  // Writes reach SQLite in batches (ledger_journal.h); find() applies the batch at once, so every
+  // 25 pairs commit a few WAL pages: kCheckpointPages pages are crossed well before the limit, and
+  // the writes keep going until the checkpoint thread's copy shows in the database file.
   constexpr int kMaxPairs = 10 * kCheckpointPages;
   int pairs = 0;
   for (; pairs < kMaxPairs && std::filesystem::file_size(path) == initial; ++pairs) {

@@ -3,7 +3,6 @@
 // everything reported is there, the aggregates agree with the rows, and reconcile closes what the
 // crash left open. Three rounds on the same file, each after the previous one's reconcile.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,7 +43,8 @@ void write_line(int fd, const std::string& line) {
       if (ledger.reserve(id, "k", "u", kCap).status != ReserveStatus::kReserved) ::_exit(4);
       write_line(fd, "R " + id + "\n");
       if (i >= kOutstanding) {
-        const std::string old = "c" + std::to_string(round) + "-" + std::to_string(i - kOutstanding);
+        const std::string old =
+            "c" + std::to_string(round) + "-" + std::to_string(i - kOutstanding);
         const std::int64_t used = 1 + i % 97;
         if (ledger.settle(old, used, 0.0).status != CloseStatus::kClosed) ::_exit(5);
         write_line(fd, "S " + old + " " + std::to_string(used) + "\n");

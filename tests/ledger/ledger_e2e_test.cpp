@@ -1,12 +1,12 @@
-// End-to-end tests of `clearhouse ledger` through the real binary, on ledgers written by the library.
+// End-to-end tests of `clearhouse ledger` through the real binary, on ledgers written by the
+// library.
 #include <gtest/gtest.h>
 
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
-#include "ledger/ledger.h"
 #include "ledger/csv.h"
+#include "ledger/ledger.h"
 #include "ledger/ledger_test_util.h"
 
 namespace clearhouse::ledger::testing {
@@ -54,8 +54,8 @@ TEST(LedgerE2E, JsonTotalsPerKeyAndUpstream) {
   EXPECT_EQ(j["by_upstream"]["openai"]["spent_tokens"], 0);
 
   // An hour later the window is fresh: the open request belongs to the old one.
-  const auto later = run_clearhouse("ledger --db " + db + " --json --now " +
-                                    std::to_string(kT0 + 3'600'000));
+  const auto later =
+      run_clearhouse("ledger --db " + db + " --json --now " + std::to_string(kT0 + 3'600'000));
   ASSERT_EQ(later.exit_code, 0) << later.err;
   EXPECT_EQ(json::parse(later.out)["window"]["remaining_tokens"], 10000);
 }

@@ -1,15 +1,16 @@
-// The ledger's journal: records round-trip byte for byte; a record cut short at the end of a file (a
-// crash during the write) is ignored and a damaged record before others is an error; a ledger that
-// opens applies what a crash left in the journal exactly once, and a clean close leaves it empty.
+// The ledger's journal: records round-trip byte for byte; a record cut short at the end of a file
+// (a crash during the write) is ignored and a damaged record before others is an error; a ledger
+// that opens applies what a crash left in the journal exactly once, and a clean close leaves it
+// empty.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <iterator>
 #include <string>
 
-#include "ledger/ledger.h"
 #include "ledger/error.h"
 #include "ledger/journal.h"
+#include "ledger/ledger.h"
 #include "ledger/ledger_test_util.h"
 
 namespace clearhouse::ledger {
@@ -30,7 +31,8 @@ JournalRecord reserve_record(std::uint64_t seq, std::string id, std::int64_t tok
   return r;
 }
 
-JournalRecord settle_record(std::uint64_t seq, std::string id, std::int64_t reserved, std::int64_t used) {
+JournalRecord settle_record(std::uint64_t seq, std::string id, std::int64_t reserved,
+                            std::int64_t used) {
   JournalRecord r;
   r.kind = JournalRecord::Kind::kSettle;
   r.seq = seq;
@@ -99,8 +101,8 @@ TEST(LedgerJournal, OpeningAppliesWhatACrashLeftOnceAndIgnoresATornTail) {
   base::ManualClock clock(kT0);
   { Ledger::open(path, clock).configure_budget({.window_seconds = 0, .global_tokens = 1000}); }
   // As if the process died after journaling these and before applying them.
-  const std::string left = encode({reserve_record(1, "a", 100), settle_record(2, "a", 100, 37),
-                                   reserve_record(3, "b", 50)});
+  const std::string left = encode(
+      {reserve_record(1, "a", 100), settle_record(2, "a", 100, 37), reserve_record(3, "b", 50)});
   write_file(path + "-writes-1", left + encode({reserve_record(4, "c", 10)}).substr(0, 9));
   {
     Ledger ledger = Ledger::open(path, clock);
@@ -214,7 +216,8 @@ TEST(LedgerJournal, ASecondWriterIsRefusedAndReadersAreNot) {
       Ledger second = Ledger::open(path, clock);
       FAIL() << "a second writer opened the ledger";
     } catch (const LedgerError& e) {
-      EXPECT_NE(std::string(e.what()).find("already open for writing"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("already open for writing"), std::string::npos)
+          << e.what();
     }
     EXPECT_NO_THROW(Ledger::open(path, clock, {.read_only = true}));
     ASSERT_EQ(writer.reserve("a", "k", "u", 1).status, ReserveStatus::kReserved);
@@ -228,8 +231,9 @@ TEST(LedgerJournal, AnIdIsTakenWhetherItsWritesAreAppliedOrNot) {
   Ledger ledger = Ledger::open(testing::ledger_path(), clock);
   ASSERT_EQ(ledger.reserve("x", "k", "u", 10).status, ReserveStatus::kReserved);
   ASSERT_EQ(ledger.settle("x", 3, 0.0).status, CloseStatus::kClosed);
-  EXPECT_EQ(ledger.reserve("x", "k", "u", 10).status, ReserveStatus::kDuplicateId);  // maybe unapplied
-  ASSERT_TRUE(ledger.find("x").has_value());                                         // applied now
+  EXPECT_EQ(ledger.reserve("x", "k", "u", 10).status,
+            ReserveStatus::kDuplicateId);     // maybe unapplied
+  ASSERT_TRUE(ledger.find("x").has_value());  // applied now
   EXPECT_EQ(ledger.reserve("x", "k", "u", 10).status, ReserveStatus::kDuplicateId);
   const CloseResult again = ledger.settle("x", 9, 0.0);
   EXPECT_EQ(again.status, CloseStatus::kAlreadyClosed);

@@ -44,7 +44,8 @@ TEST(RequestId, StartsWithTheTimeSoIdsSortByCreation) {
 
 TEST(RequestId, ClampsTimesOutsideFortyEightBits) {
   EXPECT_EQ(request_id_words(-5, 0, 0).first, 0u);
-  EXPECT_EQ(request_id_words(std::int64_t{1} << 50, 0, 0).first, ((std::uint64_t{1} << 48) - 1) << 16);
+  EXPECT_EQ(request_id_words(std::int64_t{1} << 50, 0, 0).first, ((std::uint64_t{1} << 48) - 1)
+                                                                     << 16);
   // Only 16 bits of random_high16 are kept: the time is never overwritten.
   EXPECT_EQ(request_id_words(1, ~0ULL, 9).first, (std::uint64_t{1} << 16) | 0xFFFF);
   EXPECT_EQ(request_id_words(1, ~0ULL, 9).second, 9u);

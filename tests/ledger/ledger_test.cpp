@@ -1,13 +1,13 @@
 // Unit tests of the token ledger: every operation, budgets and windows, idempotency, reconcile,
 // durability across close/reopen, schema versions and bad files.
-#include <gtest/gtest.h>
+#include "ledger/ledger.h"
 
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <cmath>
 #include <fstream>
 
-#include "ledger/ledger.h"
 #include "ledger/csv.h"
 #include "ledger/ledger_test_util.h"
 
@@ -199,8 +199,8 @@ TEST(Ledger, SettlingMoreThanReservedIsRecordedAsAnOverrun) {
   EXPECT_EQ(c.overrun_tokens, 70);
   EXPECT_EQ(c.released_tokens, 0);
   const WindowTotals w = ledger.window_totals();
-  EXPECT_EQ(w.spent_tokens, 120);      // the truth, even beyond the budget
-  EXPECT_EQ(w.remaining_tokens, 0);    // clamped
+  EXPECT_EQ(w.spent_tokens, 120);    // the truth, even beyond the budget
+  EXPECT_EQ(w.remaining_tokens, 0);  // clamped
   EXPECT_EQ(ledger.reserve("b", "k", "u", 1).status, ReserveStatus::kOverGlobalBudget);
 }
 
@@ -216,8 +216,8 @@ TEST(Ledger, ReconcileCountsOpenReservationsAsFullyUsedByDefault) {
   }
   clock.advance_ms(5000);
   Ledger ledger = Ledger::open(path, clock);
-  const ReconcileReport report = ledger.reconcile_after_restart(
-      ReconcilePolicy::kCountAsFullyUsed, {{"openai", 1e-6}});
+  const ReconcileReport report =
+      ledger.reconcile_after_restart(ReconcilePolicy::kCountAsFullyUsed, {{"openai", 1e-6}});
   ASSERT_EQ(report.requests.size(), 2u);
   EXPECT_EQ(report.counted_tokens, 500);
   EXPECT_EQ(report.released_tokens, 0);
@@ -342,7 +342,8 @@ TEST(Ledger, MisuseThrowsInvalidArgument) {
   EXPECT_THROW(ledger.settle("r", -1, 0.0), std::invalid_argument);
   EXPECT_THROW(ledger.settle("r", 1, -0.5), std::invalid_argument);
   EXPECT_THROW(ledger.settle("r", 1, std::nan("")), std::invalid_argument);
-  EXPECT_THROW(ledger.configure_budget({.window_seconds = -1, .global_tokens = std::nullopt}), std::invalid_argument);
+  EXPECT_THROW(ledger.configure_budget({.window_seconds = -1, .global_tokens = std::nullopt}),
+               std::invalid_argument);
   EXPECT_THROW(ledger.set_key_budget("k", -5), std::invalid_argument);
   EXPECT_EQ(ledger.find("r")->state, RequestState::kOpen);  // nothing half-done
 }
@@ -388,7 +389,8 @@ TEST(Ledger, AVersionOneFileIsMigratedAndKeepsItsRequests) {
   }
   // What version 1 looked like: no journal_state table.
   exec_sql(path, "DROP TABLE journal_state; UPDATE schema_version SET version = 1");
-  EXPECT_NE(open_error(path, {.read_only = true}).find("open it once read-write"), std::string::npos);
+  EXPECT_NE(open_error(path, {.read_only = true}).find("open it once read-write"),
+            std::string::npos);
   base::ManualClock clock(kT0);
   Ledger ledger = Ledger::open(path, clock);
   EXPECT_EQ(ledger.schema_version(), Ledger::current_schema_version());

@@ -1,10 +1,11 @@
 // The reverse second-price auction (auction.h): individual rationality, the price cap, truthful
 // bidding as a dominant strategy, and welfare against the pay-per-token market.
-#include <cmath>
+#include "market/auction.h"
 
 #include <gtest/gtest.h>
 
-#include "market/auction.h"
+#include <cmath>
+
 #include "market/equilibrium.h"
 #include "market/optimum.h"
 #include "market/welfare.h"
@@ -65,7 +66,8 @@ TEST(Auction, WinnerProfitIsNonNegativeAndUserPaysAtMostQuality) {
 // No provider gains by misreporting quality, cost or level, on a grid, whatever the others bid
 // truthfully. Misreports shift the score; payoffs are always judged with true quality and cost.
 TEST(Auction, TruthfulBiddingIsDominantOnAGridOfMisreports) {
-  const std::vector<double> shifts = {-3.0, -1.0, -0.3, -0.05, -1e-3, 0.0, 1e-3, 0.05, 0.3, 1.0, 3.0};
+  const std::vector<double> shifts = {-3.0, -1.0, -0.3, -0.05, -1e-3, 0.0,
+                                      1e-3, 0.05, 0.3,  1.0,   3.0};
   std::size_t checked = 0;
   for (std::uint64_t seed = 0; seed < 40; ++seed) {
     const auto providers = testing::random_providers(seed, 2 + seed % 4, 3, seed % 2 ? 1.0 : 1e5);

@@ -1,17 +1,17 @@
-// End-to-end: the real `clearhouse` binary on fixture files (tests/fixtures/market). Checks the JSON
-// contract of `clearhouse market`, its results against brute force, the report files, a 100-beta
-// sweep on nine providers, `clearhouse curves`, and every bad input (exit status 2 and a
+// End-to-end: the real `clearhouse` binary on fixture files (tests/fixtures/market). Checks the
+// JSON contract of `clearhouse market`, its results against brute force, the report files, a
+// 100-beta sweep on nine providers, `clearhouse curves`, and every bad input (exit status 2 and a
 // message naming the line).
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "market/auction.h"
 #include "market/curves_csv.h"
@@ -28,9 +28,13 @@ namespace fs = std::filesystem;
 using Result = clearhouse::testing::RunResult;
 using clearhouse::testing::slurp;
 
-Result run(const std::string& args) { return clearhouse::testing::run_clearhouse(args); }
+Result run(const std::string& args) {
+  return clearhouse::testing::run_clearhouse(args);
+}
 
-fs::path scratch(const std::string& name) { return clearhouse::testing::scratch_dir() / name; }
+fs::path scratch(const std::string& name) {
+  return clearhouse::testing::scratch_dir() / name;
+}
 
 std::string fixture(const std::string& name) {
   return std::string(CLEARHOUSE_FIXTURES) + "/market/" + name;
@@ -94,7 +98,8 @@ TEST(MarketCli, JsonHasExactlyTheDocumentedShapeAndCorrectResults) {
 }
 
 TEST(MarketCli, OptimumMethodsAgreeOnNineRealProviders) {
-  const std::string base = "market --curves " + fixture("real9_math_l5.csv") + " --sweep 1:1000000:5 --json";
+  const std::string base =
+      "market --curves " + fixture("real9_math_l5.csv") + " --sweep 1:1000000:5 --json";
   const Result dk = run(base);
   const Result bb = run(base + " --optimum branch-and-bound --threads 2");
   ASSERT_EQ(dk.exit_code, 0) << dk.err;
@@ -111,7 +116,8 @@ TEST(MarketCli, OptimumMethodsAgreeOnNineRealProviders) {
 
 // How long the sweep takes is measured by bench/bench_market.cpp, not asserted here.
 TEST(MarketCli, SweepOfAHundredBetasOnNineBySixCoversTheWholeRange) {
-  const Result r = run("market --curves " + fixture("real9_math_l5.csv") + " --sweep 1:1000000:100 --json");
+  const Result r =
+      run("market --curves " + fixture("real9_math_l5.csv") + " --sweep 1:1000000:100 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["results"].size(), 100U);
@@ -122,8 +128,8 @@ TEST(MarketCli, SweepOfAHundredBetasOnNineBySixCoversTheWholeRange) {
 TEST(MarketCli, OutWritesTablesAndPlots) {
   const fs::path dir = scratch("report");
   fs::remove_all(dir);
-  const Result r = run("market --curves " + fixture("three.csv") + " --sweep 0.1:100:4 --value-curve exp --out " +
-                       dir.string());
+  const Result r = run("market --curves " + fixture("three.csv") +
+                       " --sweep 0.1:100:4 --value-curve exp --out " + dir.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("auction: winner"), std::string::npos);
   for (const char* f : {"results.csv", "profiles.csv", "auction.csv", "summary.md"}) {
@@ -131,8 +137,8 @@ TEST(MarketCli, OutWritesTablesAndPlots) {
   }
   const std::string results = slurp(dir / "results.csv");
   EXPECT_EQ(std::count(results.begin(), results.end(), '\n'), 5);  // header + 4 betas
-  for (const char* f : {"poa.svg", "welfare.svg", "price.svg", "user_value.svg", "tokens.svg", "overspend.svg",
-                        "curves.svg"}) {
+  for (const char* f : {"poa.svg", "welfare.svg", "price.svg", "user_value.svg", "tokens.svg",
+                        "overspend.svg", "curves.svg"}) {
     const std::string svg = slurp(dir / f);
     EXPECT_EQ(svg.rfind("<svg", 0), 0U) << f;
     EXPECT_NE(svg.find("</svg>"), std::string::npos) << f;
@@ -192,9 +198,9 @@ TEST(MarketCli, BadOptionsExitTwo) {
 
 TEST(CurvesCli, TokenCappedCurvesFromRuns) {
   const fs::path out = scratch("capped.csv");
-  const Result r = run("curves --data " + fixture("zeroeval") +
-                       " --models Qwen2-7B-Instruct,Meta-Llama-3-8B-Instruct --thetas 64,256 --out " +
-                       out.string());
+  const Result r = run(
+      "curves --data " + fixture("zeroeval") +
+      " --models Qwen2-7B-Instruct,Meta-Llama-3-8B-Instruct --thetas 64,256 --out " + out.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const CurvesParse p = parse_curves_csv(slurp(out), "capped.csv");
   ASSERT_TRUE(p.ok()) << p.error;
@@ -217,7 +223,8 @@ TEST(CurvesCli, TokenCappedCurvesFromRuns) {
   // One dataset, a price override; the result feeds `clearhouse market`.
   const Result math = run("curves --data " + fixture("zeroeval") +
                           " --models Qwen2-7B-Instruct,Meta-Llama-3-8B-Instruct --dataset math-l5"
-                          " --thetas 64,256 --prices Qwen2-7B-Instruct=0.5 --out " + out.string());
+                          " --thetas 64,256 --prices Qwen2-7B-Instruct=0.5 --out " +
+                          out.string());
   ASSERT_EQ(math.exit_code, 0) << math.err;
   const CurvesParse q = parse_curves_csv(slurp(out), "capped.csv");
   ASSERT_TRUE(q.ok());

@@ -1,7 +1,7 @@
 // Curves from records (curve_builder.h), on hand-checked examples.
-#include <gtest/gtest.h>
-
 #include "market/curve_builder.h"
+
+#include <gtest/gtest.h>
 
 namespace clearhouse::market {
 namespace {
@@ -27,7 +27,8 @@ Sample s(double tokens, const char* prediction, bool correct, double reward) {
 
 TEST(Voting, MajorityVoteIsTheExactExpectationOverSubsets) {
   // Three samples: "1" right twice, "2" wrong once.
-  const std::vector<SampledQuery> qs = {{s(10, "1", true, 0.1), s(20, "1", true, 0.2), s(30, "2", false, 0.9)}};
+  const std::vector<SampledQuery> qs = {
+      {s(10, "1", true, 0.1), s(20, "1", true, 0.2), s(30, "2", false, 0.9)}};
   const std::vector<double> ns = {1, 2, 3};
   const std::vector<ComputeLevel> c = majority_vote_curve(qs, ns);
   EXPECT_NEAR(c[0].accuracy, 2.0 / 3.0, 1e-15);
@@ -40,7 +41,8 @@ TEST(Voting, MajorityVoteIsTheExactExpectationOverSubsets) {
 }
 
 TEST(Voting, BestOfNFollowsTheRewardModel) {
-  const std::vector<SampledQuery> qs = {{s(10, "1", true, 0.1), s(20, "1", true, 0.2), s(30, "2", false, 0.9)}};
+  const std::vector<SampledQuery> qs = {
+      {s(10, "1", true, 0.1), s(20, "1", true, 0.2), s(30, "2", false, 0.9)}};
   const std::vector<double> ns = {1, 2, 3};
   const std::vector<ComputeLevel> c = best_of_n_curve(qs, ns);
   EXPECT_NEAR(c[0].accuracy, 2.0 / 3.0, 1e-15);
@@ -50,7 +52,8 @@ TEST(Voting, BestOfNFollowsTheRewardModel) {
 }
 
 TEST(Voting, EmptyPredictionsNeverWin) {
-  const std::vector<SampledQuery> qs = {{s(10, "", false, 0.0), s(10, "", false, 0.0), s(10, "7", true, 0.0)}};
+  const std::vector<SampledQuery> qs = {
+      {s(10, "", false, 0.0), s(10, "", false, 0.0), s(10, "7", true, 0.0)}};
   const std::vector<double> ns = {3};
   EXPECT_NEAR(majority_vote_curve(qs, ns)[0].accuracy, 1.0, 1e-15);
 }

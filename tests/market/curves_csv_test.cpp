@@ -1,7 +1,7 @@
 // Parsing the curves file (curves_csv.h): the good case, a round trip, and every bad input.
-#include <gtest/gtest.h>
-
 #include "market/curves_csv.h"
+
+#include <gtest/gtest.h>
 
 namespace clearhouse::market {
 namespace {
@@ -81,7 +81,8 @@ TEST(CurvesCsv, RejectsBadInputNamingTheLine) {
       {"provider,price_per_mtok,theta,accuracy,tokens\n"
        "A,0.2,64,0.2,5\nB,0.1,64,0.2,5\nB,0.1,128,0.3,6\n",
        "line 2: provider 'B' has 2 theta levels (lines 3-4) but provider 'A' has 1"},
-      {"provider,price_per_mtok,theta,accuracy,tokens\nA,0.2,64,0.2\n", "line 2: expected 5 fields, got 4"},
+      {"provider,price_per_mtok,theta,accuracy,tokens\nA,0.2,64,0.2\n",
+       "line 2: expected 5 fields, got 4"},
       {"provider,price_per_mtok,theta,accuracy,tokens\nA,0.2,64,abc,5\n",
        "line 2: field 'accuracy' is not a finite number: 'abc'"},
       {"provider,price_per_mtok,theta,accuracy,tokens\nA,0.2,64,nan,5\n",

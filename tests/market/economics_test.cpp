@@ -1,8 +1,8 @@
 // Prices, costs, quality curves, logit shares, utilities and the potential (welfare.h, logit.h).
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <numeric>
-
-#include <gtest/gtest.h>
 
 #include "market/logit.h"
 #include "market/market.h"
@@ -121,7 +121,8 @@ TEST(Potential, IsExactForEveryUnilateralDeviation) {
           Profile q = base;
           q[k] = l;
           const double d_phi = potential(m, q, beta) - phi;
-          const double d_u = log_provider_utility(m, q, beta, k) - log_provider_utility(m, base, beta, k);
+          const double d_u =
+              log_provider_utility(m, q, beta, k) - log_provider_utility(m, base, beta, k);
           EXPECT_NEAR(d_phi, d_u, 1e-9 * std::max(1.0, std::abs(phi)));
         }
       }

@@ -1,10 +1,11 @@
 // Best-response dynamics (equilibrium.h): the potential rises at every improving step, and the
 // profile returned admits no profitable unilateral deviation.
-#include <cmath>
+#include "market/equilibrium.h"
 
 #include <gtest/gtest.h>
 
-#include "market/equilibrium.h"
+#include <cmath>
+
 #include "market/welfare.h"
 #include "market_test_util.h"
 
@@ -21,7 +22,8 @@ struct Case {
 std::vector<Case> cases() {
   std::vector<Case> out;
   for (std::uint64_t seed = 0; seed < 24; ++seed) {
-    out.push_back({seed, 2 + seed % 6, 2 + seed % 5, seed % 3 == 0 ? 1.0 : 1e4 * static_cast<double>(1 + seed % 4)});
+    out.push_back({seed, 2 + seed % 6, 2 + seed % 5,
+                   seed % 3 == 0 ? 1.0 : 1e4 * static_cast<double>(1 + seed % 4)});
   }
   return out;
 }
@@ -90,8 +92,8 @@ TEST(BestResponse, IsABestReplyToTheOthers) {
 }
 
 TEST(BestResponse, AtLowRationalityProvidersMaxOutTokens) {
-  // Quality barely matters to users at beta -> 0 (here 1e-6 per USD), so each provider sells the most tokens it can:
-  // the over-spending the paper is about.
+  // Quality barely matters to users at beta -> 0 (here 1e-6 per USD), so each provider sells the
+  // most tokens it can: the over-spending the paper is about.
   const auto providers = testing::random_providers(11, 4, 6, 1.0);
   const Market m(providers, MarketParams{});
   const Equilibrium eq = best_response_dynamics(m, 1e-6, Profile(4, 0));

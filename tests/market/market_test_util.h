@@ -60,9 +60,8 @@ void for_each_profile(const Market& market, F&& f) {
 
 inline double brute_force_max_welfare(const Market& market, double beta) {
   double best = -1e300;
-  for_each_profile(market, [&](const Profile& p) {
-    best = std::max(best, social_welfare(market, p, beta));
-  });
+  for_each_profile(
+      market, [&](const Profile& p) { best = std::max(best, social_welfare(market, p, beta)); });
   return best;
 }
 

@@ -1,12 +1,13 @@
 // Welfare optimum (optimum.h): Dinkelbach, branch-and-bound and plain enumeration agree with a
 // brute force over every profile, and the optimum is >= every profile's welfare.
-#include <cmath>
-#include <limits>
+#include "market/optimum.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "market/equilibrium.h"
-#include "market/optimum.h"
 #include "market/welfare.h"
 #include "market_test_util.h"
 
@@ -30,7 +31,8 @@ TEST(Optimum, EveryMethodMatchesBruteForceAndDominatesEveryProfile) {
       const Optimum en = welfare_optimum_enumerate(m, beta, {false, 1});
       const Optimum bb3 = welfare_optimum_enumerate(m, beta, {true, 3});
       for (const Optimum* o : {&dk, &bb, &en, &bb3}) {
-        EXPECT_NEAR(o->social_welfare, brute, tol) << o->method << " seed " << seed << " beta " << beta;
+        EXPECT_NEAR(o->social_welfare, brute, tol)
+            << o->method << " seed " << seed << " beta " << beta;
         EXPECT_DOUBLE_EQ(o->social_welfare, social_welfare(m, o->profile, beta));
       }
       EXPECT_EQ(en.profiles_evaluated, m.profile_count());

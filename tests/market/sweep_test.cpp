@@ -1,10 +1,11 @@
-// The beta sweep (sweep.h): log spacing, determinism across thread counts and seeds, and agreement of
-// the optimum methods inside a sweep.
-#include <cmath>
+// The beta sweep (sweep.h): log spacing, determinism across thread counts and seeds, and agreement
+// of the optimum methods inside a sweep.
+#include "market/sweep.h"
 
 #include <gtest/gtest.h>
 
-#include "market/sweep.h"
+#include <cmath>
+
 #include "market_test_util.h"
 
 namespace clearhouse::market {
@@ -15,7 +16,8 @@ TEST(Sweep, LogSpacedHitsBothEndsAndIsGeometric) {
   ASSERT_EQ(b.size(), 100U);
   EXPECT_EQ(b.front(), 1.0);
   EXPECT_EQ(b.back(), 1e6);
-  for (std::size_t i = 1; i < b.size(); ++i) EXPECT_NEAR(b[i] / b[i - 1], std::pow(1e6, 1.0 / 99.0), 1e-12);
+  for (std::size_t i = 1; i < b.size(); ++i)
+    EXPECT_NEAR(b[i] / b[i - 1], std::pow(1e6, 1.0 / 99.0), 1e-12);
   EXPECT_EQ(log_spaced(3.0, 5.0, 1), std::vector<double>{3.0});
   EXPECT_TRUE(log_spaced(3.0, 5.0, 0).empty());
 }

@@ -1,7 +1,7 @@
 // Replays the request parser's fuzz corpus (fuzz/corpus/request_parser/) through the fuzz target's
-// own logic: every input the fuzzer kept, and every crash it once found, must parse or be rejected with
-// HttpError 400 (checked inside run_request_parser_input), with no other exception, broken invariant
-// or sanitizer report (CI runs this suite under ASan and UBSan).
+// own logic: every input the fuzzer kept, and every crash it once found, must parse or be rejected
+// with HttpError 400 (checked inside run_request_parser_input), with no other exception, broken
+// invariant or sanitizer report (CI runs this suite under ASan and UBSan).
 #include <gtest/gtest.h>
 
 #include <algorithm>

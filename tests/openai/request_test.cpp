@@ -8,8 +8,10 @@ namespace {
 using nlohmann::json;
 
 json chat(json extra = json::object()) {
-  json body = {{"model", "m"}, {"messages", {{{"role", "system"}, {"content", "be brief"}},
-                                             {{"role", "user"}, {"content", "2+2?"}}}}};
+  json body = {
+      {"model", "m"},
+      {"messages",
+       {{{"role", "system"}, {"content", "be brief"}}, {{"role", "user"}, {"content", "2+2?"}}}}};
   body.update(extra);
   return body;
 }
@@ -26,11 +28,13 @@ std::string param_of(const std::string& body, Endpoint endpoint = Endpoint::kCha
 }
 
 TEST(OpenAiRequest, ParsesChatFields) {
-  const auto r = parse_completion_request(
-      chat({{"max_tokens", 300}, {"max_completion_tokens", 200}, {"stream", true},
-            {"stream_options", {{"include_usage", true}}}, {"metadata", {{"dataset", "gsm"}}}})
-          .dump(),
-      Endpoint::kChat);
+  const auto r = parse_completion_request(chat({{"max_tokens", 300},
+                                                {"max_completion_tokens", 200},
+                                                {"stream", true},
+                                                {"stream_options", {{"include_usage", true}}},
+                                                {"metadata", {{"dataset", "gsm"}}}})
+                                              .dump(),
+                                          Endpoint::kChat);
   EXPECT_EQ(r.model, "m");
   EXPECT_EQ(r.prompt, "2+2?");
   EXPECT_EQ(r.messages, 2);
@@ -107,8 +111,8 @@ TEST(OpenAiRequest, UpstreamBodySetsMaxTokensWhenClientSentNoCap) {
 }
 
 TEST(OpenAiRequest, UpstreamBodySetsBothFieldsWhenBothSent) {
-  const auto r = parse_completion_request(chat({{"max_tokens", 900}, {"max_completion_tokens", 800}}).dump(),
-                                          Endpoint::kChat);
+  const auto r = parse_completion_request(
+      chat({{"max_tokens", 900}, {"max_completion_tokens", 800}}).dump(), Endpoint::kChat);
   const json body = upstream_body(r, 50, "x");
   EXPECT_EQ(body["max_tokens"], 50);
   EXPECT_EQ(body["max_completion_tokens"], 50);

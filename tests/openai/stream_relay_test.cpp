@@ -10,10 +10,13 @@ namespace {
 using nlohmann::json;
 
 std::string chunk(const std::string& content) {
-  return http::sse_data(json{{"choices", {{{"index", 0}, {"delta", {{"content", content}}}}}}, {"usage", nullptr}}.dump());
+  return http::sse_data(json{
+      {"choices", {{{"index", 0}, {"delta", {{"content", content}}}}}},
+      {"usage", nullptr}}.dump());
 }
-const std::string kUsageChunk =
-    http::sse_data(json{{"choices", json::array()}, {"usage", {{"completion_tokens", 7}, {"prompt_tokens", 3}}}}.dump());
+const std::string kUsageChunk = http::sse_data(
+    json{{"choices", json::array()}, {"usage", {{"completion_tokens", 7}, {"prompt_tokens", 3}}}}
+        .dump());
 
 TEST(StreamRelay, StripsUsageTheClientDidNotAskFor) {
   StreamRelay relay(false);
@@ -50,7 +53,8 @@ TEST(StreamRelay, EventsSplitAcrossReadsAreReassembled) {
 
 TEST(StreamRelay, UnparsableEventsPassUnchangedAndErrorsAreNoticed) {
   StreamRelay relay(false);
-  const std::string out = relay.feed(http::sse_data("not json") + http::sse_data(R"({"error":{"message":"x"}})"));
+  const std::string out =
+      relay.feed(http::sse_data("not json") + http::sse_data(R"({"error":{"message":"x"}})"));
   const auto events = http::parse_sse(out);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0], "not json");
@@ -59,7 +63,11 @@ TEST(StreamRelay, UnparsableEventsPassUnchangedAndErrorsAreNoticed) {
 
 TEST(StreamRelay, CompletionUsageOfWholeResponses) {
   std::string text;
-  EXPECT_EQ(completion_usage(R"({"choices":[{"message":{"content":"hi there"}}],"usage":{"completion_tokens":3}})", &text), 3);
+  EXPECT_EQ(
+      completion_usage(
+          R"({"choices":[{"message":{"content":"hi there"}}],"usage":{"completion_tokens":3}})",
+          &text),
+      3);
   EXPECT_EQ(text, "hi there");
   text.clear();
   EXPECT_EQ(completion_usage(R"({"choices":[{"text":"abcdefgh"}]})", &text), std::nullopt);

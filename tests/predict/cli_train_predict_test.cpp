@@ -8,11 +8,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "support/run_binary.h"
 
@@ -100,8 +99,7 @@ TEST_F(CliTrainPredict, EvalPrintsTheHeldOutTableAndJson) {
   const Result table =
       run("train --data '" + fixture() + "' --model-name model-a --eval --lambda 1");
   ASSERT_EQ(table.exit_code, 0) << table.err;
-  EXPECT_NE(table.out.find("train questions 6 / test questions 2"), std::string::npos)
-      << table.out;
+  EXPECT_NE(table.out.find("train questions 6 / test questions 2"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("baseline: question length"), std::string::npos);
   const Result json =
       run("train --data '" + fixture() + "' --model-name model-a --eval --json --lambda 1");
@@ -116,15 +114,15 @@ TEST_F(CliTrainPredict, EvalPrintsTheHeldOutTableAndJson) {
 }
 
 TEST_F(CliTrainPredict, TrainOnTheTrainSplitOnly) {
-  const Result r = run("train --data '" + fixture() + "' --model-name model-a --split train --out '" +
-                       path("m") + "' --lambda 1");
+  const Result r = run("train --data '" + fixture() +
+                       "' --model-name model-a --split train --out '" + path("m") + "' --lambda 1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("6 questions of model-a (train split)"), std::string::npos) << r.err;
 }
 
 TEST_F(CliTrainPredict, TrainErrorsExitTwoWithAClearMessage) {
-  Result r = run("train --data '" + path("missing") + "' --model-name model-a --out '" +
-                 path("m") + "'");
+  Result r =
+      run("train --data '" + path("missing") + "' --model-name model-a --out '" + path("m") + "'");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no such directory"), std::string::npos) << r.err;
 

@@ -127,7 +127,8 @@ TEST(ThresholdPredictor, BatchMatchesSingle) {
   std::vector<std::string_view> datasets(s.datasets.begin(), s.datasets.end());
   std::vector<double> tau(texts.size());
   p.predict_batch(texts, datasets, tau);
-  for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(tau[i], p.predict(texts[i], datasets[i]));
+  for (std::size_t i = 0; i < texts.size(); ++i)
+    EXPECT_EQ(tau[i], p.predict(texts[i], datasets[i]));
   p.predict_batch(texts, {}, tau);
   for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(tau[i], p.predict(texts[i]));
   std::vector<double> short_out(1);

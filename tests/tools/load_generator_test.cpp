@@ -4,16 +4,15 @@
 #include "tools/load_generator.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "http/server.h"
 #include "tools/replay_upstream.h"
@@ -32,11 +31,13 @@ class LoadGeneratorTest : public ::testing::Test {
   void SetUp() override {
     ReplayUpstreamOptions replay;
     replay.tokens_per_second = 5;
-    upstream_ = std::make_unique<ReplayUpstream>(tiny_store(), replay, std::make_shared<InstantPacingClock>());
+    upstream_ = std::make_unique<ReplayUpstream>(tiny_store(), replay,
+                                                 std::make_shared<InstantPacingClock>());
     http::HttpServerOptions http;
     http.host = "127.0.0.1";
     http.port = 0;
-    server_ = std::make_unique<http::HttpServer>(http, [this](const http::HttpRequest& r) { return upstream_->handle(r); });
+    server_ = std::make_unique<http::HttpServer>(
+        http, [this](const http::HttpRequest& r) { return upstream_->handle(r); });
     port_ = server_->bind();
     server_->start();
   }
@@ -124,7 +125,8 @@ TEST_F(LoadGeneratorTest, StreamsNeedDoneAndAreHeldOpenTogether) {
 
   // A stream cut before [DONE] answered 200 but failed.
   LoadOptions cut = options(chat_body(
-      kQuestion, {{"max_tokens", 6}, {"stream", true}, {"metadata", {{"replay_fault", "close-after=2"}}}}));
+      kQuestion,
+      {{"max_tokens", 6}, {"stream", true}, {"metadata", {{"replay_fault", "close-after=2"}}}}));
   cut.stream = true;
   cut.requests = 3;
   cut.connections = 1;

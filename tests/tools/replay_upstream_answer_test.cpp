@@ -1,11 +1,12 @@
 // The pure parts of the replay upstream: caps, cutting, stream pieces, estimates, faults, request
 // parsing.
+#include "tools/replay_upstream_answer.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "http/http.h"
-#include "tools/replay_upstream_answer.h"
 #include "tools/replay_upstream_fault.h"
 #include "tools/replay_upstream_request.h"
 #include "tools/replay_upstream_store.h"
@@ -27,8 +28,9 @@ TEST(ReplayAnswer, EffectiveCapIsTheSmallerOfBothFields) {
 }
 
 TEST(ReplayAnswer, NotCutKeepsTheRecordedCount) {
-  for (const std::optional<std::int64_t> cap : {std::optional<std::int64_t>{}, std::optional<std::int64_t>{10},
-                                                std::optional<std::int64_t>{4096}}) {
+  for (const std::optional<std::int64_t> cap :
+       {std::optional<std::int64_t>{}, std::optional<std::int64_t>{10},
+        std::optional<std::int64_t>{4096}}) {
     const ReplayAnswer a = cut_answer(testing::kAnswer, 10, cap);
     EXPECT_EQ(a.text, testing::kAnswer);
     EXPECT_EQ(a.completion_tokens, 10);
@@ -106,8 +108,8 @@ TEST(ReplayFault, ParsesEveryItemAndSeparator) {
 }
 
 TEST(ReplayFault, RejectsBadItemsNamingThem) {
-  for (const char* bad : {"status=200", "status=600", "status=abc", "delay-ms=-1", "close-after=",
-                          "explode", "no-usage=1", "status"}) {
+  for (const char* bad : {"status=200", "status=600", "status=abc", "delay-ms=-1",
+                          "close-after=", "explode", "no-usage=1", "status"}) {
     try {
       parse_fault_spec(bad);
       ADD_FAILURE() << "accepted " << bad;
@@ -118,18 +120,18 @@ TEST(ReplayFault, RejectsBadItemsNamingThem) {
 }
 
 TEST(ReplayRequest, ReadsPromptCapsStreamAndExtensions) {
-  const json body = {
-      {"model", "model-a"},
-      {"messages",
-       {{{"role", "system"}, {"content", "Be brief."}},
-        {{"role", "user"}, {"content", json::array({{{"type", "text"}, {"text", "Part one"}},
-                                                    {{"type", "image_url"}, {"image_url", "x"}},
-                                                    {{"type", "text"}, {"text", "part two"}}})}}}},
-      {"max_tokens", 100},
-      {"max_completion_tokens", 50},
-      {"stream", true},
-      {"stream_options", {{"include_usage", true}}},
-      {"metadata", {{"qid", "q1"}, {"replay_fault", "status=502"}}}};
+  const json body = {{"model", "model-a"},
+                     {"messages",
+                      {{{"role", "system"}, {"content", "Be brief."}},
+                       {{"role", "user"},
+                        {"content", json::array({{{"type", "text"}, {"text", "Part one"}},
+                                                 {{"type", "image_url"}, {"image_url", "x"}},
+                                                 {{"type", "text"}, {"text", "part two"}}})}}}},
+                     {"max_tokens", 100},
+                     {"max_completion_tokens", 50},
+                     {"stream", true},
+                     {"stream_options", {{"include_usage", true}}},
+                     {"metadata", {{"qid", "q1"}, {"replay_fault", "status=502"}}}};
   const ReplayRequest r = parse_replay_request(post("/v1/chat/completions", body), true);
   EXPECT_EQ(r.model, "model-a");
   EXPECT_EQ(r.prompt, "Part one\npart two");
@@ -143,9 +145,10 @@ TEST(ReplayRequest, ReadsPromptCapsStreamAndExtensions) {
   ASSERT_TRUE(r.fault);
   EXPECT_EQ(r.fault->status, 502);
   // Headers win over metadata.
-  const ReplayRequest h = parse_replay_request(
-      post("/v1/chat/completions", body, {{"X-Replay-Qid", " q2 "}, {"X-Replay-Fault", "no-usage"}}),
-      true);
+  const ReplayRequest h =
+      parse_replay_request(post("/v1/chat/completions", body,
+                                {{"X-Replay-Qid", " q2 "}, {"X-Replay-Fault", "no-usage"}}),
+                           true);
   EXPECT_EQ(h.qid, "q2");
   EXPECT_FALSE(h.fault->status);
   EXPECT_TRUE(h.fault->no_usage);
@@ -153,11 +156,13 @@ TEST(ReplayRequest, ReadsPromptCapsStreamAndExtensions) {
 
 TEST(ReplayRequest, CompletionPromptStringOrArrayOfOne) {
   EXPECT_EQ(parse_replay_request(post("/v1/completions", {{"prompt", "hi"}}), false).prompt, "hi");
-  EXPECT_EQ(parse_replay_request(post("/v1/completions", {{"prompt", {"hi"}}}), false).prompt, "hi");
+  EXPECT_EQ(parse_replay_request(post("/v1/completions", {{"prompt", {"hi"}}}), false).prompt,
+            "hi");
 }
 
 TEST(ReplayRequest, InvalidRequestsAre400NamingTheField) {
-  const auto expect_param = [](const http::HttpRequest& request, bool chat, const std::string& param) {
+  const auto expect_param = [](const http::HttpRequest& request, bool chat,
+                               const std::string& param) {
     try {
       parse_replay_request(request, chat);
       ADD_FAILURE() << "accepted " << request.body;
@@ -167,15 +172,18 @@ TEST(ReplayRequest, InvalidRequestsAre400NamingTheField) {
       EXPECT_EQ(e.param(), param) << e.what();
     }
   };
-  expect_param(post("/v1/chat/completions", chat_body("x", {{"max_tokens", 0}})), true, "max_tokens");
-  expect_param(post("/v1/chat/completions", chat_body("x", {{"max_tokens", "10"}})), true, "max_tokens");
+  expect_param(post("/v1/chat/completions", chat_body("x", {{"max_tokens", 0}})), true,
+               "max_tokens");
+  expect_param(post("/v1/chat/completions", chat_body("x", {{"max_tokens", "10"}})), true,
+               "max_tokens");
   expect_param(post("/v1/chat/completions", chat_body("x", {{"max_completion_tokens", 2.5}})), true,
                "max_completion_tokens");
   expect_param(post("/v1/chat/completions", chat_body("x", {{"n", 2}})), true, "n");
   expect_param(post("/v1/chat/completions", chat_body("x", {{"stream", "yes"}})), true, "stream");
   expect_param(post("/v1/chat/completions", {{"model", "m"}}), true, "messages");
   expect_param(post("/v1/chat/completions", {{"messages", json::array()}}), true, "messages");
-  expect_param(post("/v1/chat/completions", {{"messages", {{{"content", "x"}}}}}), true, "messages[0]");
+  expect_param(post("/v1/chat/completions", {{"messages", {{{"content", "x"}}}}}), true,
+               "messages[0]");
   expect_param(post("/v1/completions", {{"prompt", {"a", "b"}}}), false, "prompt");
   expect_param(post("/v1/chat/completions", chat_body("x"), {{"x-replay-fault", "boom"}}), true,
                "x-replay-fault");

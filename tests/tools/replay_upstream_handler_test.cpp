@@ -1,5 +1,5 @@
-// ReplayUpstream::handle without sockets: answers, cuts, usage, streams (SSE chunk format, pacing on
-// an instant clock), unknown prompts and models, faults.
+// ReplayUpstream::handle without sockets: answers, cuts, usage, streams (SSE chunk format, pacing
+// on an instant clock), unknown prompts and models, faults.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -29,11 +29,14 @@ struct Fixture {
   ReplayUpstream upstream;
 };
 
-json body_of(const http::HttpResponse& r) { return json::parse(r.body); }
+json body_of(const http::HttpResponse& r) {
+  return json::parse(r.body);
+}
 
 TEST(ReplayUpstreamHandler, NonStreamingChatServesTheRecordedAnswerWithUsage) {
   Fixture f;
-  const http::HttpResponse r = f.upstream.handle(post("/v1/chat/completions", chat_body(kQuestion)));
+  const http::HttpResponse r =
+      f.upstream.handle(post("/v1/chat/completions", chat_body(kQuestion)));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_FALSE(r.stream);
   EXPECT_EQ(header_of(r, "x-replay-match"), "text");
@@ -59,7 +62,8 @@ TEST(ReplayUpstreamHandler, CapCutsWithLengthAndTheSmallerFieldWins) {
   for (const json& caps : {json{{"max_tokens", 3}}, json{{"max_completion_tokens", 3}},
                            json{{"max_tokens", 3}, {"max_completion_tokens", 8}},
                            json{{"max_tokens", 9}, {"max_completion_tokens", 3}}}) {
-    const json b = body_of(f.upstream.handle(post("/v1/chat/completions", chat_body(kQuestion, caps))));
+    const json b =
+        body_of(f.upstream.handle(post("/v1/chat/completions", chat_body(kQuestion, caps))));
     EXPECT_EQ(b["choices"][0]["message"]["content"], std::string(kAnswer).substr(0, 12)) << caps;
     EXPECT_EQ(b["choices"][0]["finish_reason"], "length") << caps;
     EXPECT_EQ(b["usage"]["completion_tokens"], 3) << caps;
@@ -77,8 +81,8 @@ TEST(ReplayUpstreamHandler, LooksUpByQidFromHeaderOrMetadata) {
       post("/v1/chat/completions", chat_body("anything"), {{"x-replay-qid", "q2"}}));
   EXPECT_EQ(header_of(by_header, "x-replay-match"), "qid");
   EXPECT_EQ(body_of(by_header)["choices"][0]["message"]["content"], "caf\xC3\xA9 caf\xC3\xA9");
-  const http::HttpResponse by_metadata = f.upstream.handle(post(
-      "/v1/chat/completions", chat_body("anything", {{"metadata", {{"qid", "gsm/q1"}}}})));
+  const http::HttpResponse by_metadata = f.upstream.handle(
+      post("/v1/chat/completions", chat_body("anything", {{"metadata", {{"qid", "gsm/q1"}}}})));
   EXPECT_EQ(body_of(by_metadata)["choices"][0]["message"]["content"], kAnswer);
 }
 
@@ -86,8 +90,8 @@ TEST(ReplayUpstreamHandler, ModelsAnswerSeparatelyAndUnknownModelsGetTheDefault)
   Fixture f;
   json body = chat_body(kQuestion);
   body["model"] = "model-b";
-  EXPECT_EQ(body_of(f.upstream.handle(post("/v1/chat/completions", body)))["choices"][0]["message"]
-                ["content"],
+  EXPECT_EQ(body_of(f.upstream.handle(
+                post("/v1/chat/completions", body)))["choices"][0]["message"]["content"],
             "Four.");
   body["model"] = "gpt-4o";
   const json b = body_of(f.upstream.handle(post("/v1/chat/completions", body)));
@@ -105,7 +109,8 @@ TEST(ReplayUpstreamHandler, UnknownPromptGetsLoremOrA404) {
   ReplayUpstreamOptions o;
   o.lorem_tokens = 7;
   Fixture f(o);
-  const http::HttpResponse r = f.upstream.handle(post("/v1/chat/completions", chat_body("Unrecorded?")));
+  const http::HttpResponse r =
+      f.upstream.handle(post("/v1/chat/completions", chat_body("Unrecorded?")));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(header_of(r, "x-replay-match"), "none");
   const json b = body_of(r);
@@ -118,7 +123,8 @@ TEST(ReplayUpstreamHandler, UnknownPromptGetsLoremOrA404) {
 
   o.unknown_prompt = UnknownPrompt::kError;
   Fixture g(o);
-  const http::HttpResponse e = g.upstream.handle(post("/v1/chat/completions", chat_body("Unrecorded?")));
+  const http::HttpResponse e =
+      g.upstream.handle(post("/v1/chat/completions", chat_body("Unrecorded?")));
   EXPECT_EQ(e.status, 404);
   const json err = body_of(e)["error"];
   EXPECT_EQ(err["type"], "not_found_error");
@@ -153,7 +159,8 @@ TEST(ReplayUpstreamHandler, StreamChunksFollowOpenAIsFormat) {
   EXPECT_EQ(c.front()["choices"][0]["delta"]["role"], "assistant");
   EXPECT_TRUE(c.back()["choices"][0]["delta"].empty());
   EXPECT_EQ(c.back()["choices"][0]["finish_reason"], "length");
-  for (std::size_t i = 0; i + 1 < c.size(); ++i) EXPECT_TRUE(c[i]["choices"][0]["finish_reason"].is_null());
+  for (std::size_t i = 0; i + 1 < c.size(); ++i)
+    EXPECT_TRUE(c[i]["choices"][0]["finish_reason"].is_null());
   EXPECT_EQ(content, std::string(kAnswer).substr(0, 20));
 }
 
@@ -171,20 +178,20 @@ TEST(ReplayUpstreamHandler, IncludeUsageAddsAFinalUsageChunk) {
   const json& last = c.back();
   EXPECT_TRUE(last["choices"].empty());
   EXPECT_EQ(last["usage"]["completion_tokens"], 10);
-  EXPECT_EQ(last["usage"]["total_tokens"],
-            last["usage"]["prompt_tokens"].get<std::int64_t>() + 10);
+  EXPECT_EQ(last["usage"]["total_tokens"], last["usage"]["prompt_tokens"].get<std::int64_t>() + 10);
   EXPECT_EQ(c[c.size() - 2]["choices"][0]["finish_reason"], "stop");
 }
 
 TEST(ReplayUpstreamHandler, CompletionsEndpointStreamsAndAnswersText) {
   Fixture f;
-  const json b = body_of(f.upstream.handle(post("/v1/completions", {{"model", "model-a"}, {"prompt", kQuestion}, {"max_tokens", 2}})));
+  const json b = body_of(f.upstream.handle(
+      post("/v1/completions", {{"model", "model-a"}, {"prompt", kQuestion}, {"max_tokens", 2}})));
   EXPECT_EQ(b["object"], "text_completion");
   EXPECT_EQ(b["choices"][0]["text"], "The answ");
   EXPECT_EQ(b["usage"]["prompt_tokens"], estimate_prompt_tokens(14, 0, 49.0 / 14.0));
   const auto c = chunks(run_stream(f.upstream.handle(post(
-      "/v1/completions", {{"prompt", kQuestion}, {"stream", true},
-                          {"stream_options", {{"include_usage", true}}}}))));
+      "/v1/completions",
+      {{"prompt", kQuestion}, {"stream", true}, {"stream_options", {{"include_usage", true}}}}))));
   ASSERT_EQ(c.size(), 10u + 1u + 1u);  // tokens, finish, usage
   std::string text;
   for (std::size_t i = 0; i < 11; ++i) {
@@ -201,8 +208,8 @@ TEST(ReplayUpstreamHandler, PacingFollowsTheRateOnTheClock) {
   o.tokens_per_second = 20;
   Fixture f(o);
   const auto before = f.clock->now();
-  const auto s = run_stream(f.upstream.handle(
-      post("/v1/chat/completions", chat_body(kQuestion, {{"stream", true}}))));
+  const auto s = run_stream(
+      f.upstream.handle(post("/v1/chat/completions", chat_body(kQuestion, {{"stream", true}}))));
   EXPECT_TRUE(s.complete);
   // 10 tokens at 20 tokens/s: the last one half a second after the start, one wait per token.
   EXPECT_EQ(f.clock->now() - before, std::chrono::milliseconds(500));
@@ -218,8 +225,8 @@ TEST(ReplayUpstreamHandler, ShutdownEndsPacingStreamsFinishAtOnce) {
   Fixture f(o);
   f.upstream.shutdown();
   const auto before = f.clock->now();
-  const auto s = run_stream(f.upstream.handle(
-      post("/v1/chat/completions", chat_body(kQuestion, {{"stream", true}}))));
+  const auto s = run_stream(
+      f.upstream.handle(post("/v1/chat/completions", chat_body(kQuestion, {{"stream", true}}))));
   EXPECT_TRUE(s.complete);
   EXPECT_EQ(f.clock->now(), before);
   EXPECT_EQ(s.payloads.back(), "[DONE]");
@@ -227,24 +234,27 @@ TEST(ReplayUpstreamHandler, ShutdownEndsPacingStreamsFinishAtOnce) {
 
 TEST(ReplayUpstreamHandler, FaultStatusDelayCloseAndNoUsage) {
   Fixture f;
-  const http::HttpResponse e = f.upstream.handle(
-      post("/v1/chat/completions", chat_body(kQuestion), {{"x-replay-fault", "delay-ms=1500,status=500"}}));
+  const http::HttpResponse e =
+      f.upstream.handle(post("/v1/chat/completions", chat_body(kQuestion),
+                             {{"x-replay-fault", "delay-ms=1500,status=500"}}));
   EXPECT_EQ(e.status, 500);
   const json err = body_of(e)["error"];
   EXPECT_EQ(err["type"], "server_error");
   EXPECT_EQ(err["code"], "replay_fault");
   EXPECT_EQ(f.clock->now(), std::chrono::milliseconds(1500));
 
-  const auto s = run_stream(f.upstream.handle(post(
-      "/v1/chat/completions", chat_body(kQuestion, {{"stream", true}}), {{"x-replay-fault", "close-after=3"}})));
+  const auto s = run_stream(
+      f.upstream.handle(post("/v1/chat/completions", chat_body(kQuestion, {{"stream", true}}),
+                             {{"x-replay-fault", "close-after=3"}})));
   EXPECT_FALSE(s.complete);
   const auto c = chunks(s);
   ASSERT_EQ(c.size(), 1u + 3u);  // role chunk and three tokens, then the connection drops
   EXPECT_NE(s.payloads.back(), "[DONE]");
 
   // close-after beyond the answer: every token, then the drop before the finish chunk.
-  const auto all = run_stream(f.upstream.handle(post(
-      "/v1/chat/completions", chat_body(kQuestion, {{"stream", true}}), {{"x-replay-fault", "close-after=99"}})));
+  const auto all = run_stream(
+      f.upstream.handle(post("/v1/chat/completions", chat_body(kQuestion, {{"stream", true}}),
+                             {{"x-replay-fault", "close-after=99"}})));
   EXPECT_FALSE(all.complete);
   EXPECT_EQ(chunks(all).size(), 1u + 10u);
 
@@ -258,10 +268,10 @@ TEST(ReplayUpstreamHandler, FaultStatusDelayCloseAndNoUsage) {
   const json no_usage = body_of(f.upstream.handle(
       post("/v1/chat/completions", chat_body(kQuestion), {{"x-replay-fault", "no-usage"}})));
   EXPECT_FALSE(no_usage.contains("usage"));
-  const auto c2 = chunks(run_stream(f.upstream.handle(post(
-      "/v1/chat/completions",
-      chat_body(kQuestion, {{"stream", true}, {"stream_options", {{"include_usage", true}}}}),
-      {{"x-replay-fault", "no-usage"}}))));
+  const auto c2 = chunks(run_stream(f.upstream.handle(
+      post("/v1/chat/completions",
+           chat_body(kQuestion, {{"stream", true}, {"stream_options", {{"include_usage", true}}}}),
+           {{"x-replay-fault", "no-usage"}}))));
   EXPECT_FALSE(c2.back()["choices"].empty());
 }
 
@@ -271,16 +281,17 @@ TEST(ReplayUpstreamHandler, ServerWideFaultAppliesWhenTheRequestNamesNone) {
   Fixture f(o);
   EXPECT_EQ(f.upstream.handle(post("/v1/chat/completions", chat_body(kQuestion))).status, 503);
   // A request's own spec replaces the server's (an empty header means no fault).
-  EXPECT_EQ(f.upstream
-                .handle(post("/v1/chat/completions", chat_body(kQuestion), {{"x-replay-fault", ""}}))
-                .status,
-            200);
+  EXPECT_EQ(
+      f.upstream
+          .handle(post("/v1/chat/completions", chat_body(kQuestion), {{"x-replay-fault", ""}}))
+          .status,
+      200);
 }
 
 TEST(ReplayUpstreamHandler, ClientGoneStopsTheStream) {
   Fixture f;
-  const http::HttpResponse r = f.upstream.handle(
-      post("/v1/chat/completions", chat_body(kQuestion, {{"stream", true}})));
+  const http::HttpResponse r =
+      f.upstream.handle(post("/v1/chat/completions", chat_body(kQuestion, {{"stream", true}})));
   const auto s = run_stream(r, testing::CaptureWriter(4));
   EXPECT_FALSE(s.complete);
   EXPECT_EQ(s.payloads.size(), 4u);
@@ -297,11 +308,13 @@ TEST(ReplayUpstreamHandler, ModelsHealthAndRouting) {
   const http::HttpResponse health = f.upstream.handle(http::HttpRequest{"GET", "/health", {}, ""});
   EXPECT_EQ(health.status, 200);
   EXPECT_EQ(body_of(health)["status"], "ok");
-  EXPECT_EQ(f.upstream.handle(http::HttpRequest{"GET", "/v1/chat/completions", {}, ""}).status, 405);
+  EXPECT_EQ(f.upstream.handle(http::HttpRequest{"GET", "/v1/chat/completions", {}, ""}).status,
+            405);
   const http::HttpResponse missing = f.upstream.handle(http::HttpRequest{"GET", "/v2/x", {}, ""});
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(body_of(missing)["error"]["type"], "not_found_error");
-  const http::HttpResponse bad = f.upstream.handle(http::HttpRequest{"POST", "/v1/chat/completions", {}, "{"});
+  const http::HttpResponse bad =
+      f.upstream.handle(http::HttpRequest{"POST", "/v1/chat/completions", {}, "{"});
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(body_of(bad)["error"]["type"], "invalid_request_error");
 }

@@ -1,5 +1,7 @@
 // ReplayStore: loading recorded outputs (the shipped data and small hand-made directories), lookups
 // and token counts.
+#include "tools/replay_upstream_store.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -7,7 +9,6 @@
 #include <string>
 
 #include "data/data_error.h"
-#include "tools/replay_upstream_store.h"
 #include "support/run_binary.h"
 
 namespace clearhouse::tools {
@@ -23,11 +24,12 @@ void write(const fs::path& path, const std::string& text) {
 // A ZeroEval directory with two questions, runs of model M for q1 only, and outputs of M.
 fs::path small_dir(const std::string& outputs_jsonl) {
   const fs::path dir = clearhouse::testing::scratch_dir();
-  write(dir / "questions.jsonl",
-        R"({"dataset": "gsm", "qid": "q1", "question": "  One plus one?\n", "answer": "2", "solve_rate": 1, "models": 1})"
-        "\n"
-        R"({"dataset": "gsm", "qid": "q2", "question": "Two plus two?", "answer": "4", "solve_rate": 1, "models": 1})"
-        "\n");
+  write(
+      dir / "questions.jsonl",
+      R"({"dataset": "gsm", "qid": "q1", "question": "  One plus one?\n", "answer": "2", "solve_rate": 1, "models": 1})"
+      "\n"
+      R"({"dataset": "gsm", "qid": "q2", "question": "Two plus two?", "answer": "4", "solve_rate": 1, "models": 1})"
+      "\n");
   write(dir / "runs.csv",
         "model,dataset,qid,output_tokens,output_chars,answer_parsed,correct,tokenizer\n"
         "M,gsm,q1,5,20,1,1,qwen\n");
@@ -55,10 +57,12 @@ TEST(ReplayStore, LoadsTheShippedOutputs) {
 }
 
 TEST(ReplayStore, UsesRecordedCountsAndEstimatesMissingOnes) {
-  const fs::path dir = small_dir(
-      R"({"qid": "q1", "output": "twenty characters!!!"})" "\n"
-      R"({"qid": "q2", "output": "eight ch"})" "\n"
-      R"({"qid": "q9", "output": "no question"})" "\n");
+  const fs::path dir = small_dir(R"({"qid": "q1", "output": "twenty characters!!!"})"
+                                 "\n"
+                                 R"({"qid": "q2", "output": "eight ch"})"
+                                 "\n"
+                                 R"({"qid": "q9", "output": "no question"})"
+                                 "\n");
   const ReplayStore store = ReplayStore::load(dir);
   ASSERT_EQ(store.records().size(), 3u);
   const RecordedOutput* q1 = store.find_by_text("M", "One plus one?");  // trimmed both sides
@@ -77,7 +81,10 @@ TEST(ReplayStore, UsesRecordedCountsAndEstimatesMissingOnes) {
 }
 
 TEST(ReplayStore, BadFilesNameTheFileAndLine) {
-  const fs::path dir = small_dir(R"({"qid": "q1", "output": "ok"})" "\n" R"({"qid": "q2"})" "\n");
+  const fs::path dir = small_dir(R"({"qid": "q1", "output": "ok"})"
+                                 "\n"
+                                 R"({"qid": "q2"})"
+                                 "\n");
   try {
     (void)ReplayStore::load(dir);
     ADD_FAILURE() << "loaded a line without output";

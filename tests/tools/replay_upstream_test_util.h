@@ -3,15 +3,14 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "http/http.h"
+#include "http/sse.h"
 #include "tools/replay_upstream.h"
 #include "tools/replay_upstream_store.h"
-#include "http/sse.h"
 
 namespace clearhouse::tools::testing {
 
@@ -29,11 +28,12 @@ inline std::shared_ptr<const ReplayStore> tiny_store() {
 }
 
 inline http::HttpRequest post(const std::string& path, const nlohmann::json& body,
-                        http::HttpHeaders headers = {}) {
+                              http::HttpHeaders headers = {}) {
   return http::HttpRequest{"POST", path, std::move(headers), body.dump()};
 }
 
-inline nlohmann::json chat_body(const std::string& prompt, nlohmann::json extra = nlohmann::json::object()) {
+inline nlohmann::json chat_body(const std::string& prompt,
+                                nlohmann::json extra = nlohmann::json::object()) {
   nlohmann::json body = {{"model", "model-a"},
                          {"messages", {{{"role", "user"}, {"content", prompt}}}}};
   body.update(extra);
@@ -58,12 +58,13 @@ class CaptureWriter : public http::BodyWriter {
 };
 
 struct Streamed {
-  bool complete = false;               // the producer finished the body
-  std::vector<std::string> payloads;   // SSE data payloads, [DONE] included
+  bool complete = false;              // the producer finished the body
+  std::vector<std::string> payloads;  // SSE data payloads, [DONE] included
   std::string raw;
 };
 
-inline Streamed run_stream(const http::HttpResponse& response, CaptureWriter writer = CaptureWriter()) {
+inline Streamed run_stream(const http::HttpResponse& response,
+                           CaptureWriter writer = CaptureWriter()) {
   Streamed s;
   s.complete = response.stream(writer);
   s.raw = writer.body;
