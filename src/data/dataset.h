@@ -29,12 +29,12 @@
 namespace clearhouse::data {
 
 struct Question {
-  std::string dataset;    // benchmark name, e.g. "gsm" or "math-l5"
-  std::string qid;        // id, unique within its dataset
-  std::string question;   // the question text shown to the model
-  std::string answer;     // reference answer
-  double solve_rate = 0;  // share of all ZeroEval models that solved it, in [0, 1]. Tiers only:
-                          // never a predictor feature.
+  std::string dataset;   // benchmark name, e.g. "gsm" or "math-l5"
+  std::string qid;       // id, unique within its dataset
+  std::string question;  // the question text shown to the model
+  std::string answer;    // reference answer
+  // Share of all ZeroEval models that solved it, in [0, 1]. Tiers only: never a predictor feature.
+  double solve_rate = 0;
   std::int64_t models = 0;  // how many ZeroEval models ran it
 };
 
