@@ -3,7 +3,8 @@
 // and 32 threads sharing one Ledger as the gateway's connection threads do, with the default
 // durability (survives SIGKILL: each write is one journal write()) and with an fdatasync per write
 // (survives power loss). items_per_second counts reserve+settle pairs; the counter writes_per_commit
-// says how many journaled writes each SQLite transaction of the applier thread took (ledger_impl.h).
+// says how many journaled writes each SQLite transaction of the applier thread took
+// (ledger/journal_applier.h).
 //
 //   build/bench/bench_ledger --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
