@@ -13,43 +13,47 @@
 // and its body carries `data: [DONE]`. With connections = requests = K every stream is sent at
 // once, so K streams are held open together (peak_in_flight shows how many really were).
 //
-// Latencies are milliseconds measured on the steady clock from the moment the request is handed to
-// the connection to the last byte (`latency`) and to the first body byte (`first_byte`). Requests
-// that failed (no HTTP response, a non-2xx status, a stream without [DONE]) are counted in
-// `outcomes` and left out of the latency summaries. A warm-up (requests sent in the first
-// warmup_seconds) opens the connections and is not measured.
+// Latencies are milliseconds measured on LoadOptions::clock (the steady clock unless a test injects
+// one) from the moment the request is handed to the connection to the last byte (`latency`) and to
+// the first body byte (`first_byte`). Requests that failed (no HTTP response, a non-2xx status, a
+// stream without [DONE]) are counted in `outcomes` and left out of the latency summaries. A warm-up
+// (requests sent in the first warmup_seconds) opens the connections and is not measured.
 //
 // Thread-safety: run_load() is a blocking call that starts and joins its own threads; concurrent
 // calls are independent.
 //
-//   LoadOptions o{.base_url = "http://127.0.0.1:8080", .body = R"({"messages": ...})", .rate = 500};
-//   LoadReport r = run_load(o);
-//   fmt::print("p99 {} ms\n", r.latency.p99_ms);
+//   LoadOptions o{.base_url = "http://127.0.0.1:8080", .body = R"({"messages": ...})", .rate =
+//   500}; LoadReport r = run_load(o); fmt::print("p99 {} ms\n", r.latency.p99_ms);
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "tools/replay_upstream.h"
 
 namespace clearhouse::tools {
 
 struct LoadOptions {
-  std::string base_url;                        // http://host:port[/prefix]
+  std::string base_url;  // http://host:port[/prefix]
   std::string path = "/v1/chat/completions";
-  std::string api_key;                         // "" = no Authorization header
-  std::string body;                            // the JSON body every request sends
-  bool stream = false;                         // the response is SSE: success needs [DONE]
-  double rate = 0;                             // requests per second (open loop); 0 = closed loop
-  std::size_t connections = 16;                // workers, each with its own keep-alive connection
-  double duration_seconds = 10;                // measured phase (ignored when requests > 0)
-  std::int64_t requests = 0;                   // measured requests; 0 = as many as fit the duration
-  double warmup_seconds = 0;                   // unmeasured phase before, at the same load
-  double timeout_seconds = 60;                 // per request (read silence and total)
+  std::string api_key;           // "" = no Authorization header
+  std::string body;              // the JSON body every request sends
+  bool stream = false;           // the response is SSE: success needs [DONE]
+  double rate = 0;               // requests per second (open loop); 0 = closed loop
+  std::size_t connections = 16;  // workers, each with its own keep-alive connection
+  double duration_seconds = 10;  // measured phase (ignored when requests > 0)
+  std::int64_t requests = 0;     // measured requests; 0 = as many as fit the duration
+  double warmup_seconds = 0;     // unmeasured phase before, at the same load
+  double timeout_seconds = 60;   // per request (read silence and total)
+  // The time base of the schedule and the measurements; nullptr: the steady clock. Tests pass an
+  // InstantPacingClock, so the schedule is followed without waiting in real time.
+  std::shared_ptr<PacingClock> clock;
 };
 
 // Milliseconds. Percentiles are nearest-rank over the measured successful requests.
@@ -67,24 +71,25 @@ struct LatencySummary {
 [[nodiscard]] LatencySummary summarize_latencies(std::vector<double>& samples_ms);
 
 struct LoadReport {
-  double seconds = 0;                  // wall time of the measured phase
-  std::int64_t sent = 0;               // measured requests sent
-  std::int64_t ok = 0;                 // of which succeeded
-  double achieved_rate = 0;            // requests answered (any outcome) per second
-  double ok_rate = 0;                  // successful requests per second
+  double seconds = 0;        // wall time of the measured phase
+  std::int64_t sent = 0;     // measured requests sent
+  std::int64_t ok = 0;       // of which succeeded
+  double achieved_rate = 0;  // requests answered (any outcome) per second
+  double ok_rate = 0;        // successful requests per second
   // "200", "429", ... by HTTP status; "connect", "timeout", "closed" without a response;
   // "no_done" for a 2xx stream that ended without [DONE].
   std::map<std::string, std::int64_t> outcomes;
   LatencySummary latency;
   LatencySummary first_byte;
-  LatencySummary send_lag;             // open loop: how late requests were sent
-  std::int64_t peak_in_flight = 0;     // most requests outstanding at once
-  std::int64_t response_bytes = 0;     // body bytes received by measured requests
-  std::int64_t sent_with_warmup = 0;   // every request sent, warm-up included
-  double cpu_seconds = 0;              // user + system CPU of this process during run_load
+  LatencySummary send_lag;            // open loop: how late requests were sent
+  std::int64_t peak_in_flight = 0;    // most requests outstanding at once
+  std::int64_t response_bytes = 0;    // body bytes received by measured requests
+  std::int64_t sent_with_warmup = 0;  // every request sent, warm-up included
+  double cpu_seconds = 0;             // user + system CPU of this process during run_load
 };
 
-// Throws std::invalid_argument for a bad base_url, no connections, a negative rate or an empty body.
+// Throws std::invalid_argument for a bad base_url, no connections, a negative rate or an empty
+// body.
 [[nodiscard]] LoadReport run_load(const LoadOptions& options);
 
 [[nodiscard]] nlohmann::json to_json(const LatencySummary& summary);

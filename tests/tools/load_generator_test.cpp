@@ -4,16 +4,15 @@
 #include "tools/load_generator.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "http/server.h"
 #include "tools/replay_upstream.h"
@@ -32,11 +31,13 @@ class LoadGeneratorTest : public ::testing::Test {
   void SetUp() override {
     ReplayUpstreamOptions replay;
     replay.tokens_per_second = 5;
-    upstream_ = std::make_unique<ReplayUpstream>(tiny_store(), replay, std::make_shared<InstantPacingClock>());
+    upstream_ = std::make_unique<ReplayUpstream>(tiny_store(), replay,
+                                                 std::make_shared<InstantPacingClock>());
     http::HttpServerOptions http;
     http.host = "127.0.0.1";
     http.port = 0;
-    server_ = std::make_unique<http::HttpServer>(http, [this](const http::HttpRequest& r) { return upstream_->handle(r); });
+    server_ = std::make_unique<http::HttpServer>(
+        http, [this](const http::HttpRequest& r) { return upstream_->handle(r); });
     port_ = server_->bind();
     server_->start();
   }
@@ -94,6 +95,9 @@ TEST_F(LoadGeneratorTest, OpenLoopNeverSendsBeforeRequestsAreDue) {
   o.rate = 200;  // request i due at i * 5 ms: the 20th at 95 ms after the first
   o.requests = 20;
   o.connections = 2;
+  // On an injected clock: a wait moves it to the request's due time, so a request sent before it
+  // was due would end the run before 95 ms had passed on it.
+  o.clock = std::make_shared<InstantPacingClock>();
   const LoadReport r = run_load(o);
   EXPECT_EQ(r.ok, 20);
   EXPECT_EQ(r.send_lag.count, 20);
@@ -124,7 +128,8 @@ TEST_F(LoadGeneratorTest, StreamsNeedDoneAndAreHeldOpenTogether) {
 
   // A stream cut before [DONE] answered 200 but failed.
   LoadOptions cut = options(chat_body(
-      kQuestion, {{"max_tokens", 6}, {"stream", true}, {"metadata", {{"replay_fault", "close-after=2"}}}}));
+      kQuestion,
+      {{"max_tokens", 6}, {"stream", true}, {"metadata", {{"replay_fault", "close-after=2"}}}}));
   cut.stream = true;
   cut.requests = 3;
   cut.connections = 1;
