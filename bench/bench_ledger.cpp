@@ -21,9 +21,8 @@
 
 namespace {
 
-using clearhouse::ledger::Durability;
-using clearhouse::ledger::Ledger;
-using clearhouse::base::ManualClock;
+namespace base = clearhouse::base;
+namespace ledger = clearhouse::ledger;
 
 base::ManualClock g_clock(1'700'000'000'000);
 std::unique_ptr<ledger::Ledger> g_ledger;
