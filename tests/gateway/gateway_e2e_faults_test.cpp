@@ -23,7 +23,6 @@ namespace clearhouse::gateway::testing {
 namespace {
 
 using std::chrono::milliseconds;
-using SteadyClock = std::chrono::steady_clock;
 
 constexpr const char* kChat = "/v1/chat/completions";
 
@@ -223,20 +222,30 @@ class RawClient {
     return true;
   }
 
-  // Reads until enough(bytes so far) or the deadline; false on timeout or end of stream.
+  // Reads until enough(bytes so far) holds; false when the stream ended or the timeout passed
+  // first.
   template <typename Enough>
   bool read_until(Enough enough, milliseconds timeout) {
-    const auto deadline = SteadyClock::now() + timeout;
+    (void)eventually(
+        [&] {
+          if (enough(received)) return true;
+          const bool open = receive_available();
+          return !open || enough(received);  // no more polls once the stream ended
+        },
+        timeout);
+    return enough(received);
+  }
+
+  // Appends what has arrived, without waiting; false at the end of the stream or on an error.
+  bool receive_available() {
+    pollfd p{fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, 0);
+    if (ready == 0) return true;
+    if (ready < 0) return false;
     char buffer[4096];
-    while (!enough(received)) {
-      const auto left = std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-      const ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
-      if (n <= 0) return false;
-      received.append(buffer, static_cast<std::size_t>(n));
-    }
+    const ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
+    if (n <= 0) return false;
+    received.append(buffer, static_cast<std::size_t>(n));
     return true;
   }
 

@@ -1,10 +1,11 @@
-// Online vs offline (issue acceptance): a 500-query stream of recorded real answers replayed through
-// the gateway and the replay upstream, over real sockets, reaches at least 90% of the accuracy offline
-// CLEAR (Lambert) gets on the same queries with the same budget and the same predictor, with zero
-// overshoot. A query is solved when the replay served its whole recorded answer (finish_reason
-// "stop": the cap covered its length) and that answer was graded correct. The figures are printed;
-// docs/gateway.md quotes them.
+// Online vs offline (issue acceptance): a 500-query stream of recorded real answers replayed
+// through the gateway and the replay upstream, over real sockets, reaches at least 90% of the
+// accuracy offline CLEAR (Lambert) gets on the same queries with the same budget and the same
+// predictor, with zero overshoot. A query is solved when the replay served its whole recorded
+// answer (finish_reason "stop": the cap covered its length) and that answer was graded correct. The
+// figures are printed; docs/gateway.md quotes them.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -14,17 +15,16 @@
 #include <string>
 #include <vector>
 
-#include <httplib.h>
-
 #include "core/clear_allocation.h"
 #include "core/utility_model.h"
 #include "data/dataset.h"
 #include "eval/replay.h"
 #include "gateway/gateway.h"
+#include "gateway_servers.h"
 #include "http/server.h"
-#include "tools/replay_upstream.h"
 #include "predict/threshold_predictor.h"
 #include "support/run_binary.h"
+#include "tools/replay_upstream.h"
 
 namespace clearhouse::gateway {
 namespace {
@@ -102,14 +102,11 @@ struct OnlineResult {
 OnlineResult online_accuracy(const World& w, std::int64_t budget, const std::string& tag) {
   tools::ReplayUpstreamOptions replay_options;
   replay_options.default_model = kModel;
-  auto replay = std::make_shared<tools::ReplayUpstream>(w.store, replay_options,
-                                                 std::make_shared<tools::InstantPacingClock>());
-  http::HttpServer upstream_server({.host = "127.0.0.1", .port = 0},
-                             [replay](const http::HttpRequest& r) { return replay->handle(r); });
-  const int upstream_port = upstream_server.bind();
-  upstream_server.start();
+  testing::ReplayServer upstream_server(w.store, replay_options,
+                                        std::make_shared<tools::InstantPacingClock>());
+  const int upstream_port = upstream_server.port();
 
-  const auto dir = testing::scratch_dir("gateway_online_" + tag);
+  const auto dir = clearhouse::testing::scratch_dir("gateway_online_" + tag);
   // One request per simulated second, at the middle of each second of a 500 s budget window (the
   // window starts at 1.8e12 ms, a multiple of 500 s): the gateway learns nothing about how many
   // requests will come, only the budget per window.
@@ -125,11 +122,9 @@ OnlineResult online_accuracy(const World& w, std::int64_t budget, const std::str
   up.base_url = "http://127.0.0.1:" + std::to_string(upstream_port);
   up.model = kModel;
   config.upstreams.push_back(up);
-  Gateway gateway(config, ledger, clock, w.predictor);
-  http::HttpServer gateway_server({.host = "127.0.0.1", .port = 0},
-                            [&gateway](const http::HttpRequest& r) { return gateway.handle(r); });
-  const int gateway_port = gateway_server.bind();
-  gateway_server.start();
+  testing::GatewayServer gateway_server({.host = "127.0.0.1", .port = 0}, config, ledger, clock,
+                                        w.predictor);
+  const int gateway_port = gateway_server.port();
 
   httplib::Client client("127.0.0.1", gateway_port);
   client.set_keep_alive(true);
@@ -167,11 +162,12 @@ TEST(GatewayOnline, ReachesNinetyPercentOfOfflineClearWithZeroOvershoot) {
     const std::int64_t budget = per_query * static_cast<std::int64_t>(kQueries);
     const double offline = offline_clear_accuracy(w.stream, budget);
     const OnlineResult online = online_accuracy(w, budget, std::to_string(per_query));
-    std::printf("[ online  ] %lld tokens/query: offline CLEAR %.3f, gateway %.3f (ratio %.2f), "
-                "served %zu/%zu, spent %lld of %lld\n",
-                static_cast<long long>(per_query), offline, online.accuracy,
-                offline > 0 ? online.accuracy / offline : 0.0, online.served, kQueries,
-                static_cast<long long>(online.spent), static_cast<long long>(budget));
+    std::printf(
+        "[ online  ] %lld tokens/query: offline CLEAR %.3f, gateway %.3f (ratio %.2f), "
+        "served %zu/%zu, spent %lld of %lld\n",
+        static_cast<long long>(per_query), offline, online.accuracy,
+        offline > 0 ? online.accuracy / offline : 0.0, online.served, kQueries,
+        static_cast<long long>(online.spent), static_cast<long long>(budget));
     EXPECT_GT(offline, 0.0);
     EXPECT_GE(online.accuracy, 0.9 * offline) << per_query << " tokens per query";
     EXPECT_LE(online.spent, budget) << "overshoot";
