@@ -4,7 +4,7 @@
 // durability (survives SIGKILL: each write is one journal write()) and with an fdatasync per write
 // (survives power loss). items_per_second counts reserve+settle pairs; the counter
 // writes_per_commit says how many journaled writes each SQLite transaction of the applier thread
-// took (ledger_impl.h).
+// took (ledger/journal_applier.h).
 //
 //   build/bench/bench_ledger --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
@@ -21,9 +21,8 @@
 
 namespace {
 
-using clearhouse::base::ManualClock;
-using clearhouse::ledger::Durability;
-using clearhouse::ledger::Ledger;
+namespace base = clearhouse::base;
+namespace ledger = clearhouse::ledger;
 
 base::ManualClock g_clock(1'700'000'000'000);
 std::unique_ptr<ledger::Ledger> g_ledger;

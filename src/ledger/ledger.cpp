@@ -2,11 +2,17 @@
 
 #include <sys/stat.h>
 
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <utility>
 
-#include "ledger/ledger_impl.h"
+#include "ledger/budget_book.h"
+#include "ledger/checkpointer.h"
+#include "ledger/journal_applier.h"
 #include "ledger/schema.h"
+#include "ledger/store.h"
+#include "ledger/writer_lock.h"
 
 namespace clearhouse::ledger {
 
@@ -26,7 +32,122 @@ void check_tokens(std::int64_t tokens, const char* what) {
   }
 }
 
+CloseResult describe(const RequestRecord& r, CloseStatus status) {
+  CloseResult c;
+  c.status = status;
+  c.state = r.state;
+  c.reserved_tokens = r.reserved_tokens;
+  c.used_tokens = r.used_tokens.value_or(0);
+  c.released_tokens = std::max<std::int64_t>(0, c.reserved_tokens - c.used_tokens);
+  c.overrun_tokens = std::max<std::int64_t>(0, c.used_tokens - c.reserved_tokens);
+  return c;
+}
+
+WindowTotals window_totals_from_store(LedgerStore& store, std::int64_t now_ms,
+                                      std::optional<std::string_view> key) {
+  const BudgetConfig config = store.read_budget();
+  const BudgetWindow w = window_at(now_ms, config.window_seconds);
+  const auto [reserved, used] = store.window_charge(w.start_ms, key);
+  return make_window_totals(w, reserved, used,
+                            key ? store.read_key_budget(*key) : config.global_tokens);
+}
+
 }  // namespace
+
+// The Ledger's parts (see ledger.h, "Storage"): decisions are made in the budget book, under
+// state_mu; each write is journaled by the applier before the book changes, and the applier moves
+// journaled writes into the store. Locks, always taken in this order: the applier's, state_mu,
+// store_mu. A read-only ledger has only the store.
+struct Ledger::Impl {
+  Impl(const std::string& path, const base::Clock& c, const LedgerOptions& o)
+      : clock(c), options(o), store(path, o) {
+    if (o.read_only) return;
+    writer_lock.emplace(path);
+    applier = std::make_unique<JournalApplier>(store, store_mu, state_mu, o.durability);
+    book.load(store, clock.now_ms());
+    reader = std::make_unique<LedgerStore>(path, LedgerOptions{.read_only = true});
+    checkpointer = std::make_unique<Checkpointer>(path, store.db());
+    applier->start();
+  }
+
+  ~Impl() {
+    if (applier) applier->stop();
+  }
+
+  void require_writable() const {
+    if (options.read_only) throw LedgerError(store.path() + ": ledger opened read-only");
+  }
+
+  // Everything acknowledged is in SQLite when this returns (reads of SQLite start with it).
+  void flush() {
+    if (applier) applier->flush();
+  }
+
+  // For the rare operations that change SQLite directly (reconcile, a budget change): keeps writers
+  // out, applies everything journaled, and holds the store, so memory and SQLite agree throughout.
+  struct Exclusive {
+    explicit Exclusive(Impl& m) : quiesced(m.applier->apply_all_and_hold()), store(m.store_mu) {}
+    JournalApplier::Quiesced quiesced;
+    std::unique_lock<std::mutex> store;
+  };
+
+  CloseResult close_request(std::string_view request_id, RequestState state, std::int64_t used,
+                            double payment);
+
+  const base::Clock& clock;
+  LedgerOptions options;
+  std::mutex state_mu;  // the book, and the applier's queue (journal_applier.h)
+  std::mutex store_mu;  // the writer connection
+  LedgerStore store;
+  // Declared after store, so destroyed before it: ~Impl has applied everything by then.
+  std::optional<LedgerWriterLock> writer_lock;
+  BudgetBook book;
+  std::unique_ptr<JournalApplier> applier;
+  std::unique_ptr<LedgerStore> reader;  // a second connection: duplicate-id checks, off store_mu
+  std::unique_ptr<Checkpointer> checkpointer;
+};
+
+// settle() and release(): state is kSettled or kReleased.
+CloseResult Ledger::Impl::close_request(std::string_view request_id, RequestState state,
+                                        std::int64_t used, double payment) {
+  require_writable();
+  const std::string id(request_id);
+  {
+    std::lock_guard lock(state_mu);
+    if (const BudgetBook::OpenRequest* found = book.find_open(id)) {
+      const BudgetBook::OpenRequest r = *found;
+      JournalRecord record;
+      record.kind = state == RequestState::kSettled ? JournalRecord::Kind::kSettle
+                                                    : JournalRecord::Kind::kRelease;
+      record.request_id = id;
+      record.key_id = r.key_id;
+      record.reserved_tokens = r.reserved_tokens;
+      record.window_start_ms = r.window_start_ms;
+      record.at_ms = clock.now_ms();
+      record.used_tokens = used;
+      record.payment_usd = payment;
+      applier->journal(record);
+      book.close_request(id, r.key_id, r.window_start_ms, r.reserved_tokens, used);
+      RequestRecord closed;
+      closed.state = state;
+      closed.reserved_tokens = r.reserved_tokens;
+      closed.used_tokens = used;
+      applier->queue(std::move(record));
+      return describe(closed, CloseStatus::kClosed);
+    }
+  }
+  // Not open: closed before (its record is in SQLite once flushed), or never reserved.
+  flush();
+  std::lock_guard lock(store_mu);
+  const std::optional<RequestRecord> r = store.find(id);
+  if (!r) {
+    CloseResult c;
+    c.status = CloseStatus::kUnknownId;
+    return c;
+  }
+  return describe(
+      *r, r->state == RequestState::kOpen ? CloseStatus::kClosed : CloseStatus::kAlreadyClosed);
+}
 
 std::string_view to_string(RequestState state) {
   switch (state) {
@@ -85,16 +206,14 @@ void Ledger::configure_budget(const BudgetConfig& config) {
   m.require_writable();
   const Impl::Exclusive exclusive(m);  // the windows may be reloaded under a new length
   m.store.write_budget(config);
-  const bool new_length = config.window_seconds != m.budget.window_seconds;
-  m.budget = config;
-  if (new_length) m.load_windows();
+  m.book.set_config(config, m.store, m.clock.now_ms());
 }
 
 BudgetConfig Ledger::budget() const {
   Impl& m = *impl_;
   if (!m.options.read_only) {
     std::lock_guard lock(m.state_mu);
-    return m.budget;
+    return m.book.config();
   }
   std::lock_guard lock(m.store_mu);
   return m.store.read_budget();
@@ -108,18 +227,14 @@ void Ledger::set_key_budget(std::string_view key_id, std::optional<std::int64_t>
   std::lock_guard state_lock(m.state_mu);
   std::lock_guard store_lock(m.store_mu);
   m.store.write_key_budget(key_id, tokens);
-  if (tokens) {
-    m.key_budgets.insert_or_assign(std::string(key_id), *tokens);
-  } else if (const auto it = m.key_budgets.find(key_id); it != m.key_budgets.end()) {
-    m.key_budgets.erase(it);
-  }
+  m.book.set_key_budget(key_id, tokens);
 }
 
 std::map<std::string, std::int64_t> Ledger::key_budgets() const {
   Impl& m = *impl_;
   if (!m.options.read_only) {
     std::lock_guard lock(m.state_mu);
-    return {m.key_budgets.begin(), m.key_budgets.end()};
+    return m.book.key_budgets();
   }
   std::lock_guard lock(m.store_mu);
   return m.store.read_key_budgets();
@@ -136,31 +251,33 @@ ReserveResult Ledger::reserve(std::string_view request_id, std::string_view key_
   std::string id(request_id);
   std::string key(key_id);
   std::unique_lock lock(m.state_mu);
-  m.wait_for_room(lock);
+  m.applier->wait_for_room(lock);
   const std::int64_t now = m.clock.now_ms();
-  const Window w = window_at(now, m.budget.window_seconds);
-  if (w.start_ms < m.oldest_kept_window && !m.windows.contains(w.start_ms)) {
+  const BudgetBook& book = m.book;
+  const BudgetWindow w = window_at(now, book.config().window_seconds);
+  if (book.window_forgotten(w.start_ms)) {
     throw LedgerError(m.store.path() + ": the clock went back more than two budget windows (to " +
                       std::to_string(now) + " ms, after a reserve in the window starting at " +
-                      std::to_string(m.newest_window) + " ms); refusing to charge a window whose " +
-                      "usage is no longer in memory");
+                      std::to_string(book.newest_window()) +
+                      " ms); refusing to charge a window whose " + "usage is no longer in memory");
   }
   ReserveResult result;
   result.window_start_ms = w.start_ms;
   result.window_end_ms = w.end_ms;
-  const std::int64_t global_charged = m.window_charge(w.start_ms).total();
-  const std::int64_t key_charged = m.key_charge(w.start_ms, key).total();
-  const std::optional<std::int64_t> key_budget = m.key_budget(key);
-  result.global_remaining = remaining(m.budget.global_tokens, global_charged);
-  result.key_remaining = remaining(key_budget, key_charged);
+  const std::optional<std::int64_t> global_budget = book.config().global_tokens;
+  const std::int64_t global_charged = book.window_charge(w.start_ms).total();
+  const std::int64_t key_charged = book.key_charge(w.start_ms, key).total();
+  const std::optional<std::int64_t> key_budget = book.key_budget(key);
+  result.global_remaining = tokens_remaining(global_budget, global_charged);
+  result.key_remaining = tokens_remaining(key_budget, key_charged);
 
   // An id is taken if it is open, or its reserve is journaled but not yet in SQLite, or it is in
   // SQLite (read on the second connection: a reserve removed from the unapplied set is committed).
-  if (m.open.contains(id) || m.unapplied_reserve_ids.contains(id) || m.reader->exists(id)) {
+  if (book.is_open(id) || m.applier->is_reserve_unapplied(id) || m.reader->exists(id)) {
     result.status = ReserveStatus::kDuplicateId;
     return result;
   }
-  if (m.budget.global_tokens && global_charged + tokens > *m.budget.global_tokens) {
+  if (global_budget && global_charged + tokens > *global_budget) {
     result.status = ReserveStatus::kOverGlobalBudget;
     return result;
   }
@@ -176,15 +293,12 @@ ReserveResult Ledger::reserve(std::string_view request_id, std::string_view key_
   record.reserved_tokens = tokens;
   record.window_start_ms = w.start_ms;
   record.at_ms = now;
-  m.journal(record);  // durable from here on; throws (changing nothing) when it cannot be
-  m.charge(w.start_ms, key, tokens, 0, +1);
-  m.note_window(w.start_ms);
-  m.open.emplace(id, Impl::OpenRequest{key, tokens, w.start_ms});
-  m.unapplied_reserve_ids.insert(std::move(id));
-  m.queue(std::move(record));
+  m.applier->journal(record);  // durable from here on; throws (changing nothing) when it cannot be
+  m.book.open_request(std::move(id), BudgetBook::OpenRequest{std::move(key), tokens, w.start_ms});
+  m.applier->queue(std::move(record));  // and remembers its id until the reserve is in SQLite
   result.status = ReserveStatus::kReserved;
-  result.global_remaining = remaining(m.budget.global_tokens, global_charged + tokens);
-  result.key_remaining = remaining(key_budget, key_charged + tokens);
+  result.global_remaining = tokens_remaining(global_budget, global_charged + tokens);
+  result.key_remaining = tokens_remaining(key_budget, key_charged + tokens);
   return result;
 }
 
@@ -235,8 +349,8 @@ ReconcileReport Ledger::reconcile_after_restart(
   }
   tx.commit();
   for (const RequestRecord& r : open) {
-    m.charge(r.window_start_ms, r.key_id, -r.reserved_tokens, r.used_tokens.value_or(0), -1);
-    m.open.erase(r.request_id);
+    m.book.close_request(r.request_id, r.key_id, r.window_start_ms, r.reserved_tokens,
+                         r.used_tokens.value_or(0));
   }
   report.requests = std::move(open);
   return report;
@@ -257,9 +371,9 @@ LedgerTotals Ledger::totals() const {
   try {
     LedgerTotals out;
     m.store.fill_totals(out);
-    out.window = m.window_totals_from_store(std::nullopt);
+    out.window = window_totals_from_store(m.store, m.clock.now_ms(), std::nullopt);
     for (const std::string& k : m.store.window_keys(out.window.window_start_ms)) {
-      out.key_windows[k] = m.window_totals_from_store(k);
+      out.key_windows[k] = window_totals_from_store(m.store, m.clock.now_ms(), k);
     }
     m.store.db().exec("COMMIT");
     return out;
@@ -273,10 +387,10 @@ WindowTotals Ledger::window_totals() const {
   Impl& m = *impl_;
   if (!m.options.read_only) {
     std::lock_guard lock(m.state_mu);
-    return m.window_totals_from_memory(nullptr);
+    return m.book.window_totals(m.clock.now_ms(), nullptr);
   }
   std::lock_guard lock(m.store_mu);
-  return m.window_totals_from_store(std::nullopt);
+  return window_totals_from_store(m.store, m.clock.now_ms(), std::nullopt);
 }
 
 WindowTotals Ledger::key_window_totals(std::string_view key_id) const {
@@ -284,18 +398,16 @@ WindowTotals Ledger::key_window_totals(std::string_view key_id) const {
   if (!m.options.read_only) {
     const std::string key(key_id);
     std::lock_guard lock(m.state_mu);
-    return m.window_totals_from_memory(&key);
+    return m.book.window_totals(m.clock.now_ms(), &key);
   }
   std::lock_guard lock(m.store_mu);
-  return m.window_totals_from_store(key_id);
+  return window_totals_from_store(m.store, m.clock.now_ms(), key_id);
 }
 
 LedgerWriteStats Ledger::write_stats() const {
+  if (!impl_->applier) return {};  // read-only: nothing is written
   std::lock_guard lock(impl_->state_mu);
-  LedgerWriteStats s = impl_->stats;
-  s.recovered_writes = impl_->recovered_writes;
-  s.unapplied_writes = impl_->unapplied.size();
-  return s;
+  return impl_->applier->stats();
 }
 
 std::uint64_t Ledger::unapplied_journal_bytes() const {

@@ -18,19 +18,19 @@
 // settle() is never called with more tokens than were reserved (the gateway sends the upstream the
 // reserved cap); if it is, the overrun is recorded truthfully and reported, never hidden.
 //
-// Storage: one SQLite file in WAL mode, with a journal in front of it (ledger_impl.h). Decisions
-// are made in memory (the budgets, the charges of recent windows and the open requests are loaded
-// at open); each reserve/settle/release is appended to the journal file (LEDGER-writes-0 or -1, one
-// write() of one record, ledger_journal.h) before it changes anything or returns, so what a call
-// acknowledged survives the process being killed at any instant. An applier thread moves journaled
-// writes into SQLite every 20 ms in one transaction, on the one writing connection; a restart
-// applies what a crash left, exactly once (journal_state.applied_seq). Reads of SQLite (find,
-// totals, for_each_request) apply what is queued first; window_totals() reads memory. WAL
-// checkpoints run on a background thread with their own connection (ledger_checkpointer.h). One
-// writing Ledger per file (an flock on LEDGER-writes.lock: a second open for writing throws
-// LedgerError); other processes (the `clearhouse ledger` CLI) may read at any time, and see the
-// writes applied so far. Do not fork() while a Ledger is open and use it in the child; open a new
-// one there.
+// Storage: one SQLite file in WAL mode (store.h), with a journal in front of it
+// (journal_applier.h). Decisions are made in memory (budget_book.h: the budgets, the charges of
+// recent windows and the open requests are loaded at open); each reserve/settle/release is appended
+// to the journal file (LEDGER-writes-0 or -1, one write() of one record, journal.h) before it
+// changes anything or returns, so what a call acknowledged survives the process being killed at any
+// instant. An applier thread moves journaled writes into SQLite every 20 ms in one transaction, on
+// the one writing connection; a restart applies what a crash left, exactly once
+// (journal_state.applied_seq). Reads of SQLite (find, totals, for_each_request) apply what is
+// queued first; window_totals() reads memory. WAL checkpoints run on a background thread with their
+// own connection (checkpointer.h). One writing Ledger per file (writer_lock.h: an flock on
+// LEDGER-writes.lock; a second open for writing throws LedgerError); other processes (the
+// `clearhouse ledger` CLI) may read at any time, and see the writes applied so far. Do not fork()
+// while a Ledger is open and use it in the child; open a new one there.
 //
 // Thread-safety: every member function is safe to call concurrently from any number of threads.
 //

@@ -38,7 +38,7 @@ CREATE TABLE window_usage (
   PRIMARY KEY (window_start_ms, key_id)) WITHOUT ROWID;
 )sql";
 
-// Version 2: the ledger journals writes (ledger_journal.h) and applies them in batches; the last
+// Version 2: the ledger journals writes (journal.h) and applies them in batches; the last
 // journal record applied is stored with the data it changed.
 constexpr const char* kSchemaV2 = R"sql(
 CREATE TABLE journal_state (

@@ -18,8 +18,7 @@
 //                                                 kept in step with `requests` in the same
 //                                                 transaction, so a budget check reads a few rows
 // Version 2 adds:
-//   journal_state(id = 1, applied_seq)            the last journal record (ledger_journal.h)
-//   applied,
+//   journal_state(id = 1, applied_seq)            the last journal record (journal.h) applied,
 //                                                 updated in the transaction that applies it
 //
 // Thread-safety: none (called once while opening).

@@ -1,6 +1,6 @@
 // The ledger's SQLite side, private to ledger*.cpp: the file, its schema, and every statement the
 // ledger runs on it. The Ledger (ledger.h) decides in memory and journals each write
-// (ledger_journal.h); the store holds what has been applied, and applies journal records in order.
+// (journal.h); the store holds what has been applied, and applies journal records in order.
 //
 // Thread-safety: none; the Ledger serialises all use of one store with its store mutex.
 #pragma once

@@ -15,7 +15,7 @@
 namespace clearhouse::tools {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
+using TimePoint = PacingClock::Duration;  // since the clock's origin
 using Milliseconds = std::chrono::duration<double, std::milli>;
 
 constexpr std::string_view kDoneMarker = "data: [DONE]";
@@ -25,7 +25,7 @@ struct WorkerTally {
   std::vector<double> latency_ms, first_byte_ms, send_lag_ms;
   std::map<std::string, std::int64_t> outcomes;
   std::int64_t sent = 0, ok = 0, bytes = 0;
-  SteadyClock::time_point last_done{};
+  TimePoint last_done{};
 };
 
 std::string outcome_of(const http::UpstreamReply& reply, bool stream, bool saw_done) {
@@ -97,13 +97,15 @@ LoadReport run_load(const LoadOptions& o) {
   http::UpstreamClient client(
       endpoint);  // throws http::UpstreamUrlError (an invalid_argument) for a bad URL
 
+  SteadyPacingClock default_clock;
+  PacingClock& clock = o.clock ? *o.clock : default_clock;
   const double cpu_at_start = process_cpu_seconds();
   const bool open_loop = o.rate > 0;
-  const auto start = SteadyClock::now() + std::chrono::milliseconds(5);
-  const auto measure_start = start + std::chrono::duration_cast<SteadyClock::duration>(
+  const auto start = clock.now() + std::chrono::milliseconds(5);
+  const auto measure_start = start + std::chrono::duration_cast<TimePoint>(
                                          std::chrono::duration<double>(o.warmup_seconds));
   const auto measure_end =
-      measure_start + std::chrono::duration_cast<SteadyClock::duration>(
+      measure_start + std::chrono::duration_cast<TimePoint>(
                           std::chrono::duration<double>(std::max(0.0, o.duration_seconds)));
   // Open loop: request i is due at start + i / rate; the first `warm` of them are the warm-up.
   const auto warm = open_loop ? static_cast<std::int64_t>(std::ceil(o.rate * o.warmup_seconds)) : 0;
@@ -119,20 +121,20 @@ LoadReport run_load(const LoadOptions& o) {
   std::atomic<std::int64_t> peak{0};
 
   const auto due_of = [&](std::int64_t i) {
-    return start + std::chrono::duration_cast<SteadyClock::duration>(
+    return start + std::chrono::duration_cast<TimePoint>(
                        std::chrono::duration<double>(static_cast<double>(i) / o.rate));
   };
 
-  const auto send_one = [&](WorkerTally& tally, bool measured, SteadyClock::time_point due) {
-    const auto sent_at = SteadyClock::now();
+  const auto send_one = [&](WorkerTally& tally, bool measured, TimePoint due) {
+    const auto sent_at = clock.now();
     raise_peak(peak, ++in_flight);
     ++sent_with_warmup;
-    std::optional<SteadyClock::time_point> first_byte;
+    std::optional<TimePoint> first_byte;
     std::string tail;  // the last bytes seen, so a [DONE] split across reads is still found
     bool saw_done = false;
     std::int64_t bytes = 0;
     const http::UpstreamReply reply = client.post(o.path, o.body, [&](int, std::string_view data) {
-      if (!first_byte) first_byte = SteadyClock::now();
+      if (!first_byte) first_byte = clock.now();
       bytes += static_cast<std::int64_t>(data.size());
       if (o.stream && !saw_done) {
         tail.append(data);
@@ -141,7 +143,7 @@ LoadReport run_load(const LoadOptions& o) {
       }
       return true;
     });
-    const auto done = SteadyClock::now();
+    const auto done = clock.now();
     --in_flight;
     if (!measured) return;
     ++tally.sent;
@@ -163,14 +165,14 @@ LoadReport run_load(const LoadOptions& o) {
       const std::int64_t i = next_index.fetch_add(1);
       if (i >= warm + measured_total) return;
       const auto due = due_of(i);
-      std::this_thread::sleep_until(due);
+      clock.wait_until(due);
       send_one(tally, i >= warm, due);
     }
   };
   const auto closed_worker = [&](WorkerTally& tally) {
-    std::this_thread::sleep_until(start);
+    clock.wait_until(start);
     for (;;) {
-      const auto now = SteadyClock::now();
+      const auto now = clock.now();
       if (now < measure_start) {
         send_one(tally, false, now);
         continue;
@@ -192,7 +194,7 @@ LoadReport run_load(const LoadOptions& o) {
 
   LoadReport report;
   std::vector<double> latency, first_byte, lag;
-  SteadyClock::time_point last_done = measure_start;
+  TimePoint last_done = measure_start;
   for (WorkerTally& t : tallies) {
     latency.insert(latency.end(), t.latency_ms.begin(), t.latency_ms.end());
     first_byte.insert(first_byte.end(), t.first_byte_ms.begin(), t.first_byte_ms.end());

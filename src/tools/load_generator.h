@@ -13,11 +13,11 @@
 // and its body carries `data: [DONE]`. With connections = requests = K every stream is sent at
 // once, so K streams are held open together (peak_in_flight shows how many really were).
 //
-// Latencies are milliseconds measured on the steady clock from the moment the request is handed to
-// the connection to the last byte (`latency`) and to the first body byte (`first_byte`). Requests
-// that failed (no HTTP response, a non-2xx status, a stream without [DONE]) are counted in
-// `outcomes` and left out of the latency summaries. A warm-up (requests sent in the first
-// warmup_seconds) opens the connections and is not measured.
+// Latencies are milliseconds measured on LoadOptions::clock (the steady clock unless a test injects
+// one) from the moment the request is handed to the connection to the last byte (`latency`) and to
+// the first body byte (`first_byte`). Requests that failed (no HTTP response, a non-2xx status, a
+// stream without [DONE]) are counted in `outcomes` and left out of the latency summaries. A warm-up
+// (requests sent in the first warmup_seconds) opens the connections and is not measured.
 //
 // Thread-safety: run_load() is a blocking call that starts and joins its own threads; concurrent
 // calls are independent.
@@ -29,10 +29,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "tools/replay_upstream.h"
 
 namespace clearhouse::tools {
 
@@ -48,6 +51,9 @@ struct LoadOptions {
   std::int64_t requests = 0;     // measured requests; 0 = as many as fit the duration
   double warmup_seconds = 0;     // unmeasured phase before, at the same load
   double timeout_seconds = 60;   // per request (read silence and total)
+  // The time base of the schedule and the measurements; nullptr: the steady clock. Tests pass an
+  // InstantPacingClock, so the schedule is followed without waiting in real time.
+  std::shared_ptr<PacingClock> clock;
 };
 
 // Milliseconds. Percentiles are nearest-rank over the measured successful requests.

@@ -30,6 +30,7 @@
 
 #include "gateway/gateway.h"
 #include "gateway/gateway_config.h"
+#include "gateway_servers.h"
 #include "http/server.h"
 #include "http/sse.h"
 #include "ledger/ledger.h"
@@ -55,11 +56,8 @@ class Stack {
  public:
   explicit Stack(const std::string& dir, std::int64_t budget = kBudget)
       : replay_(tools::testing::tiny_store(), {}, std::make_shared<tools::InstantPacingClock>()),
-        replay_server_({.host = "127.0.0.1", .port = 0},
-                       [this](const http::HttpRequest& r) { return replay_.handle(r); }),
         ledger_(ledger::Ledger::open(dir + "/ledger.db", clock_)) {
-    const int replay_port = replay_server_.bind();
-    replay_server_.start();
+    const int replay_port = replay_.port();
     // Uniform caps under an all-time budget without a plan line: the pacer offers max_tokens, so
     // caps are set by the client (16) until the budget runs out, and requests race for the last
     // tokens.
@@ -76,31 +74,20 @@ class Stack {
         std::to_string(replay_port) + "\", model: model-a}\n";
     GatewayConfig config = parse_gateway_config(yaml, dir + "/gateway.yaml",
                                                 [](const std::string&) { return std::nullopt; });
-    gateway_ = std::make_unique<Gateway>(std::move(config), ledger_, clock_);
-    gateway_server_ = std::make_unique<http::HttpServer>(
-        http::HttpServerOptions{.host = "127.0.0.1", .port = 0},
-        [this](const http::HttpRequest& r) { return gateway_->handle(r); });
-    gateway_server_->bind();
-    gateway_server_->start();
-  }
-  ~Stack() {
-    gateway_server_->stop();
-    gateway_server_.reset();
-    gateway_.reset();
-    replay_server_.stop();
+    gateway_ = std::make_unique<testing::GatewayServer>(
+        http::HttpServerOptions{.host = "127.0.0.1", .port = 0}, std::move(config), ledger_,
+        clock_);
   }
 
-  [[nodiscard]] int port() const { return gateway_server_->port(); }
+  [[nodiscard]] int port() const { return gateway_->port(); }
   [[nodiscard]] const ledger::Ledger& ledger() const { return ledger_; }
-  [[nodiscard]] Gateway& gateway() { return *gateway_; }
+  [[nodiscard]] Gateway& gateway() { return gateway_->gateway(); }
 
  private:
   base::SystemClock clock_;
-  tools::ReplayUpstream replay_;
-  http::HttpServer replay_server_;
+  testing::ReplayServer replay_;
   ledger::Ledger ledger_;
-  std::unique_ptr<Gateway> gateway_;
-  std::unique_ptr<http::HttpServer> gateway_server_;
+  std::unique_ptr<testing::GatewayServer> gateway_;  // destroyed first: the replay outlives it
 };
 
 enum class Kind { kWhole, kStreamWithUsage, kStreamWithoutUsage };

@@ -23,7 +23,6 @@ namespace clearhouse::gateway::testing {
 namespace {
 
 using std::chrono::milliseconds;
-using SteadyClock = std::chrono::steady_clock;
 
 constexpr const char* kChat = "/v1/chat/completions";
 
@@ -76,13 +75,11 @@ TEST(GatewayE2EFaults, StreamFromAnErroringUpstreamEndsWithAnErrorEventAndNothin
 
 TEST(GatewayE2EFaults, UpstreamSlowerThanTheReadTimeoutIs504AndCountsTheReservation) {
   GatewayRig rig({.configure = short_timeouts, .real_time = true});
-  const auto start = SteadyClock::now();
   const Reply r =
       rig.post(kChat, with_fault(chat_body(long_answer(), {{"max_tokens", 60}}), "delay-ms=5000"));
-  const auto waited = SteadyClock::now() - start;
+  // The gateway's read timeout answered, not the upstream's delayed reply.
   ASSERT_EQ(r.status, 504) << r.body;
   EXPECT_TRUE(is_openai_error(r.body, "upstream_timeout"));
-  EXPECT_LT(waited, milliseconds(3000));  // the timeout, not the upstream's delay
   const auto record = rig.record(r);
   ASSERT_TRUE(record);
   // The upstream may have generated all it was allowed: the whole reservation is counted.
@@ -225,20 +222,30 @@ class RawClient {
     return true;
   }
 
-  // Reads until enough(bytes so far) or the deadline; false on timeout or end of stream.
+  // Reads until enough(bytes so far) holds; false when the stream ended or the timeout passed
+  // first.
   template <typename Enough>
   bool read_until(Enough enough, milliseconds timeout) {
-    const auto deadline = SteadyClock::now() + timeout;
+    (void)eventually(
+        [&] {
+          if (enough(received)) return true;
+          const bool open = receive_available();
+          return !open || enough(received);  // no more polls once the stream ended
+        },
+        timeout);
+    return enough(received);
+  }
+
+  // Appends what has arrived, without waiting; false at the end of the stream or on an error.
+  bool receive_available() {
+    pollfd p{fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, 0);
+    if (ready == 0) return true;
+    if (ready < 0) return false;
     char buffer[4096];
-    while (!enough(received)) {
-      const auto left = std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-      const ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
-      if (n <= 0) return false;
-      received.append(buffer, static_cast<std::size_t>(n));
-    }
+    const ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
+    if (n <= 0) return false;
+    received.append(buffer, static_cast<std::size_t>(n));
     return true;
   }
 
@@ -279,13 +286,11 @@ TEST(GatewayE2EFaults, ClientLeavingMidStreamSettlesWhatWasGenerated) {
   ASSERT_NE(client.received.find("x-clearhouse-cap: " + std::to_string(kGatewayCap)),
             std::string::npos)
       << client.received;
-  const auto left_at = SteadyClock::now();
   client.close();
 
   // The gateway notices at its next write, stops the upstream and settles.
+  // Settled with fewer tokens than the cap: before the stream would have ended.
   ASSERT_TRUE(eventually([&] { return rig.ledger_settled(); }, milliseconds(10'000)));
-  const auto settled_after = SteadyClock::now() - left_at;
-  EXPECT_LT(settled_after, milliseconds(2000));  // long before the 4 s stream would have ended
   std::int64_t used = -1;
   rig.ledger().for_each_request(
       [&](const ledger::RequestRecord& r) { used = r.used_tokens.value_or(-1); });
@@ -293,9 +298,8 @@ TEST(GatewayE2EFaults, ClientLeavingMidStreamSettlesWhatWasGenerated) {
   EXPECT_LT(used, kGatewayCap);
   EXPECT_EQ(rig.spent(), used);
   EXPECT_TRUE(eventually([&] { return rig.gateway().in_flight() == 0; }, milliseconds(5000)));
-  std::printf("client left after %lld chunks; settled %lld tokens %.0f ms later\n",
-              static_cast<long long>(seen), static_cast<long long>(used),
-              std::chrono::duration<double, std::milli>(settled_after).count());
+  std::printf("client left after %lld chunks; settled %lld tokens\n", static_cast<long long>(seen),
+              static_cast<long long>(used));
 }
 
 TEST(GatewayE2EFaults, DrainLetsAStreamInFlightFinishAndWaitIdleSeesIt) {

@@ -20,6 +20,7 @@
 #include "data/dataset.h"
 #include "eval/replay.h"
 #include "gateway/gateway.h"
+#include "gateway_servers.h"
 #include "http/server.h"
 #include "predict/threshold_predictor.h"
 #include "support/run_binary.h"
@@ -101,15 +102,11 @@ struct OnlineResult {
 OnlineResult online_accuracy(const World& w, std::int64_t budget, const std::string& tag) {
   tools::ReplayUpstreamOptions replay_options;
   replay_options.default_model = kModel;
-  auto replay = std::make_shared<tools::ReplayUpstream>(
-      w.store, replay_options, std::make_shared<tools::InstantPacingClock>());
-  http::HttpServer upstream_server(
-      {.host = "127.0.0.1", .port = 0},
-      [replay](const http::HttpRequest& r) { return replay->handle(r); });
-  const int upstream_port = upstream_server.bind();
-  upstream_server.start();
+  testing::ReplayServer upstream_server(w.store, replay_options,
+                                        std::make_shared<tools::InstantPacingClock>());
+  const int upstream_port = upstream_server.port();
 
-  const auto dir = testing::scratch_dir("gateway_online_" + tag);
+  const auto dir = clearhouse::testing::scratch_dir("gateway_online_" + tag);
   // One request per simulated second, at the middle of each second of a 500 s budget window (the
   // window starts at 1.8e12 ms, a multiple of 500 s): the gateway learns nothing about how many
   // requests will come, only the budget per window.
@@ -125,12 +122,9 @@ OnlineResult online_accuracy(const World& w, std::int64_t budget, const std::str
   up.base_url = "http://127.0.0.1:" + std::to_string(upstream_port);
   up.model = kModel;
   config.upstreams.push_back(up);
-  Gateway gateway(config, ledger, clock, w.predictor);
-  http::HttpServer gateway_server(
-      {.host = "127.0.0.1", .port = 0},
-      [&gateway](const http::HttpRequest& r) { return gateway.handle(r); });
-  const int gateway_port = gateway_server.bind();
-  gateway_server.start();
+  testing::GatewayServer gateway_server({.host = "127.0.0.1", .port = 0}, config, ledger, clock,
+                                        w.predictor);
+  const int gateway_port = gateway_server.port();
 
   httplib::Client client("127.0.0.1", gateway_port);
   client.set_keep_alive(true);

@@ -1,7 +1,8 @@
 // A whole gateway in one test process, over real sockets on 127.0.0.1 with port 0: a ReplayUpstream
 // (recorded answers from data/) on one HttpServer, a Ledger on a temp file, a Gateway built from a
-// GatewayConfig filled in code, served by a second HttpServer, and an httplib client. Shared by the
-// gateway_e2e_*_test.cpp files.
+// GatewayConfig filled in code, served by a second HttpServer (both servers from
+// gateway_servers.h), and an httplib client. Shared by the gateway_e2e_*_test.cpp files; waits use
+// the one `eventually` (support/eventually.h).
 //
 // Time: the ledger and the pacer read a ManualClock that stands still unless a test moves it (so
 // the pacer's caps are reproducible); the replay paces streams and delays on an
@@ -37,9 +38,11 @@
 #include "gateway/api_keys.h"
 #include "gateway/gateway.h"
 #include "gateway/gateway_config.h"
+#include "gateway_servers.h"
 #include "http/server.h"
 #include "http/sse.h"
 #include "ledger/ledger.h"
+#include "support/eventually.h"
 #include "support/run_binary.h"
 #include "tools/replay_upstream.h"
 #include "tools/replay_upstream_store.h"
@@ -119,17 +122,7 @@ inline int unused_port() {
   return ntohs(addr.sin_port);
 }
 
-// Polls `condition` until it holds or `timeout` passes; true when it held. The short pause between
-// polls only spaces them out: the outcome is decided by the condition, not by the pause.
-template <typename Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
+using clearhouse::testing::eventually;  // support/eventually.h
 
 // A whole response.
 struct Reply {
@@ -265,32 +258,22 @@ class GatewayRig {
     } else {
       pacing = std::make_shared<tools::InstantPacingClock>();
     }
-    replay_ = std::make_unique<tools::ReplayUpstream>(shared_store(), replay_options, pacing);
-    upstream_server_ = std::make_unique<http::HttpServer>(
-        http::HttpServerOptions{},
-        [this](const http::HttpRequest& r) { return replay_->handle(r); });
-    upstream_port_ = upstream_server_->bind();
-    upstream_server_->start();
+    replay_ = std::make_unique<ReplayServer>(shared_store(), replay_options, std::move(pacing));
 
     config_ =
-        default_config(options.upstream_down ? unused_port() : upstream_port_, dir / "ledger.db");
+        default_config(options.upstream_down ? unused_port() : replay_->port(), dir / "ledger.db");
     if (options.configure) options.configure(config_);
 
     ledger_ = std::make_unique<ledger::Ledger>(ledger::Ledger::open(config_.ledger_path, clock_));
-    gateway_ = std::make_unique<Gateway>(config_, *ledger_, clock_);
     http::HttpServerOptions server_options;
     server_options.max_body_bytes = config_.limits.max_body_bytes;
-    gateway_server_ = std::make_unique<http::HttpServer>(
-        server_options, [this](const http::HttpRequest& r) { return gateway_->handle(r); });
-    port_ = gateway_server_->bind();
-    gateway_server_->start();
+    gateway_ = std::make_unique<GatewayServer>(server_options, config_, *ledger_, clock_);
   }
 
   ~GatewayRig() {
-    replay_->shutdown();  // delays and paced streams end at once
-    gateway_server_->stop();
+    replay_->upstream().shutdown();  // delays and paced streams end at once
     gateway_.reset();
-    upstream_server_->stop();
+    replay_.reset();
   }
 
   GatewayRig(const GatewayRig&) = delete;
@@ -326,7 +309,7 @@ class GatewayRig {
   [[nodiscard]] Reply request(const std::string& method, const std::string& path, std::string body,
                               const std::string& key = kAliceKey,
                               const httplib::Headers& headers = {}) const {
-    httplib::Client client("127.0.0.1", port_);
+    httplib::Client client("127.0.0.1", port());
     client.set_read_timeout(30, 0);
     httplib::Request req;
     req.method = method;
@@ -357,7 +340,7 @@ class GatewayRig {
   // POSTs a streaming request and reads the body as it arrives, also when the connection drops.
   [[nodiscard]] StreamReply stream(const std::string& path, const json& body,
                                    const std::string& key = kAliceKey) const {
-    httplib::Client client("127.0.0.1", port_);
+    httplib::Client client("127.0.0.1", port());
     client.set_read_timeout(30, 0);
     httplib::Request req;
     req.method = "POST";
@@ -409,21 +392,17 @@ class GatewayRig {
 
   [[nodiscard]] ledger::Ledger& ledger() { return *ledger_; }
   [[nodiscard]] base::ManualClock& clock() { return clock_; }
-  [[nodiscard]] Gateway& gateway() { return *gateway_; }
+  [[nodiscard]] Gateway& gateway() { return gateway_->gateway(); }
   [[nodiscard]] const GatewayConfig& config() const { return config_; }
-  [[nodiscard]] int port() const { return port_; }
-  [[nodiscard]] int upstream_port() const { return upstream_port_; }
+  [[nodiscard]] int port() const { return gateway_->port(); }
+  [[nodiscard]] int upstream_port() const { return replay_->port(); }
 
  private:
   base::ManualClock clock_;
-  std::unique_ptr<tools::ReplayUpstream> replay_;
-  std::unique_ptr<http::HttpServer> upstream_server_;
-  int upstream_port_ = 0;
+  std::unique_ptr<ReplayServer> replay_;
   GatewayConfig config_;
   std::unique_ptr<ledger::Ledger> ledger_;
-  std::unique_ptr<Gateway> gateway_;
-  std::unique_ptr<http::HttpServer> gateway_server_;
-  int port_ = 0;
+  std::unique_ptr<GatewayServer> gateway_;
 };
 
 }  // namespace clearhouse::gateway::testing

@@ -20,9 +20,9 @@ TEST(LedgerCheckpointTest, CommitsReachTheDatabaseFileWhileWriting) {
   base::ManualClock clock(testing::kT0);
   Ledger ledger = Ledger::open(path, clock);
   const auto initial = std::filesystem::file_size(path);
-  // Writes reach SQLite in batches (ledger_journal.h); find() applies the batch at once, so every
-  // 25 pairs commit a few WAL pages: kCheckpointPages pages are crossed well before the limit, and
-  // the writes keep going until the checkpoint thread's copy shows in the database file.
+  // Writes reach SQLite in batches (journal.h); find() applies the batch at once, so every 25
+  // pairs commit a few WAL pages: kCheckpointPages pages are crossed well before the limit, and the
+  // writes keep going until the checkpoint thread's copy shows in the database file.
   constexpr int kMaxPairs = 10 * kCheckpointPages;
   int pairs = 0;
   for (; pairs < kMaxPairs && std::filesystem::file_size(path) == initial; ++pairs) {

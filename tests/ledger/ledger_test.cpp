@@ -281,7 +281,7 @@ TEST(Ledger, EverythingSurvivesCloseAndReopen) {
 }
 
 TEST(Ledger, ManyOperationsAcrossBackgroundCheckpointsSurviveReopen) {
-  // Enough writes to cross the checkpoint threshold several times (see ledger_checkpointer.h).
+  // Enough writes to cross the checkpoint threshold several times (see checkpointer.h).
   base::ManualClock clock(kT0);
   const std::string path = ledger_path();
   constexpr int kPairs = 3000;

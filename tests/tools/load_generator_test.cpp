@@ -95,6 +95,9 @@ TEST_F(LoadGeneratorTest, OpenLoopNeverSendsBeforeRequestsAreDue) {
   o.rate = 200;  // request i due at i * 5 ms: the 20th at 95 ms after the first
   o.requests = 20;
   o.connections = 2;
+  // On an injected clock: a wait moves it to the request's due time, so a request sent before it
+  // was due would end the run before 95 ms had passed on it.
+  o.clock = std::make_shared<InstantPacingClock>();
   const LoadReport r = run_load(o);
   EXPECT_EQ(r.ok, 20);
   EXPECT_EQ(r.send_lag.count, 20);

@@ -272,14 +272,14 @@ TEST(ReplayUpstreamE2E, ServerWideFaultOption) {
   EXPECT_EQ(post(server, "/v1/chat/completions", chat("x")).status, 503);
 }
 
-TEST(ReplayUpstreamE2E, PacedStreamTakesAtLeastItsScheduleAndStopsGracefully) {
+// How long a paced stream takes is checked on an injected clock (ReplayUpstreamHandler,
+// PacingFollowsTheRateOnTheClock); here, that the process's paced stream completes and stops.
+TEST(ReplayUpstreamE2E, PacedStreamCompletesAndStopsGracefully) {
   ReplayProcess fast({"--tokens-per-second", "1000"});
   ASSERT_GT(fast.port(), 0) << fast.stderr_text();
   const std::string q = first_question();
-  const auto start = std::chrono::steady_clock::now();
   const Received r =
       post(fast, "/v1/chat/completions", chat(q, {{"stream", true}, {"max_tokens", 30}}));
-  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(30));
   EXPECT_EQ(http::parse_sse(r.body).back(), "[DONE]");
 
   // At 1 token/s a 60-token stream would take a minute; SIGTERM after the first chunk makes it
@@ -298,10 +298,8 @@ TEST(ReplayUpstreamE2E, PacedStreamTakesAtLeastItsScheduleAndStopsGracefully) {
                 });
   });
   ASSERT_EQ(first_token.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);
-  const auto stop_start = std::chrono::steady_clock::now();
   EXPECT_EQ(slow.stop(), 0);
-  const Received done = result.get();
-  EXPECT_LT(std::chrono::steady_clock::now() - stop_start, std::chrono::seconds(20));
+  const Received done = result.get();  // the rest of the 60 tokens at once, not at 1 per second
   EXPECT_EQ(done.error, httplib::Error::Success);
   EXPECT_EQ(http::parse_sse(done.body).back(), "[DONE]");
   EXPECT_EQ(chunks_of(done.body).size(), 1u + 60u + 1u);
