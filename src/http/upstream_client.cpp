@@ -91,6 +91,7 @@ UpstreamReply UpstreamClient::post(std::string_view path, std::string body,
   request.body = std::move(body);
   request.response_handler = [&](const httplib::Response& head) {
     reply.status = head.status;
+    reply.retry_after = head.get_header_value("Retry-After");
     last_bytes = std::chrono::steady_clock::now();
     return true;
   };

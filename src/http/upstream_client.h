@@ -52,6 +52,7 @@ struct UpstreamReply {
   int status = 0;          // HTTP status, 0 when no response head arrived
   std::string body;        // post_collect only
   std::string message;     // what went wrong, for logs and error bodies ("" on success)
+  std::string retry_after;  // the response's Retry-After header ("" when absent)
   double seconds = 0.0;    // wall time of the call
 };
 
