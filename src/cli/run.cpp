@@ -1,19 +1,20 @@
 // `clearhouse run`: executes a batch (OpenAI Batch API lines or clearhouse query lines) against an
 // OpenAI-compatible upstream under a token budget, resumably (src/run/; user guide docs/run.md).
 //
-// Bad input (a malformed line, a duplicate id, an unknown url, a missing model, a bad budget, a state
-// file from another input) exits 2 before anything is sent. The summary JSON goes to stdout (or
+// Bad input (a malformed line, a duplicate id, an unknown url, a missing model, a bad budget, a
+// state file from another input) exits 2 before anything is sent. The summary JSON goes to stdout
+// (or
 // --summary FILE), progress lines to stderr unless --quiet.
+
+#include <fmt/format.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/errors.h"
@@ -80,12 +81,18 @@ std::string api_key(const std::string& variable) {
 
 nlohmann::json summary_json(const run::RunSummary& s) {
   const double rate = s.seconds > 0 ? static_cast<double>(s.tokens_this_run) / s.seconds : 0.0;
-  return {{"budget", s.budget},         {"spent", s.spent},
-          {"queries", s.queries},       {"answered", s.answered},
-          {"finished", s.finished},     {"truncated", s.truncated},
-          {"abandoned", s.abandoned},   {"errors", s.errors},
-          {"requests", s.requests},     {"requests_this_run", s.requests_this_run},
-          {"tokens_this_run", s.tokens_this_run}, {"wall_seconds", s.seconds},
+  return {{"budget", s.budget},
+          {"spent", s.spent},
+          {"queries", s.queries},
+          {"answered", s.answered},
+          {"finished", s.finished},
+          {"truncated", s.truncated},
+          {"abandoned", s.abandoned},
+          {"errors", s.errors},
+          {"requests", s.requests},
+          {"requests_this_run", s.requests_this_run},
+          {"tokens_this_run", s.tokens_this_run},
+          {"wall_seconds", s.seconds},
           {"tokens_per_second", rate}};
 }
 
@@ -118,10 +125,9 @@ void run_batch(const RunCliOptions& o) {
       throw UsageError(e.what());
     }
   }
-  const std::string options_text =
-      fmt::format("model={};budget={};policy={};continuation={};max_tokens={};predictor={}",
-                  o.model, budget, o.policy, continuation ? "on" : "off", o.max_tokens,
-                  o.predictor);
+  const std::string options_text = fmt::format(
+      "model={};budget={};policy={};continuation={};max_tokens={};predictor={}", o.model, budget,
+      o.policy, continuation ? "on" : "off", o.max_tokens, o.predictor);
   const std::string state_path = o.state.empty() ? o.out + ".state" : o.state;
   std::unique_ptr<run::RunState> state;
   std::unique_ptr<run::OutputFile> out;
@@ -142,7 +148,8 @@ void run_batch(const RunCliOptions& o) {
     for (std::size_t i = 0; i < queries.size(); ++i) {
       query_left[i] = closed[i] ? 0 : caps[i] - state->queries()[i].generated;
     }
-    source = run::progressive_source(run::length_priors(queries, p), query_left, left, continuation);
+    source =
+        run::progressive_source(run::length_priors(queries, p), query_left, left, continuation);
   } else {
     for (std::size_t i = 0; i < queries.size(); ++i) {
       if (closed[i] || state->queries()[i].rounds > 0) plan[i] = 0;
@@ -151,16 +158,19 @@ void run_batch(const RunCliOptions& o) {
   }
   if (!o.quiet) {
     if (progressive && !continuation) {
-      std::fprintf(stderr, "run: --continuation none: progressive degrades to one-shot caps "
-                           "(one slice per query, chosen by its index)\n");
+      std::fprintf(stderr,
+                   "run: --continuation none: progressive degrades to one-shot caps "
+                   "(one slice per query, chosen by its index)\n");
     }
     if (progressive && p == nullptr) {
-      std::fprintf(stderr, "run: no --predictor: lines without tau use the fallback prior "
-                           "(median 200 tokens, sigma 1.0)\n");
+      std::fprintf(stderr,
+                   "run: no --predictor: lines without tau use the fallback prior "
+                   "(median 200 tokens, sigma 1.0)\n");
     }
     if (state->resumed()) {
-      std::fprintf(stderr, "run: resuming %s: %lld of %lld tokens already charged, %zu lines "
-                           "already written%s\n",
+      std::fprintf(stderr,
+                   "run: resuming %s: %lld of %lld tokens already charged, %zu lines "
+                   "already written%s\n",
                    state_path.c_str(), static_cast<long long>(state->charged()),
                    static_cast<long long>(budget), out->existing_ids().size(),
                    out->truncated_bytes() > 0 ? " (a torn last line was removed)" : "");
@@ -198,8 +208,8 @@ void run_batch(const RunCliOptions& o) {
   };
   run::RunSummary summary;
   try {
-    summary = run::execute(queries, *source, *state, *out, transport, run::steady_run_clock(),
-                           options);
+    summary =
+        run::execute(queries, *source, *state, *out, transport, run::steady_run_clock(), options);
   } catch (const run::UpstreamUnreachable& e) {
     throw UsageError(e.what());
   }
@@ -211,8 +221,9 @@ void run_batch(const RunCliOptions& o) {
 void add_run_command(CLI::App& app) {
   auto o = std::make_shared<RunCliOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "run", "Execute a batch against an OpenAI-compatible upstream under a token budget, "
-             "resumably; see docs/run.md");
+      "run",
+      "Execute a batch against an OpenAI-compatible upstream under a token budget, "
+      "resumably; see docs/run.md");
   cmd->add_option("--input", o->input, "JSONL batch: Batch API lines or clearhouse query lines")
       ->required();
   cmd->add_option("--out", o->out, "output JSONL (Batch API output lines; appended, resumable)")
@@ -222,10 +233,11 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--model", o->model, "model for lines whose body names none");
   cmd->add_option("--budget", o->budget, "total completion tokens for the whole batch");
   cmd->add_option("--per-query", o->per_query, "budget per query (times the number of queries)");
-  cmd->add_option("--policy", o->policy, "progressive (default) or a one-shot policy: " +
-                                             run::run_policy_names())
+  cmd->add_option("--policy", o->policy,
+                  "progressive (default) or a one-shot policy: " + run::run_policy_names())
       ->capture_default_str();
-  cmd->add_option("--predictor", o->predictor, "predictor model file (clearhouse train) for priors");
+  cmd->add_option("--predictor", o->predictor,
+                  "predictor model file (clearhouse train) for priors");
   cmd->add_option("--api-key-env", o->api_key_env, "environment variable holding the API key");
   cmd->add_option("--concurrency", o->concurrency, "requests in flight at once")
       ->capture_default_str()

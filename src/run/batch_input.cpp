@@ -24,7 +24,8 @@ std::string string_id(const json& object, std::string_view key, const LineContex
   const auto it = object.find(key);
   if (it == object.end()) at.fail(key, "missing");
   if (it->is_number_integer()) return std::to_string(it->get<std::int64_t>());
-  if (!it->is_string() || it->get<std::string>().empty()) at.fail(key, "must be a non-empty string");
+  if (!it->is_string() || it->get<std::string>().empty())
+    at.fail(key, "must be a non-empty string");
   return it->get<std::string>();
 }
 
@@ -72,7 +73,8 @@ BatchQuery batch_api_line(const json& object, std::string_view default_model,
   } else if (path == "/v1/completions") {
     q.endpoint = openai::Endpoint::kCompletions;
   } else {
-    at.fail("url", "unknown url \"" + path + "\" (expected /v1/chat/completions or /v1/completions)");
+    at.fail("url",
+            "unknown url \"" + path + "\" (expected /v1/chat/completions or /v1/completions)");
   }
   const auto body = object.find("body");
   if (body == object.end()) at.fail("body", "missing");
@@ -94,7 +96,8 @@ BatchQuery query_line(const json& object, std::string_view default_model, const 
   q.endpoint = openai::Endpoint::kChat;
   json body = json::object();
   const bool has_prompt = object.contains("prompt");
-  if (has_prompt == object.contains("messages")) at.fail("prompt", "give exactly one of prompt, messages");
+  if (has_prompt == object.contains("messages"))
+    at.fail("prompt", "give exactly one of prompt, messages");
   if (has_prompt) {
     if (!object["prompt"].is_string()) at.fail("prompt", "must be a string");
     body["messages"] = json::array({{{"role", "user"}, {"content", object["prompt"]}}});
@@ -103,7 +106,8 @@ BatchQuery query_line(const json& object, std::string_view default_model, const 
   }
   if (object.contains("max_tokens")) body["max_tokens"] = object["max_tokens"];
   if (object.contains("model")) body["model"] = object["model"];
-  const openai::CompletionRequest request = checked_request(body, q.endpoint, default_model, "", at);
+  const openai::CompletionRequest request =
+      checked_request(body, q.endpoint, default_model, "", at);
   q.body = request.body;
   q.body["model"] = request.model.empty() ? std::string(default_model) : request.model;
   q.prompt = request.prompt;
@@ -138,7 +142,8 @@ std::vector<BatchQuery> parse_batch(std::string_view text, std::string_view file
     q.body.erase("stream");
     q.body.erase("stream_options");
     if (!ids.insert(q.id).second) {
-      at.fail(q.format == LineFormat::kBatchApi ? "custom_id" : "id", "duplicate id \"" + q.id + "\"");
+      at.fail(q.format == LineFormat::kBatchApi ? "custom_id" : "id",
+              "duplicate id \"" + q.id + "\"");
     }
     queries.push_back(std::move(q));
   }

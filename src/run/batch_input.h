@@ -1,5 +1,5 @@
-// The input of `clearhouse run`: a JSONL batch, one query per line, in either of two formats (a file
-// may mix them):
+// The input of `clearhouse run`: a JSONL batch, one query per line, in either of two formats (a
+// file may mix them):
 //
 //   OpenAI Batch API:  {"custom_id": "q1", "method": "POST", "url": "/v1/chat/completions",
 //                       "body": {"model": "...", "messages": [...], "max_tokens": 512}}
@@ -7,7 +7,8 @@
 //   clearhouse query:  {"id": "q1", "prompt": "..." | "messages": [...], "tau": 180,
 //                       "max_tokens": 512}
 //                      a prompt becomes one user message of a chat request; tau (tokens, > 0) is
-//                      the query's predicted length, used as its prior and by the one-shot policies.
+//                      the query's predicted length, used as its prior and by the one-shot
+//                      policies.
 //
 // Every error is a RunInputError whose message names "file:line: field: what" (line 1-based; blank
 // lines are skipped but counted): a line that is not a JSON object, a missing or duplicate id, an
@@ -18,13 +19,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "openai/request.h"
 
@@ -40,10 +40,10 @@ enum class LineFormat { kBatchApi, kQuery };
 struct BatchQuery {
   std::size_t line = 0;  // 1-based line of the input file
   LineFormat format = LineFormat::kBatchApi;
-  std::string id;        // custom_id or id, unique in the file
+  std::string id;  // custom_id or id, unique in the file
   openai::Endpoint endpoint = openai::Endpoint::kChat;
-  nlohmann::json body;   // the request body to send (model filled in), never streamed
-  std::string prompt;    // the last user message or the prompt (for the predictor)
+  nlohmann::json body;  // the request body to send (model filled in), never streamed
+  std::string prompt;   // the last user message or the prompt (for the predictor)
   std::optional<std::int64_t> client_cap;  // the request's own max_tokens; never raised
   std::optional<double> tau;               // tokens, > 0
 };

@@ -120,9 +120,17 @@ class Dispatcher {
  public:
   Dispatcher(const std::vector<BatchQuery>& queries, SliceSource& source, RunState& state,
              OutputFile& out, const RunClock& clock, const ExecutorOptions& options)
-      : queries_(queries), source_(source), state_(state), out_(out), clock_(clock),
-        options_(options), attempts_(queries.size(), 0), not_before_(queries.size(), 0.0),
-        written_(closed_written(queries, out)), rng_(options.seed), start_(clock.now()) {}
+      : queries_(queries),
+        source_(source),
+        state_(state),
+        out_(out),
+        clock_(clock),
+        options_(options),
+        attempts_(queries.size(), 0),
+        not_before_(queries.size(), 0.0),
+        written_(closed_written(queries, out)),
+        rng_(options.seed),
+        start_(clock.now()) {}
 
   RunSummary run(const Transport& transport);
 
@@ -196,8 +204,9 @@ void Dispatcher::answer(const core::Slice& slice, const http::UpstreamReply& rep
   ++answers_;
   tokens_ += a->tokens;
   const bool continues = !a->finished && can_continue(queries_[q]);
-  const QueryStatus status =
-      a->finished ? QueryStatus::kFinished : (continues ? QueryStatus::kPending : QueryStatus::kClosed);
+  const QueryStatus status = a->finished
+                                 ? QueryStatus::kFinished
+                                 : (continues ? QueryStatus::kPending : QueryStatus::kClosed);
   state_.settle_answer(q, slice.cap, a->tokens, a->text, reply.body, status);
   if (continues) {
     source_.settle(slice, a->tokens, false);
@@ -218,9 +227,9 @@ void Dispatcher::fail(const core::Slice& slice, const http::UpstreamReply& reply
       source_.release(slice);
       return;
     }
-    state_.set_status(q, QueryStatus::kFailed,
-                      describe(reply) + " (after " + std::to_string(attempts_[q] + 1) +
-                          " attempts)");
+    state_.set_status(
+        q, QueryStatus::kFailed,
+        describe(reply) + " (after " + std::to_string(attempts_[q] + 1) + " attempts)");
     source_.drop(slice, charge);
     emit(q);
     return;
@@ -267,8 +276,8 @@ void Dispatcher::report(bool force) {
   if (!force && now - last_report_ < options_.progress_seconds) return;
   last_report_ = now;
   const auto done = static_cast<std::size_t>(std::count(written_.begin(), written_.end(), true));
-  options_.on_progress({done, queries_.size(), state_.charged(), options_.budget, requests_,
-                        now - start_});
+  options_.on_progress(
+      {done, queries_.size(), state_.charged(), options_.budget, requests_, now - start_});
 }
 
 RunSummary Dispatcher::summary() const {
@@ -341,7 +350,8 @@ RunSummary Dispatcher::run(const Transport& transport) {
   // The schedule is over: what was cut stays cut, what was never served is abandoned.
   for (std::size_t q = 0; q < queries_.size(); ++q) {
     if (written_[q]) continue;
-    if (state_.queries()[q].status == QueryStatus::kPending) state_.set_status(q, QueryStatus::kClosed);
+    if (state_.queries()[q].status == QueryStatus::kPending)
+      state_.set_status(q, QueryStatus::kClosed);
     emit(q);
   }
   flush();

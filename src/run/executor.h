@@ -3,8 +3,8 @@
 //
 // One dispatcher (the calling thread) owns the slice source (slice_source.h), the state and the
 // output file; `concurrency` workers only send requests. Before a slice is sent its cap is reserved
-// in the source and in the state (committed), after it returns the tokens are settled, so the tokens
-// charged never pass the budget, across restarts too (run_state.h).
+// in the source and in the state (committed), after it returns the tokens are settled, so the
+// tokens charged never pass the budget, across restarts too (run_state.h).
 //
 // Failures: 429, 5xx, timeouts, broken connections and refused connections are retried with
 // exponential backoff and jitter (base * 2^(attempt-1), at most max_backoff, times a uniform factor
@@ -14,9 +14,9 @@
 // retried. If every request of a run fails to connect, the run stops with UpstreamUnreachable and
 // nothing is written as done.
 //
-// Time: `RunClock` (seconds, monotonic); tests replace it so no test sleeps. Randomness: the jitter,
-// seeded. Thread-safety: execute() is one call on one thread; the transport is called from the
-// workers concurrently.
+// Time: `RunClock` (seconds, monotonic); tests replace it so no test sleeps. Randomness: the
+// jitter, seeded. Thread-safety: execute() is one call on one thread; the transport is called from
+// the workers concurrently.
 #pragma once
 
 #include <cstdint>
@@ -43,7 +43,7 @@ class UpstreamUnreachable : public std::runtime_error {
 using Transport = std::function<http::UpstreamReply(std::string_view path, std::string body)>;
 
 struct RunClock {
-  std::function<double()> now;                  // seconds, monotonic
+  std::function<double()> now;                    // seconds, monotonic
   std::function<void(double seconds)> sleep_for;  // waits (>= 0 seconds)
 };
 [[nodiscard]] RunClock steady_run_clock();
@@ -51,7 +51,7 @@ struct RunClock {
 struct Progress {
   std::size_t done = 0;  // queries whose line is written
   std::size_t total = 0;
-  std::int64_t spent = 0;   // tokens charged, all runs of this state
+  std::int64_t spent = 0;  // tokens charged, all runs of this state
   std::int64_t budget = 0;
   std::int64_t requests = 0;  // sent by this run
   double seconds = 0;         // since this run started
@@ -60,29 +60,29 @@ struct Progress {
 struct ExecutorOptions {
   std::int64_t budget = 0;  // tokens, the whole run's (previous runs' charges count against it)
   std::size_t concurrency = 8;
-  double rate = 0;          // requests per second, 0 = unlimited
+  double rate = 0;  // requests per second, 0 = unlimited
   int max_retries = 4;
   double backoff_seconds = 0.5;
   double max_backoff_seconds = 30;
   std::uint64_t seed = 1;
-  std::size_t lines_per_flush = 64;  // output lines per write + fsync
-  double progress_seconds = 5;       // between on_progress calls
+  std::size_t lines_per_flush = 64;                  // output lines per write + fsync
+  double progress_seconds = 5;                       // between on_progress calls
   std::function<void(const Progress&)> on_progress;  // may be empty
 };
 
 struct RunSummary {
   std::int64_t budget = 0;
-  std::int64_t spent = 0;       // tokens charged, all runs
+  std::int64_t spent = 0;  // tokens charged, all runs
   std::size_t queries = 0;
-  std::size_t answered = 0;     // at least one round returned
+  std::size_t answered = 0;  // at least one round returned
   std::size_t finished = 0;
-  std::size_t truncated = 0;    // answered, not finished
-  std::size_t abandoned = 0;    // never answered, budget spent
-  std::size_t errors = 0;       // failed after the last retry
-  std::int64_t requests = 0;    // all runs
+  std::size_t truncated = 0;  // answered, not finished
+  std::size_t abandoned = 0;  // never answered, budget spent
+  std::size_t errors = 0;     // failed after the last retry
+  std::int64_t requests = 0;  // all runs
   std::int64_t requests_this_run = 0;
   std::int64_t tokens_this_run = 0;  // generated
-  double seconds = 0;           // this run's wall time
+  double seconds = 0;                // this run's wall time
 };
 
 // true for the queries a run must not serve: done in the state (not pending) or already written.

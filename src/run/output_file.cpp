@@ -7,9 +7,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace clearhouse::run {
 namespace {
@@ -34,7 +33,8 @@ OutputFile::OutputFile(std::string path) : path_(std::move(path)) {
   const std::size_t whole = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
   if (whole < text.size()) {
     truncated_ = text.size() - whole;
-    if (::ftruncate(fd_, static_cast<off_t>(whole)) != 0) fail(path_, "cannot truncate a torn line");
+    if (::ftruncate(fd_, static_cast<off_t>(whole)) != 0)
+      fail(path_, "cannot truncate a torn line");
   }
   if (::lseek(fd_, 0, SEEK_END) < 0) fail(path_, "cannot seek");
   std::size_t start = 0;

@@ -1,5 +1,5 @@
-// The output file of `clearhouse run`: JSON lines appended whole, so a crash never leaves a line that
-// a reader would take as complete.
+// The output file of `clearhouse run`: JSON lines appended whole, so a crash never leaves a line
+// that a reader would take as complete.
 //
 // append() writes a batch of lines with one write loop and then fsync()s, so after it returns the
 // lines survive a crash; a crash during the write can leave at most a torn last line (no '\n'),

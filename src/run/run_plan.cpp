@@ -1,9 +1,9 @@
 #include "run/run_plan.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "core/surge_utility.h"
 #include "core/utility_model.h"
@@ -14,7 +14,8 @@ std::vector<std::int64_t> query_caps(const std::vector<BatchQuery>& queries,
                                      std::int64_t max_tokens) {
   std::vector<std::int64_t> caps;
   caps.reserve(queries.size());
-  for (const BatchQuery& q : queries) caps.push_back(std::min(q.client_cap.value_or(max_tokens), max_tokens));
+  for (const BatchQuery& q : queries)
+    caps.push_back(std::min(q.client_cap.value_or(max_tokens), max_tokens));
   return caps;
 }
 
@@ -58,8 +59,8 @@ std::string run_policy_names() {
 core::Policy run_policy_named(std::string_view name) {
   const core::PolicySpec* spec = core::find_policy(name);
   if (spec == nullptr || !runnable(*spec)) {
-    throw RunInputError("--policy: \"" + std::string(name) + "\" is not one of: " +
-                        run_policy_names());
+    throw RunInputError("--policy: \"" + std::string(name) +
+                        "\" is not one of: " + run_policy_names());
   }
   return spec->policy;
 }
@@ -74,9 +75,10 @@ std::vector<std::int64_t> one_shot_plan(core::Policy policy, const std::vector<B
   if (needs_tau) {
     for (const BatchQuery& q : queries) {
       if (!q.tau && predictor == nullptr) {
-        throw RunInputError(fmt::format("{}:{}: tau: policy {} needs tau on every line (or a "
-                                        "--predictor)",
-                                        file, q.line, spec.name));
+        throw RunInputError(
+            fmt::format("{}:{}: tau: policy {} needs tau on every line (or a "
+                        "--predictor)",
+                        file, q.line, spec.name));
       }
       tau.push_back(q.tau ? *q.tau : predictor->predict(q.prompt));
     }

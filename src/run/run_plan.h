@@ -4,8 +4,8 @@
 //
 // Caps: a query's cap is its own max_tokens (or max_completion_tokens) when it has one, lowered to
 // --max-tokens; a client's cap is never raised. Priors: a line's tau, else the predictor's tau_hat,
-// as the log-normal median; sigma from the predictor's model file (its log_sigma), else the fallback
-// prior's (core::default_length_prior(), median 200 tokens, sigma 1.0, p = 1).
+// as the log-normal median; sigma from the predictor's model file (its log_sigma), else the
+// fallback prior's (core::default_length_prior(), median 200 tokens, sigma 1.0, p = 1).
 //
 // Units: tokens. Pure functions (the predictor is read, not loaded, here); thread-safe.
 #pragma once

@@ -64,13 +64,17 @@ RunState::RunState(const std::string& path, const std::string& fingerprint, std:
     if (!stored.empty() && stored != fingerprint) {
       throw RunStateError(path +
                           ": this state was written for another input or other options (its "
-                          "fingerprint " + stored + " is not " + fingerprint +
+                          "fingerprint " +
+                          stored + " is not " + fingerprint +
                           "); give another --state, or delete it to start over");
     }
     resumed_ = !stored.empty();
     sql::Transaction tx(db_->connection);
     sql::Statement put(db_->connection, "INSERT OR REPLACE INTO meta VALUES (?1, ?2)");
-    put.reset().bind(1, std::string_view("fingerprint")).bind(2, std::string_view(fingerprint)).run();
+    put.reset()
+        .bind(1, std::string_view("fingerprint"))
+        .bind(2, std::string_view(fingerprint))
+        .run();
     put.reset().bind(1, std::string_view("budget")).bind(2, std::to_string(budget)).run();
     tx.commit();
     sql::Statement rows(db_->connection,

@@ -14,11 +14,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "run/batch_input.h"
 #include "run/run_state.h"
@@ -33,10 +32,10 @@ namespace clearhouse::run {
 [[nodiscard]] bool can_continue(const BatchQuery& query);
 
 struct SliceAnswer {
-  std::int64_t tokens = 0;   // completion tokens charged, <= cap
+  std::int64_t tokens = 0;  // completion tokens charged, <= cap
   bool usage_reported = false;
-  std::string text;          // the text this slice generated
-  bool finished = false;     // finish_reason is not "length"
+  std::string text;       // the text this slice generated
+  bool finished = false;  // finish_reason is not "length"
 };
 
 // nullopt when the body is not a completion response (no choices).
