@@ -46,6 +46,7 @@ struct RunCliOptions {
   std::int64_t max_tokens = 4096;
   double timeout = 120;
   int retries = 4;
+  double backoff = 0.5;
   std::string continuation = "auto";
   std::uint64_t seed = 1;
   double progress_seconds = 5;
@@ -194,6 +195,7 @@ void run_batch(const RunCliOptions& o) {
   options.concurrency = o.concurrency;
   options.rate = o.rate;
   options.max_retries = o.retries;
+  options.backoff_seconds = o.backoff;
   options.seed = o.seed;
   options.progress_seconds = o.progress_seconds;
   if (!o.quiet) {
@@ -255,6 +257,10 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--retries", o->retries, "retries after a 429, 5xx, timeout or broken connection")
       ->capture_default_str()
       ->check(CLI::Range(0, 100));
+  cmd->add_option("--backoff", o->backoff,
+                  "first retry's backoff, seconds (doubling per retry, jittered, at most 30 s)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--continuation", o->continuation,
                   "auto (continue cut answers on the wire form of each line's endpoint) or none")
       ->capture_default_str()

@@ -166,6 +166,7 @@ class Dispatcher {
   double start_ = 0;
   double next_send_ = 0;
   double last_report_ = 0;
+  double last_flush_ = 0;
   std::int64_t requests_ = 0;
   std::int64_t tokens_ = 0;
   std::int64_t answers_ = 0;
@@ -262,12 +263,16 @@ void Dispatcher::emit(std::size_t query) {
   const QueryState& state = state_.queries()[query];
   const bool abandoned = state.status == QueryStatus::kClosed && state.rounds == 0;
   pending_lines_.push_back(output_line(queries_[query], query, state_.queries()[query], abandoned));
-  if (pending_lines_.size() >= options_.lines_per_flush) flush();
+  if (pending_lines_.size() >= options_.lines_per_flush ||
+      clock_.now() - last_flush_ >= options_.flush_seconds) {
+    flush();
+  }
 }
 
 void Dispatcher::flush() {
   out_.append(pending_lines_);
   pending_lines_.clear();
+  last_flush_ = clock_.now();
 }
 
 void Dispatcher::report(bool force) {
@@ -331,6 +336,7 @@ RunSummary Dispatcher::run(const Transport& transport) {
     const std::optional<Done> done = done_.pop();
     --in_flight;
     receive(*done);
+    if (!pending_lines_.empty() && clock_.now() - last_flush_ >= options_.flush_seconds) flush();
     report(false);
   }
   jobs_.close();

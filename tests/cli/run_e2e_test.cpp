@@ -1,0 +1,268 @@
+// `clearhouse run` end to end: the real binary against the replay upstream (recorded answers of
+// data/), served in this process on port 0 behind a wrapper that counts every request and sums the
+// usage it answered, so the tests check what the upstream saw, not what the runner says.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "http/server.h"
+#include "support/child_process.h"
+#include "support/eventually.h"
+#include "support/run_binary.h"
+#include "tools/replay_upstream.h"
+#include "tools/replay_upstream_store.h"
+
+namespace clearhouse::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kModel = "Qwen2-7B-Instruct";
+
+std::shared_ptr<const tools::ReplayStore> store() {
+  static const auto s = std::make_shared<const tools::ReplayStore>(
+      tools::ReplayStore::load(std::string(CLEARHOUSE_SOURCE_DIR) + "/data"));
+  return s;
+}
+
+// The replay upstream on 127.0.0.1:port(), counting requests per prompt and the usage it served.
+class CountingReplay {
+ public:
+  CountingReplay()
+      : upstream_(store(), tools::ReplayUpstreamOptions{},
+                  std::make_shared<tools::InstantPacingClock>()),
+        server_({}, [this](const http::HttpRequest& r) { return handle(r); }) {
+    port_ = server_.bind();
+    server_.start();
+  }
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::int64_t requests() {
+    std::lock_guard lock(mutex_);
+    return requests_;
+  }
+  std::int64_t usage() {
+    std::lock_guard lock(mutex_);
+    return usage_;
+  }
+  std::map<std::string, int> requests_by_prompt() {
+    std::lock_guard lock(mutex_);
+    return by_prompt_;
+  }
+
+ private:
+  http::HttpResponse handle(const http::HttpRequest& request) {
+    http::HttpResponse response = upstream_.handle(request);
+    const json body = json::parse(request.body, nullptr, false);
+    const json answer = json::parse(response.body, nullptr, false);
+    std::lock_guard lock(mutex_);
+    ++requests_;
+    if (body.is_object() && body.contains("messages")) {
+      ++by_prompt_[body["messages"][0]["content"].get<std::string>()];
+    }
+    if (answer.is_object() && answer.contains("usage") && answer["usage"].is_object()) {
+      usage_ += answer["usage"]["completion_tokens"].get<std::int64_t>();
+    }
+    return response;
+  }
+
+  tools::ReplayUpstream upstream_;
+  http::HttpServer server_;
+  int port_ = 0;
+  std::mutex mutex_;
+  std::int64_t requests_ = 0;
+  std::int64_t usage_ = 0;
+  std::map<std::string, int> by_prompt_;
+};
+
+struct Batch {
+  std::string path;
+  std::map<std::string, std::string> question_of;  // custom_id -> question
+};
+
+// The first n recorded questions of kModel as Batch API lines; `fault` goes into the body of the
+// line with index fault_line (metadata.replay_fault).
+Batch write_batch(const std::filesystem::path& dir, std::size_t n, std::string fault = {},
+                  std::size_t fault_line = 0) {
+  Batch batch{(dir / "batch.jsonl").string(), {}};
+  std::ofstream out(batch.path);
+  std::set<std::string> seen;
+  for (const tools::RecordedOutput& r : store()->records()) {
+    if (batch.question_of.size() == n) break;
+    if (r.model != kModel || r.question.empty() || !seen.insert(r.question).second) continue;
+    const std::string id = r.dataset + "/" + r.qid;
+    json body = {{"model", kModel},
+                 {"messages", json::array({{{"role", "user"}, {"content", r.question}}})}};
+    if (!fault.empty() && batch.question_of.size() == fault_line) {
+      body["metadata"] = {{"replay_fault", fault}};
+    }
+    out << json{{"custom_id", id},
+                {"method", "POST"},
+                {"url", "/v1/chat/completions"},
+                {"body", body}}
+               .dump()
+        << "\n";
+    batch.question_of[id] = r.question;
+  }
+  return batch;
+}
+
+std::vector<json> read_lines(const std::filesystem::path& path) {
+  std::vector<json> lines;
+  std::istringstream in(slurp(path));
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  return lines;
+}
+
+TEST(RunE2e, SpendsNoMoreThanTheBudgetAndWritesOneLinePerQuery) {
+  CountingReplay replay;
+  const auto dir = scratch_dir();
+  const Batch batch = write_batch(dir, 60);
+  const std::int64_t budget = 60 * 120;
+  const RunResult r = run_clearhouse("run --input " + batch.path + " --out " +
+                                     (dir / "out.jsonl").string() + " --upstream " + replay.url() +
+                                     " --budget " + std::to_string(budget) + " --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LE(replay.usage(), budget);
+  const json summary = json::parse(r.out);
+  EXPECT_EQ(summary["spent"], replay.usage());
+  EXPECT_EQ(summary["requests"], replay.requests());
+  const std::vector<json> lines = read_lines(dir / "out.jsonl");
+  ASSERT_EQ(lines.size(), 60u);
+  std::set<std::string> ids;
+  for (const json& line : lines) ids.insert(line["custom_id"].get<std::string>());
+  EXPECT_EQ(ids.size(), 60u);
+  EXPECT_EQ(summary["answered"].get<std::size_t>() + summary["abandoned"].get<std::size_t>(), 60u);
+}
+
+TEST(RunE2e, OneShotPolicyServesEachQueryOnce) {
+  CountingReplay replay;
+  const auto dir = scratch_dir();
+  const Batch batch = write_batch(dir, 20);
+  const RunResult r =
+      run_clearhouse("run --input " + batch.path + " --out " + (dir / "out.jsonl").string() +
+                     " --upstream " + replay.url() + " --per-query 150 --policy uniform --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(replay.requests(), 20);
+  EXPECT_LE(replay.usage(), 20 * 150);
+  for (const auto& [prompt, count] : replay.requests_by_prompt()) EXPECT_EQ(count, 1);
+}
+
+TEST(RunE2e, BadInputExitsTwoNamingTheLineAndSendsNothing) {
+  CountingReplay replay;
+  const auto dir = scratch_dir();
+  const Batch batch = write_batch(dir, 3);
+  {
+    std::ofstream out(batch.path, std::ios::app);
+    out << R"({"custom_id": "x", "method": "POST", "url": "/v1/embeddings", "body": {}})"
+        << "\n";
+  }
+  const RunResult r =
+      run_clearhouse("run --input " + batch.path + " --out " + (dir / "out.jsonl").string() +
+                     " --upstream " + replay.url() + " --budget 1000");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(batch.path + ":4: url: unknown url"), std::string::npos) << r.err;
+  EXPECT_EQ(replay.requests(), 0);
+  const RunResult negative =
+      run_clearhouse("run --input " + batch.path + " --out " + (dir / "o2.jsonl").string() +
+                     " --upstream " + replay.url() + " --budget -5");
+  EXPECT_EQ(negative.exit_code, 2);
+}
+
+TEST(RunE2e, AStateFromAnotherInputIsRefused) {
+  CountingReplay replay;
+  const auto dir = scratch_dir();
+  const Batch batch = write_batch(dir, 3);
+  const std::string common = " --out " + (dir / "out.jsonl").string() + " --upstream " +
+                             replay.url() + " --quiet --budget ";
+  ASSERT_EQ(run_clearhouse("run --input " + batch.path + common + "1000").exit_code, 0);
+  const RunResult other = run_clearhouse("run --input " + batch.path + common + "2000");
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_NE(other.err.find("another input or other options"), std::string::npos) << other.err;
+}
+
+TEST(RunE2e, AFaultIsRetriedAsDocumentedThenReportedOnItsLine) {
+  CountingReplay replay;
+  const auto dir = scratch_dir();
+  const Batch batch = write_batch(dir, 5, "status=500", 2);
+  const RunResult r = run_clearhouse("run --input " + batch.path + " --out " +
+                                     (dir / "out.jsonl").string() + " --upstream " + replay.url() +
+                                     " --budget 5000 --retries 2 --backoff 0.01 --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json summary = json::parse(r.out);
+  EXPECT_EQ(summary["errors"], 1);
+  std::string faulty_id;
+  for (const auto& [id, question] : batch.question_of) {
+    if (replay.requests_by_prompt()[question] == 3) faulty_id = id;
+  }
+  ASSERT_FALSE(faulty_id.empty()) << "no query was sent 1 + 2 retries times";
+  for (const json& line : read_lines(dir / "out.jsonl")) {
+    if (line["custom_id"] != faulty_id) continue;
+    EXPECT_EQ(line["error"]["code"], "request_failed");
+    EXPECT_NE(line["error"]["message"].get<std::string>().find("HTTP 500"), std::string::npos);
+  }
+}
+
+TEST(RunE2e, ResumesAfterSigkillWithoutResendingFinishedQueries) {
+  CountingReplay replay;
+  const auto dir = scratch_dir();
+  const Batch batch = write_batch(dir, 40);
+  const std::int64_t budget = 40 * 150;
+  const std::vector<std::string> args = {"run",
+                                         "--input",
+                                         batch.path,
+                                         "--out",
+                                         (dir / "out.jsonl").string(),
+                                         "--upstream",
+                                         replay.url(),
+                                         "--budget",
+                                         std::to_string(budget),
+                                         "--rate",
+                                         "10",
+                                         "--concurrency",
+                                         "2",
+                                         "--quiet"};
+  {
+    ChildProcess first(args, dir / "first.err");
+    ASSERT_TRUE(eventually([&] { return read_lines(dir / "out.jsonl").size() >= 8; }))
+        << slurp(dir / "first.err");
+    first.kill(SIGKILL);
+  }
+  const std::vector<json> before = read_lines(dir / "out.jsonl");
+  ASSERT_LT(before.size(), 40u) << "the first run finished before the kill";
+  const std::map<std::string, int> sent_before = replay.requests_by_prompt();
+  const std::int64_t usage_before = replay.usage();
+  std::string command;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--rate") {
+      ++i;  // the second run at full speed
+      continue;
+    }
+    command += " " + args[i];
+  }
+  const RunResult second = run_clearhouse(command);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  const std::map<std::string, int> sent_after = replay.requests_by_prompt();
+  for (const json& line : before) {
+    const std::string& question = batch.question_of.at(line["custom_id"].get<std::string>());
+    EXPECT_EQ(sent_after.at(question), sent_before.at(question))
+        << line["custom_id"] << " was written before the kill and sent again";
+  }
+  EXPECT_GT(replay.usage(), usage_before);
+  EXPECT_LE(replay.usage(), budget);
+  const std::vector<json> lines = read_lines(dir / "out.jsonl");
+  ASSERT_EQ(lines.size(), 40u);
+  std::set<std::string> ids;
+  for (const json& line : lines) ids.insert(line["custom_id"].get<std::string>());
+  EXPECT_EQ(ids.size(), 40u);
+}
+
+}  // namespace
+}  // namespace clearhouse::testing
