@@ -4,8 +4,8 @@
 #include <array>
 #include <cmath>
 
-#include "tools/replay_upstream_store.h"  // kDefaultCharsPerToken
 #include "base/utf8.h"
+#include "tools/replay_upstream_store.h"  // kDefaultCharsPerToken
 
 namespace clearhouse::tools {
 
@@ -36,13 +36,40 @@ ReplayAnswer cut_answer(std::string_view output, std::int64_t output_tokens,
   }
   const std::int64_t keep_tokens = std::max<std::int64_t>(0, *cap);
   const std::int64_t chars = base::count_code_points(output);
-  const auto keep_chars = static_cast<std::int64_t>(std::llround(
-      static_cast<double>(chars) * static_cast<double>(keep_tokens) /
-      static_cast<double>(output_tokens)));
+  const auto keep_chars = static_cast<std::int64_t>(
+      std::llround(static_cast<double>(chars) * static_cast<double>(keep_tokens) /
+                   static_cast<double>(output_tokens)));
   answer.text = std::string(output.substr(0, code_point_offset(output, keep_chars)));
   answer.completion_tokens = keep_tokens;
   answer.cut = true;
   return answer;
+}
+
+std::optional<ReplayAnswer> continue_answer(std::string_view output, std::int64_t output_tokens,
+                                            std::string_view prefix,
+                                            std::optional<std::int64_t> cap) {
+  if (output_tokens <= 0 || output.substr(0, prefix.size()) != prefix) return std::nullopt;
+  const std::int64_t chars = base::count_code_points(output);
+  const std::int64_t prefix_chars = base::count_code_points(prefix);
+  if (chars == 0) return std::nullopt;
+  const auto guess = static_cast<std::int64_t>(
+      std::llround(static_cast<double>(prefix_chars) * static_cast<double>(output_tokens) /
+                   static_cast<double>(chars)));
+  std::optional<std::int64_t> done;  // tokens the prefix stands for
+  for (std::int64_t a = std::max<std::int64_t>(0, guess - 1);
+       a <= std::min(output_tokens, guess + 1) && !done; ++a) {
+    if (cut_answer(output, output_tokens, a).text.size() == prefix.size()) done = a;
+  }
+  if (!done) return std::nullopt;
+  const std::int64_t left = output_tokens - *done;
+  const std::optional<std::int64_t> until =
+      cap ? std::optional<std::int64_t>(*done + *cap) : std::nullopt;
+  ReplayAnswer whole = cut_answer(output, output_tokens, until);
+  ReplayAnswer rest;
+  rest.text = whole.text.size() > prefix.size() ? whole.text.substr(prefix.size()) : std::string();
+  rest.completion_tokens = cap ? std::min(*cap, left) : left;
+  rest.cut = whole.cut;
+  return rest;
 }
 
 std::vector<StreamPiece> split_into_pieces(std::string_view text, std::int64_t tokens) {
@@ -76,9 +103,9 @@ std::int64_t estimate_prompt_tokens(std::int64_t chars, std::int64_t messages,
 
 std::string lorem_text(std::int64_t words) {
   static constexpr std::array<std::string_view, 24> kWords = {
-      "lorem",   "ipsum", "dolor",    "sit",     "amet",   "consectetur", "adipiscing", "elit",
-      "sed",     "do",    "eiusmod",  "tempor",  "incididunt", "ut",     "labore",     "et",
-      "dolore",  "magna", "aliqua",   "enim",    "ad",     "minim",       "veniam",     "quis"};
+      "lorem",  "ipsum", "dolor",   "sit",    "amet",       "consectetur", "adipiscing", "elit",
+      "sed",    "do",    "eiusmod", "tempor", "incididunt", "ut",          "labore",     "et",
+      "dolore", "magna", "aliqua",  "enim",   "ad",         "minim",       "veniam",     "quis"};
   std::string text;
   for (std::int64_t i = 0; i < words; ++i) {
     if (i > 0) text += ' ';

@@ -19,8 +19,8 @@ FaultSpec parse_fault(std::string_view spec, const char* where) {
 }  // namespace
 
 ReplayRequest parse_replay_request(const http::HttpRequest& request, bool chat) {
-  const openai::CompletionRequest c =
-      openai::parse_completion_request(request.body, chat ? openai::Endpoint::kChat : openai::Endpoint::kCompletions);
+  const openai::CompletionRequest c = openai::parse_completion_request(
+      request.body, chat ? openai::Endpoint::kChat : openai::Endpoint::kCompletions);
   if (c.generations() != 1) {
     throw http::HttpError(400, "'n' other than 1 is not supported by the replay upstream", {}, "n");
   }
@@ -46,6 +46,13 @@ ReplayRequest parse_replay_request(const http::HttpRequest& request, bool chat) 
     r.fault = parse_fault(request.header("x-replay-fault"), "x-replay-fault");
   } else if (metadata.contains("replay_fault") && metadata["replay_fault"].is_string()) {
     r.fault = parse_fault(metadata["replay_fault"].get<std::string>(), "metadata.replay_fault");
+  }
+  const auto messages = body.find("messages");
+  if (chat && messages != body.end() && messages->is_array() && !messages->empty() &&
+      messages->back().is_object() && messages->back().value("role", json()) == "assistant" &&
+      messages->back().value("content", json()).is_string() &&
+      body.value("continue_final_message", json()) == true) {
+    r.assistant_prefix = messages->back()["content"].get<std::string>();
   }
   return r;
 }
