@@ -85,13 +85,15 @@ class CountingReplay {
 struct Batch {
   std::string path;
   std::map<std::string, std::string> question_of;  // custom_id -> question
+  std::map<std::string, std::int64_t> tokens_of;   // custom_id -> recorded answer's tokens
 };
 
 // The first n recorded questions of kModel as Batch API lines; `fault` goes into the body of the
 // line with index fault_line (metadata.replay_fault).
 Batch write_batch(const std::filesystem::path& dir, std::size_t n, std::string fault = {},
-                  std::size_t fault_line = 0) {
-  Batch batch{(dir / "batch.jsonl").string(), {}};
+                  std::size_t fault_line = 0, double tau = 0) {
+  Batch batch;
+  batch.path = (dir / "batch.jsonl").string();
   std::ofstream out(batch.path);
   std::set<std::string> seen;
   for (const tools::RecordedOutput& r : store()->records()) {
@@ -103,13 +105,12 @@ Batch write_batch(const std::filesystem::path& dir, std::size_t n, std::string f
     if (!fault.empty() && batch.question_of.size() == fault_line) {
       body["metadata"] = {{"replay_fault", fault}};
     }
-    out << json{{"custom_id", id},
-                {"method", "POST"},
-                {"url", "/v1/chat/completions"},
-                {"body", body}}
-               .dump()
-        << "\n";
+    json line = {
+        {"custom_id", id}, {"method", "POST"}, {"url", "/v1/chat/completions"}, {"body", body}};
+    if (tau > 0) line["tau"] = tau;
+    out << line.dump() << "\n";
     batch.question_of[id] = r.question;
+    batch.tokens_of[id] = r.output_tokens;
   }
   return batch;
 }
@@ -124,7 +125,8 @@ std::vector<json> read_lines(const std::filesystem::path& path) {
 TEST(RunE2e, SpendsNoMoreThanTheBudgetAndWritesOneLinePerQuery) {
   CountingReplay replay;
   const auto dir = scratch_dir();
-  const Batch batch = write_batch(dir, 60);
+  // A small tau as every query's prior median: first slices are short, so answers get continued.
+  const Batch batch = write_batch(dir, 60, {}, 0, /*tau=*/40);
   const std::int64_t budget = 60 * 120;
   const RunResult r = run_clearhouse("run --input " + batch.path + " --out " +
                                      (dir / "out.jsonl").string() + " --upstream " + replay.url() +
@@ -140,6 +142,15 @@ TEST(RunE2e, SpendsNoMoreThanTheBudgetAndWritesOneLinePerQuery) {
   for (const json& line : lines) ids.insert(line["custom_id"].get<std::string>());
   EXPECT_EQ(ids.size(), 60u);
   EXPECT_EQ(summary["answered"].get<std::size_t>() + summary["abandoned"].get<std::size_t>(), 60u);
+  // Continuation is exact on the replay upstream: a finished answer, however many rounds it took,
+  // is the recorded answer with its recorded length.
+  std::size_t continued = 0;
+  for (const json& line : lines) {
+    if (!line["clearhouse"]["finished"].get<bool>()) continue;
+    EXPECT_EQ(line["clearhouse"]["tokens"], batch.tokens_of.at(line["custom_id"]));
+    if (line["clearhouse"]["rounds"].get<int>() > 1) ++continued;
+  }
+  EXPECT_GT(continued, 0u) << "no answer was continued: the test does not exercise continuation";
 }
 
 TEST(RunE2e, OneShotPolicyServesEachQueryOnce) {
