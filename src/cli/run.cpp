@@ -97,99 +97,77 @@ nlohmann::json summary_json(const run::RunSummary& s) {
           {"tokens_per_second", rate}};
 }
 
-void run_batch(const RunCliOptions& o) {
-  const std::string text = read_text(o.input);
+struct Prepared {
+  std::string text;
   std::vector<run::BatchQuery> queries;
-  try {
-    queries = run::parse_batch(text, o.input, o.model);
-  } catch (const run::RunInputError& e) {
-    throw UsageError(e.what());
-  }
-  const std::int64_t budget = total_budget(o, queries.size());
-  if (o.max_tokens < 1) throw UsageError("--max-tokens: must be >= 1");
-  core::Policy policy;
-  try {
-    policy = run::run_policy_named(o.policy);
-  } catch (const run::RunInputError& e) {
-    throw UsageError(e.what());
-  }
-  const std::optional<predict::ThresholdPredictor> predictor = load_predictor(o.predictor);
-  const predict::ThresholdPredictor* p = predictor ? &*predictor : nullptr;
-  const std::vector<std::int64_t> caps = run::query_caps(queries, o.max_tokens);
-  const bool progressive = policy == core::Policy::kProgressive;
-  const bool continuation = progressive && o.continuation != "none";
-  std::vector<std::int64_t> plan;
-  if (!progressive) {
-    try {
-      plan = run::one_shot_plan(policy, queries, caps, p, budget, o.input);
-    } catch (const run::RunInputError& e) {
-      throw UsageError(e.what());
-    }
-  }
-  const std::string options_text = fmt::format(
-      "model={};budget={};policy={};continuation={};max_tokens={};predictor={}", o.model, budget,
-      o.policy, continuation ? "on" : "off", o.max_tokens, o.predictor);
-  const std::string state_path = o.state.empty() ? o.out + ".state" : o.state;
-  std::unique_ptr<run::RunState> state;
-  std::unique_ptr<run::OutputFile> out;
-  try {
-    state = std::make_unique<run::RunState>(state_path, run::fingerprint(text, options_text),
-                                            budget, queries.size());
-    out = std::make_unique<run::OutputFile>(o.out);
-  } catch (const run::RunStateError& e) {
-    throw UsageError(e.what());
-  } catch (const run::OutputFileError& e) {
-    throw UsageError(e.what());
-  }
-  const std::vector<bool> closed = run::closed_queries(queries, *state, *out);
-  const std::int64_t left = std::max<std::int64_t>(0, budget - state->charged());
-  std::unique_ptr<run::SliceSource> source;
-  if (progressive) {
-    std::vector<std::int64_t> query_left(queries.size());
-    for (std::size_t i = 0; i < queries.size(); ++i) {
-      query_left[i] = closed[i] ? 0 : caps[i] - state->queries()[i].generated;
-    }
-    source =
-        run::progressive_source(run::length_priors(queries, p), query_left, left, continuation);
-  } else {
-    for (std::size_t i = 0; i < queries.size(); ++i) {
-      if (closed[i] || state->queries()[i].rounds > 0) plan[i] = 0;
-    }
-    source = run::plan_source(plan, left);
-  }
-  if (!o.quiet) {
-    if (progressive && !continuation) {
-      std::fprintf(stderr,
-                   "run: --continuation none: progressive degrades to one-shot caps "
-                   "(one slice per query, chosen by its index)\n");
-    }
-    if (progressive && p == nullptr) {
-      std::fprintf(stderr,
-                   "run: no --predictor: lines without tau use the fallback prior "
-                   "(median 200 tokens, sigma 1.0)\n");
-    }
-    if (state->resumed()) {
-      std::fprintf(stderr,
-                   "run: resuming %s: %lld of %lld tokens already charged, %zu lines "
-                   "already written%s\n",
-                   state_path.c_str(), static_cast<long long>(state->charged()),
-                   static_cast<long long>(budget), out->existing_ids().size(),
-                   out->truncated_bytes() > 0 ? " (a torn last line was removed)" : "");
-    }
-  }
+  std::optional<predict::ThresholdPredictor> predictor;
+  run::Schedule schedule;
+};
 
+// Everything checked before a file is opened or a request sent: exit 2 on any bad input.
+Prepared prepare(const RunCliOptions& o) {
+  Prepared p;
+  p.text = read_text(o.input);
+  try {
+    p.queries = run::parse_batch(p.text, o.input, o.model);
+    if (o.max_tokens < 1) throw UsageError("--max-tokens: must be >= 1");
+    p.schedule.budget = total_budget(o, p.queries.size());
+    const core::Policy policy = run::run_policy_named(o.policy);
+    p.predictor = load_predictor(o.predictor);
+    const predict::ThresholdPredictor* predictor = p.predictor ? &*p.predictor : nullptr;
+    p.schedule.caps = run::query_caps(p.queries, o.max_tokens);
+    p.schedule.progressive = policy == core::Policy::kProgressive;
+    p.schedule.continuation = p.schedule.progressive && o.continuation != "none";
+    if (p.schedule.progressive) {
+      p.schedule.priors = run::length_priors(p.queries, predictor);
+    } else {
+      p.schedule.plan = run::one_shot_plan(policy, p.queries, p.schedule.caps, predictor,
+                                           p.schedule.budget, o.input);
+    }
+  } catch (const run::RunInputError& e) {
+    throw UsageError(e.what());
+  }
+  return p;
+}
+
+void print_notices(const RunCliOptions& o, const Prepared& p, const run::RunState& state,
+                   const run::OutputFile& out, const std::string& state_path) {
+  if (o.quiet) return;
+  if (p.schedule.progressive && !p.schedule.continuation) {
+    std::fprintf(stderr,
+                 "run: --continuation none: progressive degrades to one-shot caps "
+                 "(one slice per query, chosen by its index)\n");
+  }
+  if (p.schedule.progressive && !p.predictor) {
+    std::fprintf(stderr,
+                 "run: no --predictor: lines without tau use the fallback prior "
+                 "(median 200 tokens, sigma 1.0)\n");
+  }
+  if (state.resumed()) {
+    std::fprintf(stderr,
+                 "run: resuming %s: %lld of %lld tokens already charged, %zu lines "
+                 "already written%s\n",
+                 state_path.c_str(), static_cast<long long>(state.charged()),
+                 static_cast<long long>(p.schedule.budget), out.existing_ids().size(),
+                 out.truncated_bytes() > 0 ? " (a torn last line was removed)" : "");
+  }
+}
+
+std::unique_ptr<http::UpstreamClient> upstream_client(const RunCliOptions& o) {
   http::UpstreamEndpoint endpoint;
   endpoint.name = "upstream";
   endpoint.base_url = o.upstream;
   endpoint.api_key = api_key(o.api_key_env);
   endpoint.read_timeout_seconds = o.timeout;
   endpoint.total_timeout_seconds = o.timeout;
-  std::unique_ptr<http::UpstreamClient> client;
   try {
-    client = std::make_unique<http::UpstreamClient>(endpoint);
+    return std::make_unique<http::UpstreamClient>(endpoint);
   } catch (const http::UpstreamUrlError& e) {
     throw UsageError("--upstream: " + std::string(e.what()));
   }
+}
+
+run::ExecutorOptions executor_options(const RunCliOptions& o, std::int64_t budget) {
   run::ExecutorOptions options;
   options.budget = budget;
   options.concurrency = o.concurrency;
@@ -205,13 +183,39 @@ void run_batch(const RunCliOptions& o) {
                    static_cast<long long>(g.requests), g.seconds);
     };
   }
+  return options;
+}
+
+void run_batch(const RunCliOptions& o) {
+  Prepared p = prepare(o);
+  const std::unique_ptr<http::UpstreamClient> client = upstream_client(o);
+  const std::string options_text =
+      fmt::format("model={};budget={};policy={};continuation={};max_tokens={};predictor={}",
+                  o.model, p.schedule.budget, o.policy, p.schedule.continuation ? "on" : "off",
+                  o.max_tokens, o.predictor);
+  const std::string state_path = o.state.empty() ? o.out + ".state" : o.state;
+  std::unique_ptr<run::RunState> state;
+  std::unique_ptr<run::OutputFile> out;
+  try {
+    state = std::make_unique<run::RunState>(state_path, run::fingerprint(p.text, options_text),
+                                            p.schedule.budget, p.queries.size());
+    out = std::make_unique<run::OutputFile>(o.out);
+  } catch (const run::RunStateError& e) {
+    throw UsageError(e.what());
+  } catch (const run::OutputFileError& e) {
+    throw UsageError(e.what());
+  }
+  print_notices(o, p, *state, *out, state_path);
+  const std::int64_t budget = p.schedule.budget;
+  const std::unique_ptr<run::SliceSource> source =
+      run::resumed_source(p.queries, *state, *out, std::move(p.schedule));
   const run::Transport transport = [&client](std::string_view path, std::string body) {
     return client->post_collect(path, std::move(body));
   };
   run::RunSummary summary;
   try {
-    summary =
-        run::execute(queries, *source, *state, *out, transport, run::steady_run_clock(), options);
+    summary = run::execute(p.queries, *source, *state, *out, transport, run::steady_run_clock(),
+                           executor_options(o, budget));
   } catch (const run::UpstreamUnreachable& e) {
     throw UsageError(e.what());
   }

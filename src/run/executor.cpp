@@ -35,6 +35,25 @@ std::vector<bool> closed_queries(const std::vector<BatchQuery>& queries, const R
   return closed;
 }
 
+std::unique_ptr<SliceSource> resumed_source(const std::vector<BatchQuery>& queries,
+                                            const RunState& state, const OutputFile& out,
+                                            Schedule schedule) {
+  const std::vector<bool> closed = closed_queries(queries, state, out);
+  const std::int64_t left = std::max<std::int64_t>(0, schedule.budget - state.charged());
+  if (schedule.progressive) {
+    std::vector<std::int64_t> query_left(queries.size());
+    for (std::size_t i = 0; i < queries.size(); ++i) {
+      query_left[i] = closed[i] ? 0 : schedule.caps[i] - state.queries()[i].generated;
+    }
+    return progressive_source(std::move(schedule.priors), std::move(query_left), left,
+                              schedule.continuation);
+  }
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    if (closed[i] || state.queries()[i].rounds > 0) schedule.plan[i] = 0;
+  }
+  return plan_source(std::move(schedule.plan), left);
+}
+
 namespace {
 
 struct Job {

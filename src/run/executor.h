@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -89,6 +90,21 @@ struct RunSummary {
 // true for the queries a run must not serve: done in the state (not pending) or already written.
 [[nodiscard]] std::vector<bool> closed_queries(const std::vector<BatchQuery>& queries,
                                                const RunState& state, const OutputFile& out);
+
+// The schedule of a run (first or resumed): progressive (priors) or a one-shot plan, over what is
+// left of the budget and of each query's cap (caps[i]: the query's cap, run_plan.h's query_caps)
+// once the state's charges and the closed queries are taken out.
+struct Schedule {
+  bool progressive = true;
+  bool continuation = true;               // progressive only
+  std::vector<core::LengthPrior> priors;  // progressive
+  std::vector<std::int64_t> plan;         // one-shot caps
+  std::vector<std::int64_t> caps;
+  std::int64_t budget = 0;
+};
+[[nodiscard]] std::unique_ptr<SliceSource> resumed_source(const std::vector<BatchQuery>& queries,
+                                                          const RunState& state,
+                                                          const OutputFile& out, Schedule schedule);
 
 // Runs the schedule to its end. `source` was built from `state` (remaining budget and query caps);
 // queries whose id already has a line in `out` are never served.

@@ -187,6 +187,19 @@ TEST(RunE2e, BadInputExitsTwoNamingTheLineAndSendsNothing) {
   EXPECT_EQ(negative.exit_code, 2);
 }
 
+TEST(RunE2e, AnUnreachableUpstreamIsAClearErrorAndNothingIsWrittenAsDone) {
+  const auto dir = scratch_dir();
+  const Batch batch = write_batch(dir, 3);
+  // Port 1 on the loopback: nothing listens there, the connection is refused at once.
+  const RunResult r =
+      run_clearhouse("run --input " + batch.path + " --out " + (dir / "out.jsonl").string() +
+                     " --upstream http://127.0.0.1:1 --budget 1000 --retries 1 "
+                     "--backoff 0.01 --quiet");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("cannot reach the upstream"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(dir / "out.jsonl"), "");
+}
+
 TEST(RunE2e, AStateFromAnotherInputIsRefused) {
   CountingReplay replay;
   const auto dir = scratch_dir();

@@ -84,13 +84,11 @@ struct Rig {
     out = std::make_unique<OutputFile>((dir / "out.jsonl").string());
   }
   std::unique_ptr<SliceSource> progressive(std::int64_t max_tokens = 4096) {
-    const std::vector<bool> closed = closed_queries(queries, *state, *out);
-    std::vector<std::int64_t> left = query_caps(queries, max_tokens);
-    for (std::size_t i = 0; i < left.size(); ++i) {
-      left[i] = closed[i] ? 0 : left[i] - state->queries()[i].generated;
-    }
-    return progressive_source(length_priors(queries, nullptr), left,
-                              options.budget - state->charged(), true);
+    Schedule schedule;
+    schedule.priors = length_priors(queries, nullptr);
+    schedule.caps = query_caps(queries, max_tokens);
+    schedule.budget = options.budget;
+    return resumed_source(queries, *state, *out, std::move(schedule));
   }
   RunSummary run(SliceSource& source, FakeModel& model) {
     const Transport transport = [&model](std::string_view path, std::string body) {
