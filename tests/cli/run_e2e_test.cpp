@@ -86,6 +86,7 @@ struct Batch {
   std::string path;
   std::map<std::string, std::string> question_of;  // custom_id -> question
   std::map<std::string, std::int64_t> tokens_of;   // custom_id -> recorded answer's tokens
+  std::vector<std::string> ids;                    // in file order
 };
 
 // The first n recorded questions of kModel as Batch API lines; `fault` goes into the body of the
@@ -111,6 +112,7 @@ Batch write_batch(const std::filesystem::path& dir, std::size_t n, std::string f
     out << line.dump() << "\n";
     batch.question_of[id] = r.question;
     batch.tokens_of[id] = r.output_tokens;
+    batch.ids.push_back(id);
   }
   return batch;
 }
@@ -212,26 +214,54 @@ TEST(RunE2e, AStateFromAnotherInputIsRefused) {
   EXPECT_NE(other.err.find("another input or other options"), std::string::npos) << other.err;
 }
 
-TEST(RunE2e, AFaultIsRetriedAsDocumentedThenReportedOnItsLine) {
+struct FaultRun {
+  json summary;
+  json faulty_line;
+  int faulty_requests = 0;
+  std::int64_t upstream_usage = 0;
+};
+
+// Five queries, the third with `fault` in its body, two retries.
+FaultRun run_with_fault(const std::string& fault) {
   CountingReplay replay;
   const auto dir = scratch_dir();
-  const Batch batch = write_batch(dir, 5, "status=500", 2);
+  const Batch batch = write_batch(dir, 5, fault, 2);
   const RunResult r = run_clearhouse("run --input " + batch.path + " --out " +
                                      (dir / "out.jsonl").string() + " --upstream " + replay.url() +
                                      " --budget 5000 --retries 2 --backoff 0.01 --quiet");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const json summary = json::parse(r.out);
-  EXPECT_EQ(summary["errors"], 1);
-  std::string faulty_id;
-  for (const auto& [id, question] : batch.question_of) {
-    if (replay.requests_by_prompt()[question] == 3) faulty_id = id;
-  }
-  ASSERT_FALSE(faulty_id.empty()) << "no query was sent 1 + 2 retries times";
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  FaultRun result;
+  result.summary = json::parse(r.out);
+  const std::string& faulty = batch.ids.at(2);
+  result.faulty_requests = replay.requests_by_prompt()[batch.question_of.at(faulty)];
+  result.upstream_usage = replay.usage();
   for (const json& line : read_lines(dir / "out.jsonl")) {
-    if (line["custom_id"] != faulty_id) continue;
-    EXPECT_EQ(line["error"]["code"], "request_failed");
-    EXPECT_NE(line["error"]["message"].get<std::string>().find("HTTP 500"), std::string::npos);
+    if (line["custom_id"] == faulty) result.faulty_line = line;
   }
+  return result;
+}
+
+TEST(RunE2e, A500IsRetriedThenReportedOnItsLineChargingNothing) {
+  const FaultRun f = run_with_fault("status=500");
+  EXPECT_EQ(f.faulty_requests, 3);  // one request and two retries
+  EXPECT_EQ(f.summary["errors"], 1);
+  EXPECT_EQ(f.faulty_line["error"]["code"], "request_failed");
+  EXPECT_NE(f.faulty_line["error"]["message"].get<std::string>().find("HTTP 500"),
+            std::string::npos);
+  EXPECT_EQ(f.faulty_line["clearhouse"]["charged"], 0);
+  EXPECT_EQ(f.summary["spent"], f.upstream_usage);
+}
+
+TEST(RunE2e, ABrokenConnectionIsRetriedAndChargedItsCap) {
+  const FaultRun f = run_with_fault("close-after=0");
+  EXPECT_EQ(f.faulty_requests, 3);
+  EXPECT_EQ(f.faulty_line["error"]["code"], "request_failed");
+  EXPECT_EQ(f.faulty_line["clearhouse"]["tokens"], 0);
+  // The upstream may have generated every cap it was sent: each attempt is charged.
+  EXPECT_GT(f.faulty_line["clearhouse"]["charged"].get<std::int64_t>(), 0);
+  EXPECT_EQ(f.summary["spent"].get<std::int64_t>(),
+            f.upstream_usage + f.faulty_line["clearhouse"]["charged"].get<std::int64_t>());
+  EXPECT_LE(f.summary["spent"].get<std::int64_t>(), 5000);
 }
 
 TEST(RunE2e, ResumesAfterSigkillWithoutResendingFinishedQueries) {
