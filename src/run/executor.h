@@ -11,8 +11,9 @@
 // in [0.5, 1); a Retry-After in seconds is waited at least), up to max_retries retries; then the
 // query's line carries the last error. A refusal (an HTTP status) charges nothing; a timeout or a
 // broken connection charges the whole cap (the upstream may have generated it). Other 4xx are not
-// retried. If every request of a run fails to connect, the run stops with UpstreamUnreachable and
-// nothing is written as done.
+// retried. If a query runs out of retries on refused connections before any answer came back in
+// this run, the upstream is taken as unreachable: the run stops with UpstreamUnreachable (requests
+// already queued are still sent and settled) and nothing is written as done.
 //
 // Time: `RunClock` (seconds, monotonic); tests replace it so no test sleeps. Randomness: the
 // jitter, seeded. Thread-safety: execute() is one call on one thread; the transport is called from
