@@ -7,7 +7,9 @@
 // --summary FILE), progress lines to stderr unless --quiet.
 
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -177,10 +179,19 @@ run::ExecutorOptions executor_options(const RunCliOptions& o, std::int64_t budge
   options.seed = o.seed;
   options.progress_seconds = o.progress_seconds;
   if (!o.quiet) {
-    options.on_progress = [](const run::Progress& g) {
-      std::fprintf(stderr, "run: %zu/%zu done, %lld/%lld tokens, %lld requests, %.1f s\n", g.done,
-                   g.total, static_cast<long long>(g.spent), static_cast<long long>(g.budget),
-                   static_cast<long long>(g.requests), g.seconds);
+    // A live line on a terminal, plain lines otherwise (logs, pipes).
+    const bool tty = ::isatty(STDERR_FILENO) == 1;
+    if (tty) options.progress_seconds = std::min(o.progress_seconds, 0.5);
+    options.on_progress = [tty](const run::Progress& g) {
+      const double rate = g.seconds > 0 ? static_cast<double>(g.requests) / g.seconds : 0.0;
+      const double per_query = g.done > 0 ? g.seconds / static_cast<double>(g.done) : 0.0;
+      const double eta = per_query * static_cast<double>(g.total - g.done);
+      std::fprintf(stderr,
+                   "%srun: %zu/%zu done, %lld/%lld tokens, %lld requests (%.0f/s), %.1f s, "
+                   "ETA %.0f s%s",
+                   tty ? "\r\033[K" : "", g.done, g.total, static_cast<long long>(g.spent),
+                   static_cast<long long>(g.budget), static_cast<long long>(g.requests), rate,
+                   g.seconds, eta, tty ? "" : "\n");
     };
   }
   return options;
@@ -219,6 +230,7 @@ void run_batch(const RunCliOptions& o) {
   } catch (const run::UpstreamUnreachable& e) {
     throw UsageError(e.what());
   }
+  if (!o.quiet && ::isatty(STDERR_FILENO) == 1) std::fprintf(stderr, "\n");
   write_text_atomic(o.summary, summary_json(summary).dump(2) + "\n");
 }
 

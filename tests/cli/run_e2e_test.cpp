@@ -161,8 +161,10 @@ TEST(RunE2e, OneShotPolicyServesEachQueryOnce) {
   const Batch batch = write_batch(dir, 20);
   const RunResult r =
       run_clearhouse("run --input " + batch.path + " --out " + (dir / "out.jsonl").string() +
-                     " --upstream " + replay.url() + " --per-query 150 --policy uniform --quiet");
+                     " --upstream " + replay.url() + " --per-query 150 --policy uniform");
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Without --quiet and off a terminal: plain progress lines, the last one at the end of the run.
+  EXPECT_NE(r.err.find("run: 20/20 done, "), std::string::npos) << r.err;
   EXPECT_EQ(replay.requests(), 20);
   EXPECT_LE(replay.usage(), 20 * 150);
   for (const auto& [prompt, count] : replay.requests_by_prompt()) EXPECT_EQ(count, 1);
