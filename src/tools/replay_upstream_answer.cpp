@@ -4,8 +4,8 @@
 #include <array>
 #include <cmath>
 
-#include "base/utf8.h"
 #include "tools/replay_upstream_store.h"  // kDefaultCharsPerToken
+#include "base/utf8.h"
 
 namespace clearhouse::tools {
 
@@ -36,9 +36,9 @@ ReplayAnswer cut_answer(std::string_view output, std::int64_t output_tokens,
   }
   const std::int64_t keep_tokens = std::max<std::int64_t>(0, *cap);
   const std::int64_t chars = base::count_code_points(output);
-  const auto keep_chars = static_cast<std::int64_t>(
-      std::llround(static_cast<double>(chars) * static_cast<double>(keep_tokens) /
-                   static_cast<double>(output_tokens)));
+  const auto keep_chars = static_cast<std::int64_t>(std::llround(
+      static_cast<double>(chars) * static_cast<double>(keep_tokens) /
+      static_cast<double>(output_tokens)));
   answer.text = std::string(output.substr(0, code_point_offset(output, keep_chars)));
   answer.completion_tokens = keep_tokens;
   answer.cut = true;
@@ -103,9 +103,9 @@ std::int64_t estimate_prompt_tokens(std::int64_t chars, std::int64_t messages,
 
 std::string lorem_text(std::int64_t words) {
   static constexpr std::array<std::string_view, 24> kWords = {
-      "lorem",  "ipsum", "dolor",   "sit",    "amet",       "consectetur", "adipiscing", "elit",
-      "sed",    "do",    "eiusmod", "tempor", "incididunt", "ut",          "labore",     "et",
-      "dolore", "magna", "aliqua",  "enim",   "ad",         "minim",       "veniam",     "quis"};
+      "lorem",   "ipsum", "dolor",    "sit",     "amet",   "consectetur", "adipiscing", "elit",
+      "sed",     "do",    "eiusmod",  "tempor",  "incididunt", "ut",     "labore",     "et",
+      "dolore",  "magna", "aliqua",   "enim",    "ad",     "minim",       "veniam",     "quis"};
   std::string text;
   for (std::int64_t i = 0; i < words; ++i) {
     if (i > 0) text += ' ';

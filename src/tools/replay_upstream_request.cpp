@@ -19,8 +19,8 @@ FaultSpec parse_fault(std::string_view spec, const char* where) {
 }  // namespace
 
 ReplayRequest parse_replay_request(const http::HttpRequest& request, bool chat) {
-  const openai::CompletionRequest c = openai::parse_completion_request(
-      request.body, chat ? openai::Endpoint::kChat : openai::Endpoint::kCompletions);
+  const openai::CompletionRequest c =
+      openai::parse_completion_request(request.body, chat ? openai::Endpoint::kChat : openai::Endpoint::kCompletions);
   if (c.generations() != 1) {
     throw http::HttpError(400, "'n' other than 1 is not supported by the replay upstream", {}, "n");
   }
