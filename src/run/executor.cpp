@@ -43,7 +43,9 @@ std::unique_ptr<SliceSource> resumed_source(const std::vector<BatchQuery>& queri
   if (schedule.progressive) {
     std::vector<std::int64_t> query_left(queries.size());
     for (std::size_t i = 0; i < queries.size(); ++i) {
-      query_left[i] = closed[i] ? 0 : schedule.caps[i] - state.queries()[i].generated;
+      const bool served_once = !schedule.continuation && state.queries()[i].rounds > 0;
+      query_left[i] =
+          closed[i] || served_once ? 0 : schedule.caps[i] - state.queries()[i].generated;
     }
     return progressive_source(std::move(schedule.priors), std::move(query_left), left,
                               schedule.continuation);
@@ -223,7 +225,7 @@ void Dispatcher::answer(const core::Slice& slice, const http::UpstreamReply& rep
   attempts_[q] = 0;
   ++answers_;
   tokens_ += a->tokens;
-  const bool continues = !a->finished && can_continue(queries_[q]);
+  const bool continues = !a->finished && can_continue(queries_[q]) && source_.continues();
   const QueryStatus status = a->finished
                                  ? QueryStatus::kFinished
                                  : (continues ? QueryStatus::kPending : QueryStatus::kClosed);

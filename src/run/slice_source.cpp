@@ -25,6 +25,7 @@ class ProgressiveSource final : public SliceSource {
   void drop(const core::Slice& slice, std::int64_t charge) override {
     scheduler_.complete(slice, charge, true);
   }
+  bool continues() const override { return continuation_; }
   std::size_t in_flight() const override { return scheduler_.in_flight(); }
   std::int64_t spent() const override { return scheduler_.spent(); }
 
@@ -68,6 +69,7 @@ class PlanSource final : public SliceSource {
     pending_.push_back(slice.query);
   }
   void drop(const core::Slice& slice, std::int64_t charge) override { finish(slice, charge); }
+  bool continues() const override { return false; }
   std::size_t in_flight() const override { return in_flight_; }
   std::int64_t spent() const override { return spent_; }
 

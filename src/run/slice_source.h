@@ -33,6 +33,8 @@ class SliceSource {
   virtual void release(const core::Slice& slice) = 0;
   virtual void charge_and_retry(const core::Slice& slice) = 0;
   virtual void drop(const core::Slice& slice, std::int64_t charge) = 0;
+  // Whether a cut answer may be served again (continued); false for one-shot plans.
+  [[nodiscard]] virtual bool continues() const = 0;
   [[nodiscard]] virtual std::size_t in_flight() const = 0;
   [[nodiscard]] virtual std::int64_t spent() const = 0;
 };

@@ -186,6 +186,26 @@ TEST(Executor, ContinuesACompletionByAppendingTheTextToThePrompt) {
             1000u);
 }
 
+TEST(Executor, WithoutContinuationACutAnswerIsServedOnceAndClosed) {
+  Rig rig(batch_text(3), 1000);
+  FakeModel model({500, 500, 500});
+  Schedule schedule;
+  schedule.continuation = false;
+  schedule.priors = length_priors(rig.queries, nullptr);
+  schedule.caps = query_caps(rig.queries, 4096);
+  schedule.budget = 1000;
+  auto source = resumed_source(rig.queries, *rig.state, *rig.out, schedule);
+  const RunSummary s = rig.run(*source, model);
+  for (std::size_t q = 0; q < 3; ++q) EXPECT_LE(model.requests_of(q), 1u);
+  EXPECT_EQ(s.finished, 0u);
+  for (const QueryState& q : rig.state->queries()) EXPECT_EQ(q.status, QueryStatus::kClosed);
+  // A resumed run does not serve them again either.
+  rig.open();
+  auto again = resumed_source(rig.queries, *rig.state, *rig.out, schedule);
+  (void)rig.run(*again, model);
+  for (std::size_t q = 0; q < 3; ++q) EXPECT_LE(model.requests_of(q), 1u);
+}
+
 TEST(Executor, NeverRaisesAClientsOwnMaxTokens) {
   Rig rig(batch_text(5, false, /*max_tokens=*/40), 100000);
   FakeModel model({300, 20, 300, 300, 300});
