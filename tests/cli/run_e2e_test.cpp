@@ -35,13 +35,20 @@ std::shared_ptr<const tools::ReplayStore> store() {
 // The replay upstream on 127.0.0.1:port(), counting requests per prompt and the usage it served.
 class CountingReplay {
  public:
-  CountingReplay()
+  // real_time: delays and pacing take real time (for timeouts); otherwise an instant clock.
+  explicit CountingReplay(bool real_time = false)
       : upstream_(store(), tools::ReplayUpstreamOptions{},
-                  std::make_shared<tools::InstantPacingClock>()),
+                  real_time ? std::shared_ptr<tools::PacingClock>(
+                                  std::make_shared<tools::SteadyPacingClock>())
+                            : std::make_shared<tools::InstantPacingClock>()),
         server_({}, [this](const http::HttpRequest& r) { return handle(r); }) {
     port_ = server_.bind();
     server_.start();
   }
+  // Delays in progress end at once, so the server stops without waiting them out.
+  ~CountingReplay() { upstream_.shutdown(); }
+  CountingReplay(const CountingReplay&) = delete;
+  CountingReplay& operator=(const CountingReplay&) = delete;
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   std::int64_t requests() {
@@ -58,28 +65,34 @@ class CountingReplay {
   }
 
  private:
+  // Counts the request when it arrives (a delayed answer may never be read), its usage when
+  // answered.
   http::HttpResponse handle(const http::HttpRequest& request) {
-    http::HttpResponse response = upstream_.handle(request);
     const json body = json::parse(request.body, nullptr, false);
-    const json answer = json::parse(response.body, nullptr, false);
-    std::lock_guard lock(mutex_);
-    ++requests_;
-    if (body.is_object() && body.contains("messages")) {
-      ++by_prompt_[body["messages"][0]["content"].get<std::string>()];
+    {
+      std::lock_guard lock(mutex_);
+      ++requests_;
+      if (body.is_object() && body.contains("messages")) {
+        ++by_prompt_[body["messages"][0]["content"].get<std::string>()];
+      }
     }
+    http::HttpResponse response = upstream_.handle(request);
+    const json answer = json::parse(response.body, nullptr, false);
     if (answer.is_object() && answer.contains("usage") && answer["usage"].is_object()) {
+      std::lock_guard lock(mutex_);
       usage_ += answer["usage"]["completion_tokens"].get<std::int64_t>();
     }
     return response;
   }
 
   tools::ReplayUpstream upstream_;
-  http::HttpServer server_;
-  int port_ = 0;
   std::mutex mutex_;
   std::int64_t requests_ = 0;
   std::int64_t usage_ = 0;
   std::map<std::string, int> by_prompt_;
+  int port_ = 0;
+  // Last: destroyed first, so its connection threads stop before the counters they update go.
+  http::HttpServer server_;
 };
 
 struct Batch {
@@ -224,13 +237,14 @@ struct FaultRun {
 };
 
 // Five queries, the third with `fault` in its body, two retries.
-FaultRun run_with_fault(const std::string& fault) {
-  CountingReplay replay;
+FaultRun run_with_fault(const std::string& fault, bool real_time = false,
+                        const std::string& options = "") {
+  CountingReplay replay(real_time);
   const auto dir = scratch_dir();
   const Batch batch = write_batch(dir, 5, fault, 2);
   const RunResult r = run_clearhouse("run --input " + batch.path + " --out " +
                                      (dir / "out.jsonl").string() + " --upstream " + replay.url() +
-                                     " --budget 5000 --retries 2 --backoff 0.01 --quiet");
+                                     " --budget 5000 --retries 2 --backoff 0.01 --quiet" + options);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   FaultRun result;
   result.summary = json::parse(r.out);
@@ -263,6 +277,18 @@ TEST(RunE2e, ABrokenConnectionIsRetriedAndChargedItsCap) {
   EXPECT_GT(f.faulty_line["clearhouse"]["charged"].get<std::int64_t>(), 0);
   EXPECT_EQ(f.summary["spent"].get<std::int64_t>(),
             f.upstream_usage + f.faulty_line["clearhouse"]["charged"].get<std::int64_t>());
+  EXPECT_LE(f.summary["spent"].get<std::int64_t>(), 5000);
+}
+
+TEST(RunE2e, ADelayBeyondTheTimeoutIsRetriedAndChargedItsCap) {
+  // The upstream waits 5 s before answering the faulty query; run gives up on each attempt after
+  // 0.3 s (wall time spent by the binary, not a synchronisation of the test).
+  const FaultRun f = run_with_fault("delay-ms=5000", /*real_time=*/true, " --timeout 0.3");
+  EXPECT_EQ(f.faulty_requests, 3);
+  EXPECT_EQ(f.faulty_line["error"]["code"], "request_failed");
+  EXPECT_NE(f.faulty_line["error"]["message"].get<std::string>().find("timeout"), std::string::npos)
+      << f.faulty_line.dump();
+  EXPECT_GT(f.faulty_line["clearhouse"]["charged"].get<std::int64_t>(), 0);
   EXPECT_LE(f.summary["spent"].get<std::int64_t>(), 5000);
 }
 
