@@ -25,5 +25,6 @@ void add_replay_upstream_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_hash_key_command(CLI::App& app);
 void add_loadgen_command(CLI::App& app);
+void add_run_command(CLI::App& app);
 
 }  // namespace clearhouse::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   clearhouse::cli::add_fit_command(app);
   clearhouse::cli::add_ledger_command(app);
   clearhouse::cli::add_replay_upstream_command(app);
+  clearhouse::cli::add_run_command(app);
   clearhouse::cli::add_serve_command(app);
   clearhouse::cli::add_hash_key_command(app);
   clearhouse::cli::add_loadgen_command(app);

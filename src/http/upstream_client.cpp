@@ -98,6 +98,7 @@ UpstreamReply UpstreamClient::post(std::string_view path, std::string body,
   request.body = std::move(body);
   request.response_handler = [&](const httplib::Response& head) {
     reply.status = head.status;
+    reply.retry_after = head.get_header_value("Retry-After");
     last_bytes = clock_.monotonic_ns();
     return true;
   };

@@ -51,10 +51,11 @@ enum class UpstreamFailure {
 
 struct UpstreamReply {
   UpstreamFailure failure = UpstreamFailure::kNone;
-  int status = 0;        // HTTP status, 0 when no response head arrived
-  std::string body;      // post_collect only
-  std::string message;   // what went wrong, for logs and error bodies ("" on success)
-  double seconds = 0.0;  // wall time of the call
+  int status = 0;           // HTTP status, 0 when no response head arrived
+  std::string body;         // post_collect only
+  std::string message;      // what went wrong, for logs and error bodies ("" on success)
+  std::string retry_after;  // the response's Retry-After header ("" when absent)
+  double seconds = 0.0;     // wall time of the call
 };
 
 // Receives the response body in pieces, with the status of the response head. Return false to stop.

@@ -180,6 +180,15 @@ http::HttpResponse ReplayUpstream::completions(const http::HttpRequest& http, bo
     record = store_->find_by_text(model, request.prompt);
     if (record != nullptr) match = "text";
   }
+  // A completion continued by a runner sends the question followed by the answer so far.
+  std::optional<std::string> prefix = request.assistant_prefix;
+  if (!chat && record != nullptr && match == "qid") {
+    const std::string_view prompt = trim(request.prompt);
+    const std::string_view question = trim(record->question);
+    if (prompt.size() > question.size() && prompt.substr(0, question.size()) == question) {
+      prefix = std::string(request.prompt.substr(request.prompt.find(question) + question.size()));
+    }
+  }
   if (record == nullptr && options_.unknown_prompt == UnknownPrompt::kError) {
     throw http::HttpError(
         404,
@@ -196,7 +205,12 @@ http::HttpResponse ReplayUpstream::completions(const http::HttpRequest& http, bo
   plan.identity = CompletionIdentity{
       (chat ? "chatcmpl-replay-" : "cmpl-replay-") + std::to_string(n), unix_seconds(), model};
   const auto cap = effective_cap(request.max_tokens, request.max_completion_tokens);
-  plan.answer = record != nullptr
+  std::optional<ReplayAnswer> continued;
+  if (record != nullptr && prefix) {
+    continued = continue_answer(record->output, record->output_tokens, *prefix, cap);
+  }
+  plan.answer = continued ? *continued
+                : record != nullptr
                     ? cut_answer(record->output, record->output_tokens, cap)
                     : cut_answer(lorem_text(options_.lorem_tokens), options_.lorem_tokens, cap);
   plan.usage = Usage{estimate_prompt_tokens(request.prompt_chars, request.messages,
@@ -210,6 +224,8 @@ http::HttpResponse ReplayUpstream::completions(const http::HttpRequest& http, bo
 
   http::HttpResponse response;
   response.headers.emplace_back("x-replay-match", match);
+  if (prefix)
+    response.headers.emplace_back("x-replay-continued", continued ? "prefix" : "mismatch");
   if (record != nullptr)
     response.headers.emplace_back("x-replay-qid", record->dataset + "/" + record->qid);
   if (request.stream) {

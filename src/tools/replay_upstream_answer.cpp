@@ -45,6 +45,33 @@ ReplayAnswer cut_answer(std::string_view output, std::int64_t output_tokens,
   return answer;
 }
 
+std::optional<ReplayAnswer> continue_answer(std::string_view output, std::int64_t output_tokens,
+                                            std::string_view prefix,
+                                            std::optional<std::int64_t> cap) {
+  if (output_tokens <= 0 || output.substr(0, prefix.size()) != prefix) return std::nullopt;
+  const std::int64_t chars = base::count_code_points(output);
+  const std::int64_t prefix_chars = base::count_code_points(prefix);
+  if (chars == 0) return std::nullopt;
+  const auto guess = static_cast<std::int64_t>(
+      std::llround(static_cast<double>(prefix_chars) * static_cast<double>(output_tokens) /
+                   static_cast<double>(chars)));
+  std::optional<std::int64_t> done;  // tokens the prefix stands for
+  for (std::int64_t a = std::max<std::int64_t>(0, guess - 1);
+       a <= std::min(output_tokens, guess + 1) && !done; ++a) {
+    if (cut_answer(output, output_tokens, a).text.size() == prefix.size()) done = a;
+  }
+  if (!done) return std::nullopt;
+  const std::int64_t left = output_tokens - *done;
+  const std::optional<std::int64_t> until =
+      cap ? std::optional<std::int64_t>(*done + *cap) : std::nullopt;
+  ReplayAnswer whole = cut_answer(output, output_tokens, until);
+  ReplayAnswer rest;
+  rest.text = whole.text.size() > prefix.size() ? whole.text.substr(prefix.size()) : std::string();
+  rest.completion_tokens = cap ? std::min(*cap, left) : left;
+  rest.cut = whole.cut;
+  return rest;
+}
+
 std::vector<StreamPiece> split_into_pieces(std::string_view text, std::int64_t tokens) {
   std::vector<StreamPiece> pieces;
   const std::int64_t chars = base::count_code_points(text);

@@ -36,6 +36,16 @@ std::optional<std::int64_t> effective_cap(std::optional<std::int64_t> max_tokens
 ReplayAnswer cut_answer(std::string_view output, std::int64_t output_tokens,
                         std::optional<std::int64_t> cap);
 
+// Continuation: the request carries `prefix`, the start of an answer it already has. When `output`
+// begins with `prefix` and the prefix is exactly the text of a cut at some a tokens (as served by
+// cut_answer, so a runner's own earlier slices always match), the answer is the rest: the text from
+// a tokens to a + cap tokens, min(cap, output_tokens - a) tokens, cut iff a + cap < output_tokens.
+// So an answer continued in slices yields exactly the whole answer's tokens. nullopt when the
+// prefix does not match (the caller then serves a new answer from the start).
+std::optional<ReplayAnswer> continue_answer(std::string_view output, std::int64_t output_tokens,
+                                            std::string_view prefix,
+                                            std::optional<std::int64_t> cap);
+
 // A piece of the answer sent in one stream chunk; `tokens_end` is the number of completion tokens
 // generated once this piece is out (cumulative, the last piece's equals the answer's count).
 struct StreamPiece {

@@ -47,6 +47,13 @@ ReplayRequest parse_replay_request(const http::HttpRequest& request, bool chat) 
   } else if (metadata.contains("replay_fault") && metadata["replay_fault"].is_string()) {
     r.fault = parse_fault(metadata["replay_fault"].get<std::string>(), "metadata.replay_fault");
   }
+  const auto messages = body.find("messages");
+  if (chat && messages != body.end() && messages->is_array() && !messages->empty() &&
+      messages->back().is_object() && messages->back().value("role", json()) == "assistant" &&
+      messages->back().value("content", json()).is_string() &&
+      body.value("continue_final_message", json()) == true) {
+    r.assistant_prefix = messages->back()["content"].get<std::string>();
+  }
   return r;
 }
 

@@ -23,6 +23,10 @@ struct ReplayRequest {
   bool include_usage = false;      // stream_options.include_usage
   std::string qid;                 // x-replay-qid header or metadata.qid; "" when absent
   std::optional<FaultSpec> fault;  // x-replay-fault header or metadata.replay_fault
+  // Continuation: the text of a final assistant message sent with continue_final_message: true
+  // (chat). nullopt: a fresh request. (A continued completion is recognised by the handler, which
+  // knows the recorded question.)
+  std::optional<std::string> assistant_prefix;
 };
 
 // Parsed with parse_completion_request (openai_request.h), so the replay upstream validates exactly
