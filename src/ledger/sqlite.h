@@ -1,7 +1,7 @@
-// A thin RAII layer over the SQLite C API, private to the ledger (ledger*.cpp): a connection,
-// prepared statements with typed binds and columns, and a transaction guard. Every SQLite failure
-// becomes a LedgerError carrying the database path and SQLite's message; nothing here retries or
-// sleeps except SQLite's own busy timeout.
+// A thin RAII layer over the SQLite C API, used by the ledger and by run/run_state.cpp: a
+// connection, prepared statements with typed binds and columns, and a transaction guard. Every
+// SQLite failure becomes a LedgerError carrying the database path and SQLite's message; nothing
+// here retries or sleeps except SQLite's own busy timeout.
 //
 // Thread-safety: none. A Connection and its statements belong to one thread at a time; the Ledger
 // serialises access with its mutex.
