@@ -6,7 +6,7 @@
 //
 // Not run here: the two lines that start long-running servers (`replay-upstream ... &` and
 // `serve`); the gateway's end-to-end tests start both (tests/cli/serve_e2e_test.cpp,
-// tests/gateway/replay_upstream_e2e_test.cpp). The `ledger` line reads the ledger `serve` leaves
+// tests/tools/replay_upstream_e2e_test.cpp). The `ledger` line reads the ledger `serve` leaves
 // in examples/; an empty ledger opened with the ledger library stands in for it.
 #include <gtest/gtest.h>
 
