@@ -1,5 +1,5 @@
 // A small HTTP request/response interface that hides the HTTP library (cpp-httplib, used only in
-// http_server.cpp) from the handlers, so handlers are plain functions testable without sockets.
+// http/server.cpp) from the handlers, so handlers are plain functions testable without sockets.
 //
 // A handler maps an HttpRequest to an HttpResponse. A response either carries its whole body, or a
 // BodyProducer that writes the body piece by piece (server-sent events) after the handler returned;

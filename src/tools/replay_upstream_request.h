@@ -29,7 +29,7 @@ struct ReplayRequest {
   std::optional<std::string> assistant_prefix;
 };
 
-// Parsed with parse_completion_request (openai_request.h), so the replay upstream validates exactly
+// Parsed with parse_completion_request (openai/request.h), so the replay upstream validates exactly
 // as the gateway does. Throws HttpError (400) for invalid JSON, a missing or malformed `messages` /
 // `prompt`, caps that are not integers >= 1, `n` other than 1, or a bad fault spec.
 ReplayRequest parse_replay_request(const http::HttpRequest& request, bool chat);
