@@ -56,6 +56,15 @@ openai::CompletionRequest checked_request(json body, openai::Endpoint endpoint,
   }
 }
 
+// The validated request's body (model defaulted), prompt and client cap, for both line formats.
+void take_request(BatchQuery& q, const openai::CompletionRequest& request,
+                  std::string_view default_model) {
+  q.body = request.body;
+  q.body["model"] = request.model.empty() ? std::string(default_model) : request.model;
+  q.prompt = request.prompt;
+  q.client_cap = request.client_cap();
+}
+
 BatchQuery batch_api_line(const json& object, std::string_view default_model,
                           const LineContext& at) {
   BatchQuery q;
@@ -81,10 +90,7 @@ BatchQuery batch_api_line(const json& object, std::string_view default_model,
   if (!body->is_object()) at.fail("body", "must be a JSON object");
   const openai::CompletionRequest request =
       checked_request(*body, q.endpoint, default_model, "body.", at);
-  q.body = request.body;
-  q.body["model"] = request.model.empty() ? std::string(default_model) : request.model;
-  q.prompt = request.prompt;
-  q.client_cap = request.client_cap();
+  take_request(q, request, default_model);
   q.tau = optional_tau(object, at);
   return q;
 }
@@ -108,10 +114,7 @@ BatchQuery query_line(const json& object, std::string_view default_model, const 
   if (object.contains("model")) body["model"] = object["model"];
   const openai::CompletionRequest request =
       checked_request(body, q.endpoint, default_model, "", at);
-  q.body = request.body;
-  q.body["model"] = request.model.empty() ? std::string(default_model) : request.model;
-  q.prompt = request.prompt;
-  q.client_cap = request.client_cap();
+  take_request(q, request, default_model);
   q.tau = optional_tau(object, at);
   return q;
 }
