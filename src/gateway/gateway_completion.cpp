@@ -13,9 +13,10 @@
 #include <utility>
 #include <variant>
 
+#include "gateway/admission.h"
 #include "gateway/charge.h"
+#include "gateway/flight.h"
 #include "gateway/gateway_impl.h"
-#include "gateway/refusal.h"
 #include "openai/stream_relay.h"
 
 namespace clearhouse::gateway {
@@ -23,96 +24,9 @@ namespace {
 
 using nlohmann::json;
 
-refusal::ExhaustedBudget exhausted(const Gateway::Impl& g, refusal::BudgetScope scope,
-                                   std::int64_t now_ms, std::optional<std::int64_t> window_end_ms) {
-  return {scope, now_ms, window_end_ms, g.open_reservations.load() > 0, g.config.window_seconds};
-}
-
 double seconds_between(std::int64_t start_ns, std::int64_t end_ns) {
   return static_cast<double>(std::max<std::int64_t>(0, end_ns - start_ns)) * 1e-9;
 }
-
-// One admitted request: counted in flight from admission until it is closed and gone, and, once
-// reserved, closed in the ledger exactly once. Whoever ends the request calls settle() or
-// release(); a Flight destroyed without either (a stream whose producer never ran) releases its
-// reservation.
-class Flight {
- public:
-  explicit Flight(Gateway::Impl& g) : g_(g) { g_.enter(); }
-  ~Flight() {
-    if (reserved_ && !closed_) {
-      try {
-        release();
-      } catch (const std::exception& e) {
-        // Nowhere to report it from a destructor: the reservation stays open, and the next start
-        // reconciles it (counted in full: the safe side). The ledger's metrics show the failure.
-        std::fprintf(stderr, "gateway: request %s: could not release its reservation: %s\n",
-                     id_.c_str(), e.what());
-      }
-    }
-    g_.leave();
-  }
-  Flight(const Flight&) = delete;
-  Flight& operator=(const Flight&) = delete;
-
-  void reserved(std::string id, std::size_t upstream, AuctionPick pick, std::int64_t cap,
-                std::int64_t tokens) {
-    id_ = std::move(id);
-    upstream_ = upstream;
-    pick_ = pick;
-    cap_ = cap;
-    tokens_ = tokens;
-    reserved_ = true;
-    g_.open_reservations.fetch_add(1);
-    g_.metrics.add_tokens_reserved(tokens);
-  }
-
-  // used: tokens the upstream generated (may exceed the reservation only if it ignored the cap).
-  void settle(std::int64_t used) {
-    if (closed_) return;
-    closed_ = true;
-    g_.open_reservations.fetch_sub(1);
-    const double usd = g_.auction.payment_usd(pick_, cap_, used);
-    const ledger::CloseResult r = g_.ledger.settle(id_, used, usd);
-    g_.metrics.add_tokens_used(r.used_tokens);
-    g_.metrics.add_tokens_released(r.released_tokens);
-    g_.metrics.add_payment_usd(name(), usd);
-    g_.pacer.record_usage(tokens_, r.used_tokens);
-  }
-
-  // Settles or releases, as the charge says.
-  void close(const Charge& charge) {
-    if (charge.release) {
-      release();
-    } else {
-      settle(charge.tokens);
-    }
-  }
-
-  void release() {
-    if (closed_) return;
-    closed_ = true;
-    g_.open_reservations.fetch_sub(1);
-    const ledger::CloseResult r = g_.ledger.release(id_);
-    g_.metrics.add_tokens_released(r.released_tokens);
-  }
-
-  [[nodiscard]] const std::string& id() const { return id_; }
-  [[nodiscard]] std::int64_t tokens() const { return tokens_; }
-  [[nodiscard]] std::int64_t cap() const { return cap_; }
-  [[nodiscard]] std::size_t upstream() const { return upstream_; }
-  [[nodiscard]] const std::string& name() const { return g_.config.upstreams[upstream_].name; }
-
- private:
-  Gateway::Impl& g_;
-  std::string id_;
-  std::size_t upstream_ = 0;
-  AuctionPick pick_;
-  std::int64_t cap_ = 0;
-  std::int64_t tokens_ = 0;
-  bool reserved_ = false;
-  bool closed_ = false;
-};
 
 // The OpenAI error body a client gets for an upstream that failed or answered with an error.
 json upstream_error_body(std::string_view upstream, const http::UpstreamReply& reply, int status,
@@ -156,106 +70,6 @@ UpstreamErrorReport report_upstream_error(const http::UpstreamReply& reply) {
   if (reply.failure == http::UpstreamFailure::kTimeout) return {504, "upstream_timeout"};
   if (reply.failure == http::UpstreamFailure::kConnect) return {502, "upstream_unavailable"};
   return {};
-}
-
-// An admitted request: who asks, what, and the cap and upstream the pacer and the auction chose.
-struct Admission {
-  std::string key_id;
-  openai::CompletionRequest request;
-  double tau_hat = 0.0;
-  std::int64_t now_ms = 0;
-  std::int64_t cap = 0;  // tokens per choice, the client's own cap applied
-  AuctionPick pick;
-};
-
-// Authenticate, parse, predict, decide the cap: an Admission, or the refusal to send.
-std::variant<Admission, http::HttpResponse> admit(Gateway::Impl& g,
-                                                  const http::HttpRequest& request,
-                                                  openai::Endpoint endpoint) {
-  if (g.draining) {
-    throw http::HttpError(503, "the gateway is shutting down; retry on another instance", {}, {},
-                          "shutting_down");
-  }
-  Admission a;
-  a.key_id = g.authenticate(request);
-  a.request =
-      openai::parse_completion_request(request.body, endpoint, g.config.limits.max_json_depth);
-  const std::string_view dataset_header = request.header("x-clearhouse-dataset");
-  const std::string dataset =
-      dataset_header.empty() ? a.request.dataset : std::string(dataset_header);
-  a.tau_hat =
-      g.predictor ? g.predictor->predict(a.request.prompt, dataset) : g.config.pacer.default_tau;
-
-  a.now_ms = g.clock.now_ms();
-  const BudgetView view = g.budget_view.get(a.now_ms);
-  const PacerDecision decision = g.pacer.decide(a.tau_hat, a.now_ms, view);
-  a.cap = decision.cap;
-  a.pick = g.auction.pick(std::max<std::int64_t>(a.cap, 1));
-  if (view.remaining_tokens < g.config.pacer.min_tokens * a.request.generations()) {
-    g.metrics.count_budget_rejection();
-    return refusal::budget_exhausted(
-        exhausted(g, refusal::BudgetScope::kGlobal, a.now_ms, view.window_end_ms));
-  }
-  if (!decision.funded || !a.pick.sold) {
-    if (g.config.on_abandon == AbandonAction::kReject) {
-      g.metrics.count_abandoned("reject");
-      return refusal::query_abandoned(
-          {.reason = decision.abandonment,
-           .no_upstream = decision.funded && !a.pick.sold,
-           .lambda = decision.lambda,
-           .tau_hat = a.tau_hat,
-           .cap_at_price = decision.cap_at_price,
-           .largest_funded_tau = g.pacer.largest_funded_tau(decision.lambda, decision.beta),
-           .remaining_tokens = decision.remaining_tokens,
-           .min_tokens = g.config.pacer.min_tokens,
-           .degrade_tokens = g.config.degrade_tokens});
-    }
-    g.metrics.count_abandoned("degrade");
-    a.cap = g.config.degrade_tokens;
-    a.pick = g.auction.pick(a.cap);
-  }
-  if (const auto client_cap = a.request.client_cap()) a.cap = std::min(a.cap, *client_cap);
-  return a;
-}
-
-// Reserves cap x choices for the admitted request in the ledger and records it on the flight;
-// racing requests may have taken tokens since the pacer looked, or the key may have less left
-// than the cap: the cap then shrinks to what is left, if that is still worth sending. Returns the
-// refusal to send when nothing fits.
-std::optional<http::HttpResponse> reserve(Gateway::Impl& g, Admission& a, Flight& flight) {
-  const std::int64_t generations = a.request.generations();
-  const std::size_t upstream = a.pick.winner;
-  const std::string& upstream_name = g.config.upstreams[upstream].name;
-  std::string id = g.next_request_id();
-  ledger::ReserveResult reserve =
-      g.ledger.reserve(id, a.key_id, upstream_name, a.cap * generations);
-  if (reserve.status == ledger::ReserveStatus::kOverGlobalBudget ||
-      reserve.status == ledger::ReserveStatus::kOverKeyBudget) {
-    const auto remaining = reserve.status == ledger::ReserveStatus::kOverGlobalBudget
-                               ? reserve.global_remaining
-                               : reserve.key_remaining;
-    const std::int64_t fit = remaining.value_or(0) / generations;
-    if (fit >= g.config.pacer.min_tokens && fit < a.cap) {
-      a.cap = fit;
-      reserve = g.ledger.reserve(id, a.key_id, upstream_name, a.cap * generations);
-    }
-  }
-  g.budget_view.observe(reserve, a.now_ms);
-  switch (reserve.status) {
-    case ledger::ReserveStatus::kReserved: break;
-    case ledger::ReserveStatus::kOverGlobalBudget:
-      g.metrics.count_budget_rejection();
-      return refusal::budget_exhausted(
-          exhausted(g, refusal::BudgetScope::kGlobal, a.now_ms, reserve.window_end_ms));
-    case ledger::ReserveStatus::kOverKeyBudget:
-      g.metrics.count_budget_rejection();
-      return refusal::budget_exhausted(
-          exhausted(g, refusal::BudgetScope::kKey, a.now_ms, reserve.window_end_ms));
-    case ledger::ReserveStatus::kDuplicateId:
-      throw http::HttpError(500, "request id collision in the ledger; retry");
-  }
-  flight.reserved(std::move(id), upstream, a.pick, a.cap, a.cap * generations);
-  return std::nullopt;
 }
 
 // What goes to the upstream, and the headers the client gets back.

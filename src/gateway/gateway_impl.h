@@ -1,5 +1,5 @@
-// Internal to the gateway (gateway.cpp, gateway_completion.cpp): the state one Gateway holds and
-// the handlers' helpers. Not part of the public API.
+// Internal to the gateway (gateway.cpp, gateway_completion.cpp, flight.cpp): the state one Gateway
+// holds and the handlers' helpers. Not part of the public API.
 #pragma once
 
 #include <atomic>

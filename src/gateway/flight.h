@@ -1,0 +1,52 @@
+// Flight: one admitted request of the gateway, from admission until it is closed and gone.
+// Counted in flight (Gateway::Impl::enter/leave) for its whole life and, once reserved, closed in
+// the ledger exactly once: whoever ends the request calls settle(), close() or release(); a Flight
+// destroyed without either (a stream whose producer never ran) releases its reservation.
+//
+// Units: tokens; USD for the auction's payment. Thread-safety: one Flight is used by one request at
+// a time (its handler, then its stream), never concurrently.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "gateway/charge.h"
+#include "gateway/gateway_impl.h"
+#include "gateway/upstream_auction.h"
+
+namespace clearhouse::gateway {
+
+class Flight {
+ public:
+  explicit Flight(Gateway::Impl& g);
+  ~Flight();
+  Flight(const Flight&) = delete;
+  Flight& operator=(const Flight&) = delete;
+
+  void reserved(std::string id, std::size_t upstream, AuctionPick pick, std::int64_t cap,
+                std::int64_t tokens);
+  // used: tokens the upstream generated (may exceed the reservation only if it ignored the cap).
+  void settle(std::int64_t used);
+  // Settles or releases, as the charge says.
+  void close(const Charge& charge);
+  void release();
+
+  [[nodiscard]] const std::string& id() const { return id_; }
+  [[nodiscard]] std::int64_t tokens() const { return tokens_; }
+  [[nodiscard]] std::int64_t cap() const { return cap_; }
+  [[nodiscard]] std::size_t upstream() const { return upstream_; }
+  [[nodiscard]] const std::string& name() const;
+
+ private:
+  Gateway::Impl& g_;
+  std::string id_;
+  std::size_t upstream_ = 0;
+  AuctionPick pick_;
+  std::int64_t cap_ = 0;
+  std::int64_t tokens_ = 0;
+  bool reserved_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace clearhouse::gateway
