@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Fuzzes the gateway's request parsing with libFuzzer (docs/fuzzing.md). Builds fuzz/ with clang-14
-# (coverage + ASan + UBSan) in build-fuzz/, then runs the target for SECONDS (default 60) on a scratch
+# Fuzzes one target with libFuzzer (docs/fuzzing.md): TARGET=request_parser (default; the gateway's
+# request and SSE parsing) or TARGET=http_request (the server's HTTP parser settings and checks).
+# Builds fuzz/ with clang-14 (coverage + ASan + UBSan) in build-fuzz/, then runs the target for SECONDS (default 60) on a scratch
 # copy of the corpus, so the repository's corpus only changes when asked.
 #
 #   scripts/fuzz.sh [SECONDS] [--merge] [-- LIBFUZZER_FLAGS...]
 #
-# --merge   afterwards, add the inputs that reached new coverage to fuzz/corpus/request_parser/
+# --merge   afterwards, add the inputs that reached new coverage to fuzz/corpus/$TARGET/
 #           (libFuzzer -merge=1 keeps only those; commit them).
 # A crash stops the run with a non-zero exit; the input is saved in build-fuzz/artifacts/.
 set -euo pipefail
@@ -39,16 +40,19 @@ launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCLEARHOUSE_FUZZ=ON -DCLEARHOUSE_TESTS=OFF "${launcher[@]}" >/dev/null
-cmake --build build-fuzz -j"${JOBS:-2}" --target request_parser_fuzz
+target=${TARGET:-request_parser}
+cmake --build build-fuzz -j"${JOBS:-2}" --target "${target}_fuzz"
 
-fuzzer=build-fuzz/fuzz/request_parser_fuzz
-corpus=fuzz/corpus/request_parser
+fuzzer=build-fuzz/fuzz/${target}_fuzz
+corpus=fuzz/corpus/$target
+dict=()
+if [ -f "fuzz/$target.dict" ]; then dict=(-dict="fuzz/$target.dict"); fi
 scratch=build-fuzz/corpus-run
 rm -rf "$scratch"
 mkdir -p "$scratch" build-fuzz/artifacts
 cp "$corpus"/* "$scratch"/
 
-"$fuzzer" "$scratch" -dict=fuzz/request_parser.dict -max_len=65536 -max_total_time="$seconds" \
+"$fuzzer" "$scratch" "${dict[@]}" -max_len=65536 -max_total_time="$seconds" \
   -timeout=10 -rss_limit_mb=2048 -artifact_prefix=build-fuzz/artifacts/ -print_final_stats=1 \
   "${extra[@]}"
 

@@ -66,7 +66,7 @@ void run_replay_upstream(const ReplayUpstreamCliOptions& o) {
   http::HttpServerOptions server_options;
   server_options.host = o.host;
   server_options.port = o.port;
-  server_options.max_threads = o.threads;
+  server_options.max_blocking_threads = o.threads;
   server_options.max_body_bytes = o.max_body_bytes;
   http::HttpServer server(server_options, [&upstream](const http::HttpRequest& request) {
     return upstream->handle(request);

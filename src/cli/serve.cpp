@@ -31,10 +31,6 @@ struct ServeOptions {
   std::optional<int> port;
 };
 
-std::chrono::seconds whole_seconds(double seconds) {
-  return std::chrono::seconds(static_cast<std::int64_t>(std::max(1.0, seconds + 0.5)));
-}
-
 void run_serve(const ServeOptions& o) {
   gateway::GatewayConfig config;
   try {
@@ -81,15 +77,11 @@ void run_serve(const ServeOptions& o) {
     throw UsageError(fmt::format("{}: {}", config.source, e.what()));
   }
 
-  http::HttpServerOptions server_options;
-  server_options.host = config.listen_host;
-  server_options.port = config.listen_port;
-  server_options.max_threads = config.limits.max_connections;
-  server_options.max_body_bytes = config.limits.max_body_bytes;
-  server_options.read_timeout = whole_seconds(config.limits.header_timeout_seconds);
-  server_options.keep_alive_timeout = whole_seconds(config.limits.idle_timeout_seconds);
-  http::HttpServer server(server_options,
-                          [&gw](const http::HttpRequest& request) { return gw->handle(request); });
+  http::HttpServerOptions server_options = gateway::front_door_options(config);
+  server_options.admit_head = [&gw](const http::HttpRequest& head) { return gw->admit_head(head); };
+  http::HttpServer server(server_options, [&gw](const http::HttpRequest& request) {
+    return gw->handle_async(request);
+  });
   bind_and_announce(server, config.listen_host);
   std::string upstreams;
   for (const auto& u : config.upstreams) {

@@ -41,36 +41,49 @@ std::vector<std::string> upstream_names(const GatewayConfig& c) {
   return names;
 }
 
-// The route table: every route of the gateway, its metric label and its handler.
+// The route table: every route of the gateway, its metric label and its handler: `handle` at once,
+// or `handle_async` on the event loop (the completions, which wait for an upstream). `needs_key`:
+// the client's API key is checked on the request's head, before its body is read.
 struct RouteEntry {
   std::string_view method, path, label;
   http::HttpResponse (*handle)(Gateway::Impl& g, const http::HttpRequest& request);
+  http::Task<http::HttpResponse> (*handle_async)(Gateway::Impl& g,
+                                                 const http::HttpRequest& request);
+  bool needs_key = false;
 };
 
 constexpr std::array<RouteEntry, 6> kRoutes{{
-    {"POST", "/v1/chat/completions", "chat_completions",
+    {"POST", "/v1/chat/completions", "chat_completions", nullptr,
      [](Gateway::Impl& g, const http::HttpRequest& r) {
        return g.completion(r, openai::Endpoint::kChat, "chat_completions");
-     }},
-    {"POST", "/v1/completions", "completions",
+     },
+     true},
+    {"POST", "/v1/completions", "completions", nullptr,
      [](Gateway::Impl& g, const http::HttpRequest& r) {
        return g.completion(r, openai::Endpoint::kCompletions, "completions");
-     }},
+     },
+     true},
     {"GET", "/v1/models", "models",
-     [](Gateway::Impl& g, const http::HttpRequest& r) { return g.models(r); }},
+     [](Gateway::Impl& g, const http::HttpRequest& r) { return g.models(r); }, nullptr},
     {"GET", "/health", "health",
-     [](Gateway::Impl& g, const http::HttpRequest&) { return g.health(); }},
+     [](Gateway::Impl& g, const http::HttpRequest&) { return g.health(); }, nullptr},
     {"GET", "/metrics", "metrics",
-     [](Gateway::Impl& g, const http::HttpRequest&) { return g.metrics_route(); }},
+     [](Gateway::Impl& g, const http::HttpRequest&) { return g.metrics_route(); }, nullptr},
     {"GET", "/admin/state", "admin_state",
-     [](Gateway::Impl& g, const http::HttpRequest& r) { return g.admin_state_route(r); }},
+     [](Gateway::Impl& g, const http::HttpRequest& r) { return g.admin_state_route(r); }, nullptr},
 }};
 
 http::Router make_router(Gateway::Impl& g) {
   http::Router router;
   for (const RouteEntry& route : kRoutes) {
-    router.add(std::string(route.method), std::string(route.path), std::string(route.label),
-               [&g, handle = route.handle](const http::HttpRequest& r) { return handle(g, r); });
+    if (route.handle_async != nullptr) {
+      router.add_async(
+          std::string(route.method), std::string(route.path), std::string(route.label),
+          [&g, handle = route.handle_async](const http::HttpRequest& r) { return handle(g, r); });
+    } else {
+      router.add(std::string(route.method), std::string(route.path), std::string(route.label),
+                 [&g, handle = route.handle](const http::HttpRequest& r) { return handle(g, r); });
+    }
   }
   return router;
 }
@@ -90,9 +103,16 @@ Gateway::Impl::Impl(GatewayConfig config_in, ledger::Ledger& ledger_in, const ba
       metrics(router.labels(), upstream_names(config)),
       rng(std::random_device{}()) {
   for (const UpstreamConfig& u : config.upstreams) {
-    upstreams.push_back(std::make_unique<http::UpstreamClient>(
-        http::UpstreamEndpoint{u.name, u.base_url, u.api_key, u.connect_timeout_seconds,
-                               u.read_timeout_seconds, u.total_timeout_seconds}));
+    const http::UpstreamEndpoint endpoint{u.name,
+                                          u.base_url,
+                                          u.api_key,
+                                          u.connect_timeout_seconds,
+                                          u.read_timeout_seconds,
+                                          u.total_timeout_seconds};
+    upstreams.push_back(std::make_unique<http::UpstreamClient>(endpoint, clock));
+    async_upstreams.push_back(http::AsyncUpstreamClient::supports(u.base_url)
+                                  ? std::make_unique<http::AsyncUpstreamClient>(endpoint, clock)
+                                  : nullptr);
   }
   ledger.configure_budget(
       {.window_seconds = config.window_seconds, .global_tokens = config.budget_tokens});
@@ -228,6 +248,27 @@ void Gateway::Impl::leave() {
   }
 }
 
+http::HttpServerOptions front_door_options(const GatewayConfig& config) {
+  const auto milliseconds = [](double seconds) {
+    return std::chrono::milliseconds(static_cast<std::int64_t>(std::max(1.0, seconds * 1000.0)));
+  };
+  const LimitsConfig& limits = config.limits;
+  http::HttpServerOptions o;
+  o.host = config.listen_host;
+  o.port = config.listen_port;
+  o.max_connections = limits.max_connections;
+  o.max_connections_per_client = limits.max_connections_per_client;
+  o.max_blocking_threads = limits.max_connections;
+  o.max_body_bytes = limits.max_body_bytes;
+  o.max_header_bytes = limits.max_header_bytes;
+  o.max_header_count = limits.max_header_count;
+  o.max_url_bytes = limits.max_url_bytes;
+  o.header_timeout = milliseconds(limits.header_timeout_seconds);
+  o.body_timeout = milliseconds(limits.body_timeout_seconds);
+  o.keep_alive_timeout = milliseconds(limits.idle_timeout_seconds);
+  return o;
+}
+
 Gateway::Gateway(GatewayConfig config, ledger::Ledger& ledger, const base::Clock& clock,
                  std::optional<predict::ThresholdPredictor> predictor)
     : impl_(std::make_unique<Impl>(std::move(config), ledger, clock, std::move(predictor))) {}
@@ -235,16 +276,37 @@ Gateway::Gateway(GatewayConfig config, ledger::Ledger& ledger, const base::Clock
 Gateway::~Gateway() = default;
 
 http::HttpResponse Gateway::handle(const http::HttpRequest& request) {
+  http::HttpResponse response = http::run_to_completion(handle_async(request));
+  http::make_stream_blocking(response);
+  return response;
+}
+
+http::Task<http::HttpResponse> Gateway::handle_async(const http::HttpRequest& request) {
   const std::int64_t start_ns = impl_->clock.monotonic_ns();
-  http::HttpResponse response = impl_->router.handle(request);
+  http::HttpResponse response = co_await impl_->router.handle_async(request);
   const std::string_view route = impl_->router.label_of(request);
   impl_->metrics.count_request(route, response.status);
-  if (!response.stream) {  // a stream observes its duration when it ends
+  if (!response.stream && !response.async_stream) {  // a stream observes its duration at its end
     impl_->metrics.observe_request_seconds(route, static_cast<double>(std::max<std::int64_t>(
                                                       0, impl_->clock.monotonic_ns() - start_ns)) *
                                                       1e-9);
   }
-  return response;
+  co_return response;
+}
+
+std::optional<http::HttpResponse> Gateway::admit_head(const http::HttpRequest& head) {
+  const auto route = std::find_if(kRoutes.begin(), kRoutes.end(), [&](const RouteEntry& r) {
+    return r.path == head.path && r.method == head.method;
+  });
+  if (route == kRoutes.end() || !route->needs_key) return std::nullopt;
+  std::optional<http::HttpResponse> refusal;
+  try {
+    (void)impl_->authenticate(head);
+  } catch (const http::HttpError& e) {
+    refusal = http::error_response(e);
+  }
+  if (refusal) impl_->metrics.count_request(route->label, refusal->status);
+  return refusal;
 }
 
 void Gateway::drain() {

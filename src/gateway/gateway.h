@@ -19,10 +19,12 @@
 // exceed the budget (ledger.h), so spend stays within the budget unless an upstream generates
 // beyond the cap it was sent (then the overrun is recorded, never hidden).
 //
-// Thread-safety: handle() may be called from any number of threads at once.
+// Thread-safety: handle(), handle_async() and admit_head() may be called from any number of threads
+// (event loops) at once.
 //
 //   Gateway gateway(load_gateway_config("gateway.yaml"), ledger, clock, predictor);
-//   HttpServer server(options, [&](const HttpRequest& r) { return gateway.handle(r); });
+//   options.admit_head = [&](const HttpRequest& h) { return gateway.admit_head(h); };
+//   HttpServer server(options, [&](const HttpRequest& r) { return gateway.handle_async(r); });
 #pragma once
 
 #include <chrono>
@@ -35,10 +37,15 @@
 #include "base/clock.h"
 #include "gateway/gateway_config.h"
 #include "http/http.h"
+#include "http/server.h"
 #include "ledger/ledger.h"
 #include "predict/threshold_predictor.h"
 
 namespace clearhouse::gateway {
+
+// The server options of the config's listen address and `limits` (the front door's limits; the
+// caller adds admit_head, Gateway::admit_head, once the Gateway exists).
+[[nodiscard]] http::HttpServerOptions front_door_options(const GatewayConfig& config);
 
 // The key id recorded in the ledger for requests when no client keys are configured.
 inline constexpr std::string_view kAnonymousKeyId = "anonymous";
@@ -55,7 +62,14 @@ class Gateway {
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 
+  // Serves one request on the caller's event loop (the server's AsyncHttpHandler).
+  [[nodiscard]] http::Task<http::HttpResponse> handle_async(const http::HttpRequest& request);
+  // The same, run to completion on a private loop; a stream comes back as a blocking
+  // BodyProducer (tests and tools).
   [[nodiscard]] http::HttpResponse handle(const http::HttpRequest& request);
+  // The server's admit_head: a completion request whose API key is missing or wrong is refused
+  // (401) on its head, before its body is read. nullopt: read the body and serve it.
+  [[nodiscard]] std::optional<http::HttpResponse> admit_head(const http::HttpRequest& head);
 
   // Shutdown, in this order: drain() makes new completion requests fail with 503 while those in
   // flight go on; wait_idle() waits (up to timeout) until none is in flight; abort_streams() makes

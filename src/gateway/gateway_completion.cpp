@@ -2,12 +2,14 @@
 //   admit          authenticate, parse, predict tau_hat, the pacer's cap or a refusal, the auction
 //   reserve        the cap x choices in the ledger (shrunk to what is left, or a refusal)
 //   forward_whole  one upstream call, the answer returned whole
-//   forward_stream the upstream's SSE relayed as it arrives
-// and both forwards settle through the one rule of charge.h.
+//   forward_stream the upstream's SSE relayed as it arrives (relay_stream)
+// and both forwards settle through the one rule of charge.h. The forwards are coroutines on the
+// server's event loop: a request waiting for its upstream holds no thread.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <future>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -17,6 +19,7 @@
 #include "gateway/charge.h"
 #include "gateway/flight.h"
 #include "gateway/gateway_impl.h"
+#include "http/coro.h"
 #include "openai/stream_relay.h"
 
 namespace clearhouse::gateway {
@@ -89,20 +92,20 @@ Forward prepare_forward(const Gateway::Impl& g, const Admission& a, const Flight
            {"x-clearhouse-upstream", target.name}}};
 }
 
-http::HttpResponse forward_whole(Gateway::Impl& g, Flight& flight, Forward forward,
-                                 std::int64_t start_ns) {
-  const std::string& name = flight.name();
+http::Task<http::HttpResponse> forward_whole(Gateway::Impl& g, std::shared_ptr<Flight> flight,
+                                             Forward forward, std::int64_t start_ns) {
+  const std::string& name = flight->name();
   const http::UpstreamReply reply =
-      g.upstreams[flight.upstream()]->post_collect(forward.path, std::move(forward.body));
+      co_await g.call_upstream_collect(flight->upstream(), forward.path, forward.body);
   g.metrics.observe_upstream_seconds(name, reply.seconds);
   const bool ok =
       reply.failure == http::UpstreamFailure::kNone && reply.status >= 200 && reply.status < 300;
   std::string text;
   UpstreamCall call{reply.failure, reply.status,
                     openai::completion_usage(reply.body, ok ? &text : nullptr), std::nullopt,
-                    flight.tokens()};
+                    flight->tokens()};
   if (ok) call.observed = openai::estimate_tokens_from_text(text);
-  flight.close(charge_for(call));
+  flight->close(charge_for(call));
 
   http::HttpResponse response;
   if (ok) {
@@ -117,108 +120,169 @@ http::HttpResponse forward_whole(Gateway::Impl& g, Flight& flight, Forward forwa
   response.headers = std::move(forward.headers);
   g.metrics.observe_added_seconds(
       std::max(0.0, seconds_between(start_ns, g.clock.monotonic_ns()) - reply.seconds));
-  return response;
+  co_return response;
 }
 
-// The stream's producer runs after the handler returned, on the connection's thread; it shares
-// the flight, so the request stays in flight (and reserved) until the stream ends, and a producer
-// that never runs releases the reservation when the response is dropped.
+// What one stream's producer keeps: the flight (so the request stays in flight, and reserved,
+// until the stream ends; a producer that never runs releases the reservation when the response
+// is dropped), the upstream body, and what the metrics need.
+struct StreamState {
+  std::shared_ptr<Flight> flight;
+  Forward forward;
+  bool client_wants_usage = false;
+  std::string route;
+  std::int64_t start_ns = 0;
+};
+
+// Relays one upstream stream to the client. A client that leaves mid-stream is not charged less
+// than the upstream generated: the rest of the upstream's stream (at most the cap) is read and
+// counted without being forwarded, then settled. A shutdown's abort stops reading at once and
+// charges the whole reservation (nothing tells what the upstream generates after it).
+http::Task<bool> relay_stream(Gateway::Impl& g, StreamState& state, http::AsyncBodyWriter& out) {
+  g.metrics.stream_opened();
+  Flight& flight = *state.flight;
+  const std::string& name = flight.name();
+  openai::StreamRelay relay(state.client_wants_usage);
+  std::string error_bytes;
+  bool client_gone = false;
+  bool aborted = false;
+  bool over_cap = false;  // the upstream streamed more chunks than it was allowed tokens
+  // What the stream says so far: usage reported, or the chunks that arrived.
+  const auto call_so_far = [&](http::UpstreamFailure failure, int status) {
+    return UpstreamCall{failure, status, relay.reported_completion_tokens(),
+                        relay.tokens_generated(flight.tokens()), flight.tokens()};
+  };
+  const http::AsyncUpstreamSink sink = [&](int status, std::string_view bytes) -> http::Task<bool> {
+    if (g.aborting) {
+      aborted = true;
+      co_return false;
+    }
+    if (status < 200 || status >= 300) {
+      error_bytes.append(bytes.substr(0, 65536 - std::min<std::size_t>(65536, error_bytes.size())));
+      co_return true;
+    }
+    const std::string relayed = relay.feed(bytes);
+    if (relay.content_chunks() > flight.tokens()) {
+      // The upstream ignored its cap: cut here, close its connection, charge the reservation.
+      over_cap = true;
+      co_return false;
+    }
+    if (relay.done()) {
+      // Settled before the client sees [DONE]: a client holding a complete stream has been
+      // charged exactly the usage it was told, even if the gateway dies right after.
+      flight.close(charge_for(call_so_far(http::UpstreamFailure::kNone, status)));
+    }
+    if (!client_gone && !relayed.empty()) {
+      // (co_await kept out of &&: GCC 12 miscompiles it in a short-circuit operand)
+      const bool written = co_await out.write(relayed);
+      if (!written) {
+        client_gone = true;  // read on, forward nothing
+        g.metrics.count_client_abort();
+      }
+    }
+    co_return true;
+  };
+  const http::UpstreamReply reply =
+      co_await g.call_upstream(flight.upstream(), state.forward.path, state.forward.body, sink);
+  g.metrics.observe_upstream_seconds(name, reply.seconds);
+  const bool error_answer =
+      reply.failure == http::UpstreamFailure::kNone && (reply.status < 200 || reply.status >= 300);
+  UpstreamCall call = call_so_far(reply.failure, reply.status);
+  if (error_answer) call.reported = openai::completion_usage(error_bytes, nullptr);
+  if (aborted || over_cap) call.observed.reset();  // the whole reservation (charge.h)
+  if (over_cap) {
+    call.reported.reset();
+    std::fprintf(stderr, "gateway: upstream '%s' streamed past the cap of request %s; cut\n",
+                 name.c_str(), flight.id().c_str());
+  }
+  flight.close(charge_for(call));
+  const bool complete =
+      reply.failure == http::UpstreamFailure::kNone && !error_answer && relay.done();
+  if (!complete && !client_gone && !aborted) {
+    http::UpstreamReply described = reply;
+    described.body = error_bytes;
+    const UpstreamErrorReport report = report_upstream_error(reply);
+    if (over_cap) {
+      described.failure = http::UpstreamFailure::kClosed;
+      described.message = "it streamed past the cap it was sent; the stream was cut";
+    } else if (reply.failure == http::UpstreamFailure::kNone && !relay.done() &&
+               reply.status == 200) {
+      described.failure = http::UpstreamFailure::kClosed;
+      described.message = "the stream ended without [DONE]";
+    }
+    g.metrics.count_upstream_error(name, failure_kind(described.failure));
+    const std::string event =
+        http::sse_data(upstream_error_body(name, described, report.status, report.code).dump());
+    (void)co_await out.write(event);
+  }
+  g.metrics.stream_closed();
+  g.metrics.observe_request_seconds(state.route,
+                                    seconds_between(state.start_ns, g.clock.monotonic_ns()));
+  co_return complete && !client_gone;
+}
+
 http::HttpResponse forward_stream(Gateway::Impl& g, std::shared_ptr<Flight> flight, Forward forward,
                                   bool client_wants_usage, std::string route,
                                   std::int64_t start_ns) {
-  struct StreamState {
-    std::shared_ptr<Flight> flight;
-    Forward forward;
-    bool client_wants_usage = false;
-    std::string route;
-    std::int64_t start_ns = 0;
-  };
   auto state = std::make_shared<StreamState>(
       StreamState{std::move(flight),
                   {std::move(forward.path), std::move(forward.body), {}},
                   client_wants_usage,
                   std::move(route),
                   start_ns});
-
   http::HttpResponse response;
   response.content_type = std::string(http::kSseContentType);
   response.headers = std::move(forward.headers);
   response.headers.emplace_back("Cache-Control", "no-cache");
-  response.stream = [&g, state](http::BodyWriter& out) -> bool {
-    g.metrics.stream_opened();
-    Flight& stream_flight = *state->flight;
-    const std::string& name = stream_flight.name();
-    openai::StreamRelay relay(state->client_wants_usage);
-    std::string error_bytes;
-    bool client_gone = false;
-    // What the stream says so far: usage reported, or the chunks that arrived.
-    const auto call_so_far = [&](http::UpstreamFailure failure, int status) {
-      return UpstreamCall{failure, status, relay.reported_completion_tokens(),
-                          relay.tokens_generated(stream_flight.tokens()), stream_flight.tokens()};
-    };
-    const http::UpstreamReply reply = g.upstreams[stream_flight.upstream()]->post(
-        state->forward.path, std::move(state->forward.body),
-        [&](int status, std::string_view bytes) {
-          if (g.aborting) return false;
-          if (status < 200 || status >= 300) {
-            error_bytes.append(
-                bytes.substr(0, 65536 - std::min<std::size_t>(65536, error_bytes.size())));
-            return true;
-          }
-          const std::string relayed = relay.feed(bytes);
-          if (relay.done()) {
-            // Settled before the client sees [DONE]: a client holding a complete stream has been
-            // charged exactly the usage it was told, even if the gateway dies right after.
-            stream_flight.close(charge_for(call_so_far(http::UpstreamFailure::kNone, status)));
-          }
-          if (!relayed.empty() && !out.write(relayed)) {
-            client_gone = true;
-            return false;
-          }
-          return true;
-        });
-    g.metrics.observe_upstream_seconds(name, reply.seconds);
-    const bool error_answer = reply.failure == http::UpstreamFailure::kNone &&
-                              (reply.status < 200 || reply.status >= 300);
-    UpstreamCall call = call_so_far(reply.failure, reply.status);
-    if (error_answer) call.reported = openai::completion_usage(error_bytes, nullptr);
-    stream_flight.close(charge_for(call));
-    const bool complete =
-        reply.failure == http::UpstreamFailure::kNone && !error_answer && relay.done();
-    if (!complete && !client_gone && !g.aborting) {
-      g.metrics.count_upstream_error(name, failure_kind(reply.failure));
-      http::UpstreamReply described = reply;
-      described.body = error_bytes;
-      const UpstreamErrorReport report = report_upstream_error(reply);
-      if (reply.failure == http::UpstreamFailure::kNone && !relay.done() && reply.status == 200) {
-        described.failure = http::UpstreamFailure::kClosed;
-        described.message = "the stream ended without [DONE]";
-      }
-      (void)out.write(
-          http::sse_data(upstream_error_body(name, described, report.status, report.code).dump()));
-    }
-    g.metrics.stream_closed();
-    g.metrics.observe_request_seconds(state->route,
-                                      seconds_between(state->start_ns, g.clock.monotonic_ns()));
-    return complete;
+  response.async_stream = [&g, state](http::AsyncBodyWriter& out) -> http::Task<bool> {
+    co_return co_await relay_stream(g, *state, out);
   };
   return response;
 }
 
 }  // namespace
 
-http::HttpResponse Gateway::Impl::completion(const http::HttpRequest& request,
-                                             openai::Endpoint endpoint, std::string_view route) {
+http::Task<http::HttpResponse> Gateway::Impl::completion(const http::HttpRequest& request,
+                                                         openai::Endpoint endpoint,
+                                                         std::string_view route) {
   const std::int64_t start_ns = clock.monotonic_ns();
   auto admission = admit(*this, request, endpoint);
-  if (auto* refused = std::get_if<http::HttpResponse>(&admission)) return std::move(*refused);
+  if (auto* refused = std::get_if<http::HttpResponse>(&admission)) co_return std::move(*refused);
   Admission& a = std::get<Admission>(admission);
   auto flight = std::make_shared<Flight>(*this);
-  if (auto refused = reserve(*this, a, *flight)) return std::move(*refused);
+  if (auto refused = reserve(*this, a, *flight)) co_return std::move(*refused);
   Forward forward = prepare_forward(*this, a, *flight, endpoint);
-  if (!a.request.stream) return forward_whole(*this, *flight, std::move(forward), start_ns);
-  return forward_stream(*this, std::move(flight), std::move(forward), a.request.include_usage,
-                        std::string(route), start_ns);
+  if (!a.request.stream) {
+    co_return co_await forward_whole(*this, std::move(flight), std::move(forward), start_ns);
+  }
+  co_return forward_stream(*this, std::move(flight), std::move(forward), a.request.include_usage,
+                           std::string(route), start_ns);
+}
+
+http::Task<http::UpstreamReply> Gateway::Impl::call_upstream(std::size_t i, std::string_view path,
+                                                             std::string_view body,
+                                                             const http::AsyncUpstreamSink& sink) {
+  if (async_upstreams[i]) co_return co_await async_upstreams[i]->post(path, body, sink);
+  // https: the blocking client on a pool thread; each piece is handed back to this loop's sink.
+  const auto loop = co_await boost::asio::this_coro::executor;
+  co_return co_await blocking.run<http::UpstreamReply>([&] {
+    return upstreams[i]->post(path, std::string(body), [&](int status, std::string_view bytes) {
+      std::promise<bool> done;
+      auto result = done.get_future();
+      boost::asio::co_spawn(loop, sink(status, bytes), [&done](std::exception_ptr e, bool go_on) {
+        done.set_value(!e && go_on);
+      });
+      return result.get();
+    });
+  });
+}
+
+http::Task<http::UpstreamReply> Gateway::Impl::call_upstream_collect(std::size_t i,
+                                                                     std::string_view path,
+                                                                     std::string_view body) {
+  if (async_upstreams[i]) co_return co_await async_upstreams[i]->post_collect(path, body);
+  co_return co_await blocking.run<http::UpstreamReply>(
+      [&] { return upstreams[i]->post_collect(path, std::string(body)); });
 }
 
 }  // namespace clearhouse::gateway

@@ -188,14 +188,31 @@ void read_pacer(const config::YamlField& field, PacerConfig& pacer) {
 
 void read_limits(const config::YamlField& field, LimitsConfig& limits) {
   const config::YamlMapping map(
-      field, {"max_body_bytes", "header_timeout_seconds", "idle_timeout_seconds", "max_connections",
-              "max_json_depth", "shutdown_grace_seconds"});
+      field,
+      {"max_body_bytes", "header_timeout_seconds", "body_timeout_seconds", "idle_timeout_seconds",
+       "max_connections", "max_connections_per_client", "max_header_bytes", "max_header_count",
+       "max_url_bytes", "max_json_depth", "shutdown_grace_seconds"});
   if (auto v = map.optional("max_body_bytes"))
     limits.max_body_bytes = static_cast<std::size_t>(v->integer(kCount));
   if (auto v = map.optional("header_timeout_seconds"))
     limits.header_timeout_seconds = v->number(kSeconds);
+  if (auto v = map.optional("body_timeout_seconds"))
+    limits.body_timeout_seconds = v->number(kSeconds);
   if (auto v = map.optional("idle_timeout_seconds"))
     limits.idle_timeout_seconds = v->number(kSeconds);
+  if (auto v = map.optional("max_connections_per_client")) {
+    limits.max_connections_per_client =
+        static_cast<std::size_t>(v->integer({.min = 0, .max = 1'000'000}));
+  }
+  if (auto v = map.optional("max_header_bytes")) {
+    limits.max_header_bytes = static_cast<std::size_t>(v->integer({.min = 256, .max = 1 << 20}));
+  }
+  if (auto v = map.optional("max_header_count")) {
+    limits.max_header_count = static_cast<std::size_t>(v->integer({.min = 8, .max = 10'000}));
+  }
+  if (auto v = map.optional("max_url_bytes")) {
+    limits.max_url_bytes = static_cast<std::size_t>(v->integer({.min = 64, .max = 1 << 20}));
+  }
   if (auto v = map.optional("max_connections")) {
     limits.max_connections = static_cast<std::size_t>(v->integer({.min = 1, .max = 1'000'000}));
   }

@@ -90,11 +90,17 @@ struct AuctionConfig {
   double outside_value_usd = 0.0;  // >= 0
 };
 
+// The front door's limits (http/server.h enforces them; docs/gateway.md lists the answers).
 struct LimitsConfig {
-  std::size_t max_body_bytes = 1u << 20;  // larger bodies get 413
-  double header_timeout_seconds = 10.0;   // reading one request's headers/body, per read
+  std::size_t max_body_bytes = 1u << 20;  // larger bodies get 413, whatever the transfer encoding
+  double header_timeout_seconds = 10.0;   // the whole header section of a request
+  double body_timeout_seconds = 30.0;     // the whole body of a request
   double idle_timeout_seconds = 5.0;      // keep-alive idle
-  std::size_t max_connections = 2048;     // connections served at once
+  std::size_t max_connections = 10'000;   // connections open at once, all clients
+  std::size_t max_connections_per_client = 0;  // from one address; 0 = no limit
+  std::size_t max_header_bytes = 16u << 10u;   // request line and header fields
+  std::size_t max_header_count = 100;
+  std::size_t max_url_bytes = 8u << 10u;
   int max_json_depth = 64;
   double shutdown_grace_seconds = 30.0;  // in-flight requests get this long on SIGTERM
 };

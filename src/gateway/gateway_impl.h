@@ -18,6 +18,8 @@
 #include "gateway/metrics.h"
 #include "gateway/pacer.h"
 #include "gateway/upstream_auction.h"
+#include "http/async_upstream_client.h"
+#include "http/blocking_pool.h"
 #include "http/upstream_client.h"
 #include "ledger/request_id.h"
 #include "openai/request.h"
@@ -28,10 +30,10 @@ struct Gateway::Impl {
   Impl(GatewayConfig config_in, ledger::Ledger& ledger_in, const base::Clock& clock_in,
        std::optional<predict::ThresholdPredictor> predictor_in);
 
-  // Route handlers (the route table is in gateway.cpp). completion() is gateway_completion.cpp;
-  // route is its metric label.
-  http::HttpResponse completion(const http::HttpRequest& request, openai::Endpoint endpoint,
-                                std::string_view route);
+  // Route handlers (the route table is in gateway.cpp). completion() is gateway_completion.cpp, a
+  // coroutine on the server's event loop; route is its metric label.
+  http::Task<http::HttpResponse> completion(const http::HttpRequest& request,
+                                            openai::Endpoint endpoint, std::string_view route);
   http::HttpResponse models(const http::HttpRequest& request) const;
   http::HttpResponse health() const;
   http::HttpResponse metrics_route() const;
@@ -42,6 +44,15 @@ struct Gateway::Impl {
   [[nodiscard]] nlohmann::json state() const;
   [[nodiscard]] std::string metrics_text() const;
   [[nodiscard]] std::string next_request_id();
+
+  // Calls upstream i on the caller's event loop: the event-loop client for http://, the blocking
+  // client on the blocking pool for https:// (its sink is then run on the caller's loop, waited
+  // for). `body` must stay valid until the task completes.
+  http::Task<http::UpstreamReply> call_upstream(std::size_t i, std::string_view path,
+                                                std::string_view body,
+                                                const http::AsyncUpstreamSink& sink);
+  http::Task<http::UpstreamReply> call_upstream_collect(std::size_t i, std::string_view path,
+                                                        std::string_view body);
 
   // Requests in flight: counted from admission to settlement (a stream until its producer ends).
   void enter();
@@ -56,7 +67,10 @@ struct Gateway::Impl {
   BudgetViewCache budget_view{
       ledger};  // what the pacer sees of the budget (no ledger read per request)
   UpstreamAuction auction;
-  std::vector<std::unique_ptr<http::UpstreamClient>> upstreams;  // in config order
+  // In config order; async_upstreams[i] is null when upstream i is https (see call_upstream).
+  std::vector<std::unique_ptr<http::UpstreamClient>> upstreams;
+  std::vector<std::unique_ptr<http::AsyncUpstreamClient>> async_upstreams;
+  http::BlockingPool blocking{1024};  // https upstream calls
   http::Router router;  // the route table (before metrics: its labels name the series)
   GatewayMetrics metrics;
 

@@ -125,6 +125,10 @@ void GatewayMetrics::count_budget_rejection() {
   budget_rejections_.add();
 }
 
+void GatewayMetrics::count_client_abort() {
+  client_aborts_.add();
+}
+
 void GatewayMetrics::add_payment_usd(std::string_view upstream_name, double usd) {
   upstream(upstream_name).payment_usd.add(usd);
 }
@@ -220,6 +224,9 @@ std::string GatewayMetrics::render(const Gauges& gauges) const {
   }
   counter("clearhouse_budget_rejections_total",
           "Requests refused because the ledger had no room in the budget.", budget_rejections_);
+  counter("clearhouse_client_aborts_total",
+          "Streams whose client left before the end (the upstream's rest was read and charged).",
+          client_aborts_);
 
   const auto gauge = [&out](std::string_view name, std::string_view help, auto value) {
     out.family(name, "gauge", help);

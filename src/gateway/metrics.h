@@ -96,6 +96,8 @@ class GatewayMetrics {
   // action is one of kAbandonActions.
   void count_abandoned(std::string_view action);
   void count_budget_rejection();
+  // A client that left mid-stream (the rest of the upstream's stream is read, not forwarded).
+  void count_client_abort();
   void add_payment_usd(std::string_view upstream, double usd);
   void stream_opened();
   void stream_closed();
@@ -136,6 +138,7 @@ class GatewayMetrics {
   prometheus::Counter tokens_reserved_, tokens_used_, tokens_released_;
   std::array<prometheus::Counter, kAbandonActions.size() + 1> abandoned_;  // the last: "other"
   prometheus::Counter budget_rejections_;
+  prometheus::Counter client_aborts_;
   std::atomic<std::int64_t> open_streams_{0};
 
   std::vector<std::unique_ptr<UpstreamSeries>> declared_upstreams_;  // fixed at construction

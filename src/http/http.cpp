@@ -1,8 +1,12 @@
 #include "http/http.h"
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <cassert>
 #include <cctype>
 #include <exception>
+#include <optional>
 
 namespace clearhouse::http {
 namespace {
@@ -111,9 +115,64 @@ HttpResponse call_handler(const HttpHandler& handler, const HttpRequest& request
   }
 }
 
+Task<HttpResponse> call_async_handler(const AsyncHttpHandler& handler, const HttpRequest& request) {
+  // co_await is not allowed in a handler block: note the error, answer after it.
+  std::optional<HttpResponse> failed;
+  try {
+    co_return co_await handler(request);
+  } catch (const HttpError& e) {
+    failed = error_response(e);
+  } catch (const std::exception& e) {
+    failed = error_response(500, std::string("internal error: ") + e.what());
+  }
+  co_return std::move(*failed);
+}
+
+HttpResponse run_to_completion(Task<HttpResponse> task) {
+  boost::asio::io_context loop;
+  std::optional<HttpResponse> out;
+  std::exception_ptr failure;
+  boost::asio::co_spawn(loop, std::move(task), [&](std::exception_ptr e, HttpResponse response) {
+    failure = e;
+    if (!e) out = std::move(response);
+  });
+  loop.run();
+  if (failure) std::rethrow_exception(failure);
+  assert(out.has_value());
+  return std::move(*out);
+}
+
+void make_stream_blocking(HttpResponse& response) {
+  if (!response.async_stream) return;
+  class Adapter : public AsyncBodyWriter {
+   public:
+    explicit Adapter(BodyWriter& out) : out_(out) {}
+    Task<bool> write(std::string_view data) override { co_return out_.write(data); }
+
+   private:
+    BodyWriter& out_;
+  };
+  response.stream = [producer = std::move(response.async_stream)](BodyWriter& out) {
+    Adapter adapter(out);
+    boost::asio::io_context loop;
+    bool complete = false;
+    boost::asio::co_spawn(loop, producer(adapter),
+                          [&complete](std::exception_ptr e, bool ok) { complete = !e && ok; });
+    loop.run();
+    return complete;
+  };
+  response.async_stream = nullptr;
+}
+
 void Router::add(std::string method, std::string path, std::string label, HttpHandler handler) {
   routes_.push_back(
-      Route{std::move(method), std::move(path), std::move(label), std::move(handler)});
+      Route{std::move(method), std::move(path), std::move(label), std::move(handler), {}});
+}
+
+void Router::add_async(std::string method, std::string path, std::string label,
+                       AsyncHttpHandler handler) {
+  routes_.push_back(
+      Route{std::move(method), std::move(path), std::move(label), {}, std::move(handler)});
 }
 
 std::string_view Router::label_of(const HttpRequest& request) const {
@@ -132,19 +191,34 @@ std::vector<std::string> Router::labels() const {
   return out;
 }
 
-HttpResponse Router::handle(const HttpRequest& request) const {
+const Router::Route* Router::find(const HttpRequest& request, HttpResponse& refusal) const {
   bool path_known = false;
   for (const Route& route : routes_) {
     if (route.path != request.path) continue;
     path_known = true;
-    if (route.method != request.method) continue;
-    return call_handler(route.handler, request);
+    if (route.method == request.method) return &route;
   }
-  if (path_known) {
-    return error_response(405, "method " + request.method + " not allowed on " + request.path);
-  }
-  return error_response(404, "no route for " + request.method + " " + request.path, {}, {},
-                        "unknown_url");
+  refusal = path_known ? error_response(
+                             405, "method " + request.method + " not allowed on " + request.path)
+                       : error_response(404, "no route for " + request.method + " " + request.path,
+                                        {}, {}, "unknown_url");
+  return nullptr;
+}
+
+HttpResponse Router::handle(const HttpRequest& request) const {
+  HttpResponse refusal;
+  const Route* route = find(request, refusal);
+  if (route == nullptr) return refusal;
+  if (route->handler) return call_handler(route->handler, request);
+  return run_to_completion(call_async_handler(route->async_handler, request));
+}
+
+Task<HttpResponse> Router::handle_async(const HttpRequest& request) const {
+  HttpResponse refusal;
+  const Route* route = find(request, refusal);
+  if (route == nullptr) co_return refusal;
+  if (route->handler) co_return call_handler(route->handler, request);
+  co_return co_await call_async_handler(route->async_handler, request);
 }
 
 }  // namespace clearhouse::http

@@ -1,10 +1,13 @@
-// A small HTTP request/response interface that hides the HTTP library (cpp-httplib, used only in
+// A small HTTP request/response interface that hides the HTTP server (Boost.Beast, only in
 // http/server.cpp) from the handlers, so handlers are plain functions testable without sockets.
 //
-// A handler maps an HttpRequest to an HttpResponse. A response either carries its whole body, or a
-// BodyProducer that writes the body piece by piece (server-sent events) after the handler returned;
-// the producer runs on the connection's thread and may block (pacing). Expected failures are thrown
-// as HttpError and turned by Router into OpenAI-style error bodies:
+// A handler maps an HttpRequest to an HttpResponse, either at once (HttpHandler) or as a coroutine
+// on the server's event loop (AsyncHttpHandler, a Task<HttpResponse>: it may co_await upstream I/O
+// but must never block the thread). A response carries its whole body, or a body written piece by
+// piece (server-sent events) after the handler returned: a BodyProducer, which runs on a thread of
+// its own and may block, or an AsyncBodyProducer, a coroutine on the event loop, which costs no
+// thread while it waits (the gateway's streams). Expected failures are thrown as HttpError and
+// turned by Router into OpenAI-style error bodies:
 //
 //   {"error": {"message": "...", "type": "invalid_request_error", "param": "max_tokens", "code":
 //   null}}
@@ -29,9 +32,15 @@
 #include <utility>
 #include <vector>
 
+#include "http/coro.h"
+
 namespace clearhouse::http {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+// A coroutine on the server's event loop (Boost.Asio's awaitable).
+template <typename T>
+using Task = boost::asio::awaitable<T>;
 
 struct HttpRequest {
   std::string method;   // "GET", "POST", ...
@@ -56,15 +65,32 @@ class BodyWriter {
 // without finishing the body (the client sees a truncated response).
 using BodyProducer = std::function<bool(BodyWriter&)>;
 
+// The event loop's BodyWriter: co_await write(data) resumes once the data is handed to the socket
+// (backpressure), with false once the client has gone away. `data` must stay valid until then.
+class AsyncBodyWriter {
+ public:
+  virtual ~AsyncBodyWriter() = default;
+  virtual Task<bool> write(std::string_view data) = 0;
+};
+
+// BodyProducer's coroutine form: runs on the event loop, must not block.
+using AsyncBodyProducer = std::function<Task<bool>(AsyncBodyWriter&)>;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   HttpHeaders headers;  // extra headers
   std::string body;     // the body, when `stream` is empty
-  BodyProducer stream;  // when set, the body is sent with chunked transfer encoding as written
+  // When one is set, the body is sent as written: chunked to HTTP/1.1 clients, and to HTTP/1.0
+  // clients as raw bytes ended by closing the connection. At most one of the two is set.
+  BodyProducer stream;
+  AsyncBodyProducer async_stream;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// The request outlives the returned task (the server awaits it); an async_stream must not refer to
+// the request.
+using AsyncHttpHandler = std::function<Task<HttpResponse>(const HttpRequest&)>;
 
 // An expected failure of a request, reported to the client as an OpenAI error body. Empty `param`
 // or `code` are sent as null.
@@ -105,7 +131,18 @@ nlohmann::json parse_json_body(std::string_view body, int max_depth = kMaxJsonDe
 // Dispatches on exact method and path. An unknown path is a 404, a known path with another method a
 // 405, both with OpenAI error bodies; HttpError and other exceptions become error responses.
 // Runs handler(request); an HttpError becomes its error response, any other exception a 500.
+// call_async_handler is the same for a coroutine.
 [[nodiscard]] HttpResponse call_handler(const HttpHandler& handler, const HttpRequest& request);
+[[nodiscard]] Task<HttpResponse> call_async_handler(const AsyncHttpHandler& handler,
+                                                    const HttpRequest& request);
+
+// Runs a task to completion on a private event loop of the calling thread (tests, tools, and
+// Router::handle for async routes).
+HttpResponse run_to_completion(Task<HttpResponse> task);
+
+// Turns an async_stream into a blocking BodyProducer that runs it on a private event loop of the
+// calling thread (tests, tools). No-op for other responses.
+void make_stream_blocking(HttpResponse& response);
 
 // The route table: each route is a method, an exact path, a metric label (a fixed string, so client
 // input never becomes a label value) and a handler.
@@ -113,8 +150,14 @@ class Router {
  public:
   static constexpr std::string_view kOtherLabel = "other";  // the label of an unknown path
 
+  // A route answered at once (it must not block for long: under the server it runs on the event
+  // loop when served through handle_async), or a coroutine.
   void add(std::string method, std::string path, std::string label, HttpHandler handler);
+  void add_async(std::string method, std::string path, std::string label, AsyncHttpHandler handler);
+  // handle() answers async routes by running their coroutine to completion on a private loop (for
+  // tests and tools); the server uses handle_async().
   [[nodiscard]] HttpResponse handle(const HttpRequest& request) const;
+  [[nodiscard]] Task<HttpResponse> handle_async(const HttpRequest& request) const;
   // The label of the request's path (whatever its method), or kOtherLabel.
   [[nodiscard]] std::string_view label_of(const HttpRequest& request) const;
   // Every label, once each, in the order first added, then kOtherLabel.
@@ -123,8 +166,11 @@ class Router {
  private:
   struct Route {
     std::string method, path, label;
-    HttpHandler handler;
+    HttpHandler handler;             // set for add()
+    AsyncHttpHandler async_handler;  // set for add_async()
   };
+  // The route for the request's method and path, or the 404/405 to send.
+  [[nodiscard]] const Route* find(const HttpRequest& request, HttpResponse& refusal) const;
   std::vector<Route> routes_;
 };
 

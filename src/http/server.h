@@ -1,28 +1,44 @@
-// HttpServer: serves one HttpHandler over HTTP/1.1 (cpp-httplib underneath; nothing of it leaks
-// into this header).
+// HttpServer: serves HTTP/1.1 (and 1.0) on an event loop (Boost.Beast and Boost.Asio underneath;
+// nothing of them leaks into this header besides http.h's Task).
 //
-// Binding: SO_REUSEADDR only, never SO_REUSEPORT (cpp-httplib's default sets SO_REUSEPORT; we
-// replace its socket options), so a second server on a port in use fails to bind with
-// HttpBindError instead of silently sharing the port. Port 0 picks a free port; port() tells which.
+// Connections: one coroutine per connection on `io_threads` event-loop threads, so an idle or
+// slow connection costs no thread and no CPU. Limits, each answered with an OpenAI error body and
+// the connection closed: the whole header section must arrive within header_timeout (408), be at
+// most max_header_bytes (431) with at most max_header_count fields (431) and a target of at most
+// max_url_bytes (414); the whole body within body_timeout (408) and at most max_body_bytes for
+// every transfer encoding (413). A keep-alive connection waits at most keep_alive_timeout for its
+// next request. Pipelined requests are answered in order. Beyond max_connections open connections,
+// or max_connections_per_client from one address, a new connection gets a 503 and is closed.
 //
-// Threads: one thread per open connection (a connection holds its thread while it streams or waits
-// for its next keep-alive request). Threads start on demand up to `max_threads` and are then
-// reused; connections beyond that wait in a queue. Long streams therefore do not starve short
-// requests until max_threads connections are open at once.
+// Before the body: `admit_head` (optional) sees the method, path and headers of each request
+// before its body is read; a response it returns is sent at once and the connection closed, the
+// body never read (the gateway checks the API key there, so an unauthenticated client cannot make
+// it read a large body).
+//
+// Handlers: an AsyncHttpHandler runs on the event loop; an HttpHandler (which may block: the
+// replay upstream's delays) and every BodyProducer run on a pool of threads started on demand, up
+// to max_blocking_threads; AsyncBodyProducers run on the event loop. HTTP/1.0 clients get streamed
+// bodies without chunked encoding, ended by closing the connection.
+//
+// Binding: SO_REUSEADDR only, never SO_REUSEPORT, so a second server on a port in use fails to
+// bind with HttpBindError. Port 0 picks a free port; port() tells which.
 //
 // Lifecycle: bind() then run() (blocks) or start() (runs on a background thread); stop() from any
-// thread (a signal-handling thread, a test) makes run() return once the open connections finished
-// their current request. The destructor stops and joins.
+// thread makes run() return once the open connections finished their current request (idle
+// connections are closed at once). The destructor stops and joins.
 //
-//   HttpServer server({.host = "127.0.0.1", .port = 0}, [&](const HttpRequest& r) { return
-//   router.handle(r); }); int port = server.bind(); server.start();
+//   HttpServer server({.host = "127.0.0.1", .port = 0},
+//                     [&](const HttpRequest& r) { return router.handle_async(r); });
+//   int port = server.bind(); server.start();
 //   ...
 //   server.stop();
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -32,13 +48,23 @@ namespace clearhouse::http {
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
-  int port = 0;                            // 0 = any free port
-  std::size_t max_threads = 1024;          // connections served at once (threads start on demand)
-  std::size_t max_body_bytes = 8u << 20u;  // larger request bodies get 413
-  std::chrono::seconds read_timeout{30};   // per read of a request (headers or body)
-  std::chrono::seconds write_timeout{30};  // per write of a response
-  std::chrono::seconds keep_alive_timeout{5};  // an idle keep-alive connection is closed after it
+  int port = 0;                                // 0 = any free port
+  std::size_t io_threads = 0;                  // event-loop threads; 0 = one per core
+  std::size_t max_blocking_threads = 1024;     // HttpHandlers and BodyProducers at once
+  std::size_t max_connections = 10'000;        // open connections, all clients
+  std::size_t max_connections_per_client = 0;  // open connections from one address; 0 = no limit
+  std::size_t max_body_bytes = 8u << 20u;      // larger request bodies get 413
+  std::size_t max_header_bytes = 16u << 10u;   // request line and header fields
+  std::size_t max_header_count = 100;
+  std::size_t max_url_bytes = 8u << 10u;
+  std::chrono::milliseconds header_timeout{10'000};     // the whole header section
+  std::chrono::milliseconds body_timeout{30'000};       // the whole body
+  std::chrono::milliseconds write_timeout{30'000};      // each write of a response
+  std::chrono::milliseconds keep_alive_timeout{5'000};  // idle wait for the next request
   std::size_t keep_alive_max_requests = 1000;  // requests on one connection before it is closed
+  // Sees each request's head (body empty) before its body is read; a response it returns is sent
+  // and the connection closed. Runs on the event loop: must not block.
+  std::function<std::optional<HttpResponse>(const HttpRequest& head)> admit_head{};
 };
 
 // bind() failed: the address is in use, or the host does not resolve to a local address.
@@ -50,6 +76,7 @@ class HttpBindError : public std::runtime_error {
 class HttpServer {
  public:
   HttpServer(HttpServerOptions options, HttpHandler handler);
+  HttpServer(HttpServerOptions options, AsyncHttpHandler handler);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -66,6 +93,8 @@ class HttpServer {
 
   [[nodiscard]] int port() const;
   [[nodiscard]] const HttpServerOptions& options() const;
+  // Connections open now (for metrics and tests).
+  [[nodiscard]] std::size_t open_connections() const;
 
  private:
   struct Impl;

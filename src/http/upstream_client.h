@@ -30,10 +30,11 @@
 namespace clearhouse::http {
 
 struct UpstreamEndpoint {
-  std::string name;      // for messages and metrics
-  std::string base_url;  // http[s]://host[:port][/prefix]; https verifies the server's certificate
-                         // against the system's CA store (cpp-httplib built with OpenSSL)
-  std::string api_key;   // "" = no Authorization header
+  std::string name{};  // for messages and metrics
+  std::string
+      base_url{};         // http[s]://host[:port][/prefix]; https verifies the server's certificate
+                          // against the system's CA store (cpp-httplib built with OpenSSL)
+  std::string api_key{};  // "" = no Authorization header
   double connect_timeout_seconds = 5.0;
   double read_timeout_seconds = 120.0;
   double total_timeout_seconds = 600.0;

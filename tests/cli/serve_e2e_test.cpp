@@ -177,7 +177,7 @@ TEST(ServeE2E, SigtermLetsAStreamInFlightFinishThenExitsZeroWithNothingOpen) {
   EXPECT_NE(run.serve_log.find("0 still reserved"), std::string::npos) << run.serve_log;
 }
 
-TEST(ServeE2E, PastTheGracePeriodAStreamIsCutAndSettledWithWhatItGenerated) {
+TEST(ServeE2E, PastTheGracePeriodAStreamIsCutAndChargedItsReservation) {
   const auto dir = clearhouse::testing::scratch_dir();
   // 100 tokens at 10 per second would take 10 s; the grace period is 0.2 s.
   const DrainRun run =
@@ -192,8 +192,9 @@ TEST(ServeE2E, PastTheGracePeriodAStreamIsCutAndSettledWithWhatItGenerated) {
   const auto record = record_after_exit(dir, run.stream.request_id);
   ASSERT_TRUE(record.has_value()) << run.stream.request_id;
   EXPECT_EQ(record->state, ledger::RequestState::kSettled);
-  // Charged for what was generated and relayed: exactly the tokens the client received.
-  EXPECT_EQ(record->used_tokens, received);
+  // Charged the whole reservation: the upstream may have generated more than arrived before the
+  // cut (nothing tells how much), and spend that may have happened is never forgotten.
+  EXPECT_EQ(record->used_tokens, 100);
 }
 
 }  // namespace

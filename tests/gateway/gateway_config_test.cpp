@@ -199,7 +199,7 @@ TEST(GatewayConfig, MinimalConfigTakesTheDocumentedDefaults) {
   EXPECT_EQ(c.limits.max_body_bytes, 1u << 20);
   EXPECT_DOUBLE_EQ(c.limits.header_timeout_seconds, 10.0);
   EXPECT_DOUBLE_EQ(c.limits.idle_timeout_seconds, 5.0);
-  EXPECT_EQ(c.limits.max_connections, 2048u);
+  EXPECT_EQ(c.limits.max_connections, 10000u);
   EXPECT_EQ(c.limits.max_json_depth, 64);
   EXPECT_DOUBLE_EQ(c.limits.shutdown_grace_seconds, 30.0);
   ASSERT_EQ(c.upstreams.size(), 1u);

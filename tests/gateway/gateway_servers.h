@@ -50,11 +50,12 @@ class ReplayServer {
 // A Gateway built from gateway_args (Gateway's constructor arguments), served with server_options.
 class GatewayServer {
  public:
+  // As `serve` does: the API key is checked on the request's head.
   template <typename... GatewayArgs>
   explicit GatewayServer(http::HttpServerOptions server_options, GatewayArgs&&... gateway_args)
       : gateway_(std::forward<GatewayArgs>(gateway_args)...),
-        server_(std::move(server_options),
-                [this](const http::HttpRequest& r) { return gateway_.handle(r); }) {
+        server_(with_admit_head(std::move(server_options)),
+                [this](const http::HttpRequest& r) { return gateway_.handle_async(r); }) {
     port_ = server_.bind();
     server_.start();
   }
@@ -64,10 +65,18 @@ class GatewayServer {
 
   [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] Gateway& gateway() { return gateway_; }
+  [[nodiscard]] const http::HttpServer& server() const { return server_; }
   // Stops serving (waits for the requests being answered), keeping the gateway.
   void stop() { server_.stop(); }
 
  private:
+  http::HttpServerOptions with_admit_head(http::HttpServerOptions options) {
+    options.admit_head = [this](const http::HttpRequest& head) {
+      return gateway_.admit_head(head);
+    };
+    return options;
+  }
+
   Gateway gateway_;
   http::HttpServer server_;
   int port_ = 0;

@@ -265,9 +265,8 @@ class GatewayRig {
     if (options.configure) options.configure(config_);
 
     ledger_ = std::make_unique<ledger::Ledger>(ledger::Ledger::open(config_.ledger_path, clock_));
-    http::HttpServerOptions server_options;
-    server_options.max_body_bytes = config_.limits.max_body_bytes;
-    gateway_ = std::make_unique<GatewayServer>(server_options, config_, *ledger_, clock_);
+    gateway_ =
+        std::make_unique<GatewayServer>(front_door_options(config_), config_, *ledger_, clock_);
   }
 
   ~GatewayRig() {

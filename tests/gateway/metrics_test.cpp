@@ -347,7 +347,7 @@ TEST(GatewayMetrics, RendersAValidExpositionWithEveryFamily) {
       EXPECT_TRUE(name.ends_with("_total")) << name;
     }
   }
-  EXPECT_EQ(e.types.size(), 22u);
+  EXPECT_EQ(e.types.size(), 23u);
   EXPECT_EQ(e.value("clearhouse_ledger_unapplied_writes", {}), 42);
   EXPECT_EQ(e.value("clearhouse_ledger_apply_failures_total", {}), 2);
   EXPECT_EQ(e.value("clearhouse_requests_total", {{"route", "chat_completions"}, {"code", "200"}}),

@@ -34,8 +34,10 @@ inline std::string slurp(const std::filesystem::path& path) {
 // (kind "run"); each call empties the directory of that kind.
 inline std::filesystem::path scratch_dir(const std::string& kind = "test") {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name =
-      std::string("clearhouse-") + kind + "-" + info->test_suite_name() + "-" + info->name();
+  // The pid too: two test processes of the same suite (two checkouts, a repeated run) never share
+  // a directory.
+  std::string name = std::string("clearhouse-") + kind + "-" + info->test_suite_name() + "-" +
+                     info->name() + "-" + std::to_string(::getpid());
   std::replace(name.begin(), name.end(), '/', '_');
   auto dir = std::filesystem::temp_directory_path() / name;
   std::filesystem::remove_all(dir);

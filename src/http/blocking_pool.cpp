@@ -1,0 +1,47 @@
+#include "http/blocking_pool.h"
+
+#include <algorithm>
+
+namespace clearhouse::http {
+
+BlockingPool::BlockingPool(std::size_t max_threads)
+    : max_threads_(std::max<std::size_t>(1, max_threads)) {}
+
+BlockingPool::~BlockingPool() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    shutdown_ = true;
+    threads.swap(threads_);
+  }
+  cond_.notify_all();
+  for (auto& t : threads) t.join();
+}
+
+void BlockingPool::enqueue(std::function<void()> job) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  jobs_.push_back(std::move(job));
+  if (jobs_.size() > idle_ && threads_.size() < max_threads_) {
+    threads_.emplace_back([this] { work(); });
+  } else {
+    cond_.notify_one();
+  }
+}
+
+void BlockingPool::work() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      ++idle_;
+      cond_.wait(lock, [this] { return !jobs_.empty() || shutdown_; });
+      --idle_;
+      if (jobs_.empty()) return;  // shut down with nothing left to do
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+  }
+}
+
+}  // namespace clearhouse::http
