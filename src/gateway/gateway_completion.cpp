@@ -83,7 +83,8 @@ Forward prepare_forward(const Gateway::Impl& g, const Admission& a, const Flight
                         openai::Endpoint endpoint) {
   const UpstreamConfig& target = g.config.upstreams[flight.upstream()];
   return {std::string(openai::endpoint_path(endpoint)),
-          openai::upstream_body(a.request, a.cap, target.model).dump(),
+          openai::upstream_body(a.request, a.cap, target.model, g.config.limits.extra_length_fields)
+              .dump(),
           {{"x-clearhouse-request-id", flight.id()},
            {"x-clearhouse-cap", std::to_string(a.cap)},
            {"x-clearhouse-upstream", target.name}}};
