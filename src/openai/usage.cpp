@@ -2,35 +2,36 @@
 
 #include <cassert>
 #include <cmath>
-#include <limits>
 
 namespace clearhouse::openai {
 namespace {
 
 using nlohmann::json;
 
+constexpr std::string_view kTooLarge = "completion_tokens is more than any request generates";
+
 // A whole number of tokens from a JSON number, or the reason it is not one.
 ReportedUsage count_from(const json& value) {
   if (value.is_number_unsigned()) {
     const std::uint64_t v = value.get<std::uint64_t>();
-    if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return ReportedUsage::implausible_because("completion_tokens is beyond any count");
+    if (v > static_cast<std::uint64_t>(kMaxPlausibleTokens)) {
+      return ReportedUsage::implausible_because(kTooLarge);
     }
     return ReportedUsage::of(static_cast<std::int64_t>(v));
   }
   if (value.is_number_integer()) {
     const std::int64_t v = value.get<std::int64_t>();
     if (v < 0) return ReportedUsage::implausible_because("completion_tokens is negative");
+    if (v > kMaxPlausibleTokens) return ReportedUsage::implausible_because(kTooLarge);
     return ReportedUsage::of(v);
   }
   if (value.is_number_float()) {
-    // 512.0 is a whole number (as the request parser accepts it in max_tokens); 1e18 is too, and
-    // the caller compares it with what the request could generate.
+    // 512.0 is a whole number (as the request parser takes 512.0 in max_tokens). The range is
+    // checked first: converting a double beyond int64 (1e300) is undefined behaviour.
     const double d = value.get<double>();
     if (!(d >= 0.0)) return ReportedUsage::implausible_because("completion_tokens is negative");
-    // 2^63 as a double; converting anything at or above it to int64 is undefined behaviour.
-    if (d >= 9223372036854775808.0) {
-      return ReportedUsage::implausible_because("completion_tokens is beyond any count");
+    if (d > static_cast<double>(kMaxPlausibleTokens)) {
+      return ReportedUsage::implausible_because(kTooLarge);
     }
     if (d != std::floor(d)) {
       return ReportedUsage::implausible_because("completion_tokens is not a whole number");
@@ -43,7 +44,7 @@ ReportedUsage count_from(const json& value) {
 }  // namespace
 
 ReportedUsage ReportedUsage::of(std::int64_t tokens) {
-  assert(tokens >= 0);
+  assert(tokens >= 0 && tokens <= kMaxPlausibleTokens);
   ReportedUsage u;
   u.tokens_ = tokens;
   return u;

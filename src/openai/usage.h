@@ -2,9 +2,10 @@
 // absent (no usage, or no completion_tokens, or null), a token count, or implausible. The gateway
 // settles a request with what its upstream reported, so a report must never be clamped or thrown
 // on: a value that cannot be a count of generated tokens (negative, fractional, not a number,
-// beyond int64) is kept as implausible with the reason, and the caller treats it as the upstream's
-// protocol error (gateway/charge.h). Whether a count is plausible for one request (at most what
-// the request could generate) is the caller's to check: the parser does not know the cap.
+// above kMaxPlausibleTokens, like 1e18) is kept as implausible with the reason, and the caller
+// treats it as the upstream's protocol error (gateway/charge.h). Whether a count is plausible for
+// one request (at most what the request could generate) is the caller's to check: the parser does
+// not know the cap.
 //
 // Units: completion (output) tokens. Thread-safety: plain values and pure functions.
 //
@@ -20,14 +21,18 @@
 
 namespace clearhouse::openai {
 
+// No request generates more tokens than this (2^40, the ledger's own bound on one call); a larger
+// count is implausible whatever the request.
+inline constexpr std::int64_t kMaxPlausibleTokens = std::int64_t{1} << 40;
+
 class ReportedUsage {
  public:
-  ReportedUsage() = default;  // absent
-  [[nodiscard]] static ReportedUsage of(std::int64_t tokens);  // tokens >= 0
+  ReportedUsage() = default;                                   // absent
+  [[nodiscard]] static ReportedUsage of(std::int64_t tokens);  // 0 <= tokens <= the bound
   // `problem` must be a string with static storage (a literal): it is kept as a view.
   [[nodiscard]] static ReportedUsage implausible_because(std::string_view problem);
 
-  // The count, when one was reported and is a whole number >= 0.
+  // The count, when one was reported and is a whole number in [0, kMaxPlausibleTokens].
   [[nodiscard]] std::optional<std::int64_t> tokens() const { return tokens_; }
   [[nodiscard]] bool implausible() const { return !problem_.empty(); }
   [[nodiscard]] bool absent() const { return !tokens_ && !implausible(); }

@@ -33,9 +33,7 @@ class HostileUpstream {
   HostileUpstream(const HostileUpstream&) = delete;
   HostileUpstream& operator=(const HostileUpstream&) = delete;
 
-  [[nodiscard]] std::string base_url() const {
-    return "http://127.0.0.1:" + std::to_string(port_);
-  }
+  [[nodiscard]] std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
   // The usage.completion_tokens values of the next answers (none: no usage at all).
   void script(std::vector<nlohmann::json> completion_tokens) {
@@ -65,13 +63,12 @@ class HostileUpstream {
     const bool stream = body.is_object() && body.value("stream", false);
     http::HttpResponse response;
     if (!stream) {
-      nlohmann::json whole = {
-          {"id", "hostile-1"},
-          {"object", "chat.completion"},
-          {"choices",
-           {{{"index", 0},
-             {"message", {{"role", "assistant"}, {"content", "four"}}},
-             {"finish_reason", "stop"}}}}};
+      nlohmann::json whole = {{"id", "hostile-1"},
+                              {"object", "chat.completion"},
+                              {"choices",
+                               {{{"index", 0},
+                                 {"message", {{"role", "assistant"}, {"content", "four"}}},
+                                 {"finish_reason", "stop"}}}}};
       if (!usages.empty()) whole["usage"] = usage(usages.front());
       response.body = whole.dump();
       return response;

@@ -1,7 +1,7 @@
-// The one-writer lock follows the ledger file, not its name (writer_lock.h): a second writer through
-// a symlink or a hard link, in this process or in another one, is refused with LedgerError before
-// it touches anything (no SQLite side files, no journal files, budgets and open requests intact),
-// while readers keep working.
+// The one-writer lock follows the ledger file, not its name (writer_lock.h): a second writer
+// through a symlink or a hard link, in this process or in another one, is refused with LedgerError
+// before it touches anything (no SQLite side files, no journal files, budgets and open requests
+// intact), while readers keep working.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -98,7 +98,7 @@ TEST(StreamRelay, ADifferentSecondReportMakesTheUsageImplausible) {
   EXPECT_EQ(same.tokens_generated(200), 150);
 }
 
-TEST(StreamRelay, AbsurdUsageIsImplausibleOrLeftToTheCallerNeverClamped) {
+TEST(StreamRelay, AbsurdUsageIsImplausibleNeverClamped) {
   StreamRelay negative(false);
   (void)negative.feed(usage_chunk(-5));
   EXPECT_TRUE(negative.reported_completion_tokens().implausible());
@@ -106,8 +106,13 @@ TEST(StreamRelay, AbsurdUsageIsImplausibleOrLeftToTheCallerNeverClamped) {
 
   StreamRelay huge(true);
   (void)huge.feed(usage_chunk(1e18));
-  EXPECT_EQ(huge.reported_completion_tokens(), ReportedUsage::of(1'000'000'000'000'000'000));
+  EXPECT_TRUE(huge.reported_completion_tokens().implausible());
   EXPECT_EQ(huge.tokens_generated(64), 64);
+
+  StreamRelay more(true);  // more than this cap, not more than any request: the caller decides
+  (void)more.feed(usage_chunk(1000));
+  EXPECT_EQ(more.reported_completion_tokens(), ReportedUsage::of(1000));
+  EXPECT_EQ(more.tokens_generated(64), 64);
 }
 
 }  // namespace

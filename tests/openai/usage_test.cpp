@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -14,17 +13,18 @@ namespace {
 using nlohmann::json;
 
 ReportedUsage of_text(const std::string& completion_tokens) {
-  return reported_usage(json::parse(R"({"usage": {"completion_tokens": )" + completion_tokens + "}}"));
+  return reported_usage(
+      json::parse(R"({"usage": {"completion_tokens": )" + completion_tokens + "}}"));
 }
 
 TEST(ReportedUsage, WholeNumbersAreCounts) {
   EXPECT_EQ(of_text("0"), ReportedUsage::of(0));
   EXPECT_EQ(of_text("512"), ReportedUsage::of(512));
   EXPECT_EQ(of_text("512.0"), ReportedUsage::of(512));  // as the request parser takes 512.0
-  // Whole, and far beyond any request: the caller compares it with the reservation (charge.h).
-  EXPECT_EQ(of_text("1e18"), ReportedUsage::of(1'000'000'000'000'000'000));
-  EXPECT_EQ(of_text("1000000000000000000"), ReportedUsage::of(1'000'000'000'000'000'000));
-  EXPECT_EQ(of_text("9223372036854775807"), ReportedUsage::of(INT64_MAX));
+  EXPECT_EQ(of_text("1099511627776"), ReportedUsage::of(kMaxPlausibleTokens));
+  // Larger than a cap can be, but not than any request: the caller compares it with what the
+  // request could generate (gateway/charge.h).
+  EXPECT_EQ(of_text("100000"), ReportedUsage::of(100'000));
 }
 
 TEST(ReportedUsage, NoUsageIsAbsent) {
@@ -37,14 +37,18 @@ TEST(ReportedUsage, NoUsageIsAbsent) {
 }
 
 TEST(ReportedUsage, AnythingElseIsImplausibleWithAReason) {
-  for (const char* bad : {"-1", "-0.5", "12.5", "1e300", "-1e300", "18446744073709551615",
-                          "9223372036854775808", "\"12\"", "true", "[12]", "{}"}) {
+  for (const char* bad : {"-1", "-0.5", "12.5", "1e18", "1000000000000000000", "1099511627777",
+                          "1e300", "-1e300", "18446744073709551615", "9223372036854775808",
+                          "9223372036854775807", "\"12\"", "true", "[12]", "{}"}) {
     const ReportedUsage u = of_text(bad);
     EXPECT_TRUE(u.implausible()) << bad;
     EXPECT_FALSE(u.problem().empty()) << bad;
     EXPECT_EQ(u.tokens(), std::nullopt) << bad;
   }
   EXPECT_EQ(of_text("-3").problem(), "completion_tokens is negative");
+  EXPECT_EQ(of_text("1e18").problem(), "completion_tokens is more than any request generates");
+  EXPECT_EQ(of_text("0.5").problem(), "completion_tokens is not a whole number");
+  EXPECT_EQ(of_text("\"7\"").problem(), "completion_tokens is not a number");
   EXPECT_TRUE(reported_usage(json::parse(R"({"usage": "lots"})")).implausible());
 }
 
