@@ -6,10 +6,9 @@
 // The gateway always asks the upstream for usage in streams (stream_options.include_usage), because
 // the ledger must settle what was generated (usage.h: a report that cannot be a token count, or a
 // second report that differs from the first, is kept as implausible, never clamped). A client that
-// did not ask for it must not see it: the
-// relay drops the usage-only chunk (empty `choices`) and removes `usage` from other chunks. Events
-// the relay cannot parse as JSON are passed on unchanged. Pure: no I/O; one relay per stream, not
-// shared between threads.
+// did not ask for it must not see it: the relay drops the usage-only chunk (empty `choices`) and
+// removes `usage` from other chunks. Events the relay cannot parse as JSON are passed on unchanged.
+// Pure: no I/O; one relay per stream, not shared between threads.
 //
 //   StreamRelay relay(/*client_wants_usage=*/false);
 //   client.write(relay.feed(upstream_bytes));            // complete events only
