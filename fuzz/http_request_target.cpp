@@ -14,10 +14,8 @@ void require(bool condition, const char* invariant) {
 }
 
 // Small limits, so that inputs of a few kilobytes reach every one of them.
-constexpr RequestLimits kLimits{.max_header_bytes = 1024,
-                                .max_header_count = 16,
-                                .max_url_bytes = 128,
-                                .max_body_bytes = 2048};
+constexpr RequestLimits kLimits{
+    .max_header_bytes = 1024, .max_header_count = 16, .max_url_bytes = 128, .max_body_bytes = 2048};
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // The HTTP request fuzz target's logic, shared by the libFuzzer binary (http_request_fuzz.cpp,
-// built with clang by scripts/fuzz.sh) and the corpus replay test (tests/http/fuzz_corpus_test.cpp).
+// built with clang by scripts/fuzz.sh) and the corpus replay test
+// (tests/http/fuzz_corpus_test.cpp).
 //
 // One input (arbitrary bytes, treated as what a client sends on a connection) goes through the
 // server's own parser settings and checks (http/request_head.h: parse_request with small limits,
@@ -23,7 +24,7 @@ class HttpFuzzFinding : public std::logic_error {
 };
 
 struct HttpRequestOutcome {
-  bool parsed = false;  // a whole request came out
+  bool parsed = false;      // a whole request came out
   int rejected_status = 0;  // else the status the server would answer
 };
 

@@ -1,5 +1,6 @@
 #include "fuzz/request_parser_target.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -9,6 +10,7 @@
 #include "http/http.h"
 #include "http/sse.h"
 #include "openai/request.h"
+#include "openai/stream_relay.h"
 
 namespace clearhouse::openai {
 namespace {
@@ -48,7 +50,6 @@ void check_request(const openai::CompletionRequest& r, openai::Endpoint endpoint
   require(r.body == body, "the request keeps the client's whole body");
   require(r.n >= 1 && r.n <= openai::kMaxChoices, "n in [1, kMaxChoices]");
   require(r.best_of >= 1 && r.best_of <= openai::kMaxChoices, "best_of in [1, kMaxChoices]");
-  require(endpoint == openai::Endpoint::kCompletions || r.best_of == 1, "chat has no best_of");
   require(r.generations() >= r.n && r.generations() >= r.best_of, "generations = max(n, best_of)");
   require(r.prompt_chars >= 0, "prompt_chars >= 0");
   require(endpoint == openai::Endpoint::kChat ? r.messages >= 1 : r.messages == 0, "message count");
@@ -84,10 +85,17 @@ void check_request(const openai::CompletionRequest& r, openai::Endpoint endpoint
     require(upstream.contains("stream_options") && upstream.at("stream_options").is_object() &&
                 upstream.at("stream_options").value("include_usage", false),
             "streams ask for usage");
+    require(!upstream.at("stream_options").contains("continuous_usage_stats"),
+            "streams ask for one usage report");
+  }
+  for (const std::string_view field : openai::kVendorLengthFields) {
+    require(!upstream.contains(std::string(field)), "vendor length fields never reach upstream");
   }
   for (const auto& [key, value] : body.items()) {
     if (key == "model" || key == "max_tokens" || key == "max_completion_tokens" ||
-        key == "stream_options") {
+        key == "stream_options" ||
+        std::find(openai::kVendorLengthFields.begin(), openai::kVendorLengthFields.end(), key) !=
+            openai::kVendorLengthFields.end()) {
       continue;
     }
     require(upstream.contains(key) && upstream.at(key) == value,
@@ -129,6 +137,33 @@ std::size_t check_sse(std::string_view bytes) {
   return events.size();
 }
 
+void check_usage(const openai::ReportedUsage& usage) {
+  require(!usage.tokens() || *usage.tokens() >= 0, "a usage count is >= 0");
+  require(usage.implausible() == !usage.problem().empty(), "implausible usage says why");
+  require(!(usage.implausible() && usage.tokens()), "implausible usage has no count");
+}
+
+// The same bytes as an upstream's answer: a whole response, and a stream through the relay.
+// Returns true when either reported usage (a count or an implausible report).
+bool check_upstream_answer(std::string_view bytes) {
+  std::string text;
+  const openai::ReportedUsage whole = openai::completion_usage(bytes, &text);
+  check_usage(whole);
+  bool reported = !whole.absent();
+  constexpr std::int64_t kCap = 512;
+  for (const bool client_wants_usage : {false, true}) {
+    openai::StreamRelay relay(client_wants_usage);
+    (void)relay.feed(bytes);
+    const openai::ReportedUsage& streamed = relay.reported_completion_tokens();
+    check_usage(streamed);
+    const std::int64_t settled = relay.tokens_generated(kCap);
+    require(settled >= 0 && settled <= kCap, "a stream settles within [0, cap]");
+    require(!streamed.implausible() || settled == kCap, "implausible stream usage settles the cap");
+    reported = reported || !streamed.absent();
+  }
+  return reported;
+}
+
 }  // namespace
 
 RequestParserOutcome run_request_parser_input(std::string_view bytes) {
@@ -138,6 +173,7 @@ RequestParserOutcome run_request_parser_input(std::string_view bytes) {
   outcome.chat = try_parse_request(bytes, openai::Endpoint::kChat, body);
   outcome.completions = try_parse_request(bytes, openai::Endpoint::kCompletions, body);
   outcome.sse_events = check_sse(bytes);
+  outcome.usage_reported = check_upstream_answer(bytes);
   return outcome;
 }
 

@@ -6,9 +6,11 @@
 // One input (arbitrary bytes, treated as a request body) goes through everything a client controls
 // before the gateway decides on a request: parse_json_body, parse_completion_request for both
 // endpoints, upstream_body for what parsed, and SseParser (the same bytes as an upstream's stream,
-// fed whole and in pieces). Expected outcome: each step succeeds or throws HttpError 400. A finding
-// is anything else: another exception escaping, a broken invariant (thrown as FuzzFinding), or a
-// crash or sanitizer report. The invariants checked are listed in request_parser_target.cpp.
+// fed whole and in pieces); and, as an upstream's answer, the usage parsers the ledger settles from
+// (completion_usage for a whole response, StreamRelay for a stream). Expected outcome: each step
+// succeeds or throws HttpError 400. A finding is anything else: another exception escaping, a
+// broken invariant (thrown as FuzzFinding), or a crash or sanitizer report. The invariants checked
+// are listed in request_parser_target.cpp.
 //
 // Thread-safety: none needed; the function keeps no state.
 //
@@ -32,6 +34,8 @@ struct RequestParserOutcome {
   bool chat = false;           // openai::parse_completion_request(kChat) accepted them
   bool completions = false;    // openai::parse_completion_request(kCompletions) accepted them
   std::size_t sse_events = 0;  // complete SSE events in the bytes
+  bool usage_reported =
+      false;  // as an upstream's answer, the bytes report usage (even implausible)
 };
 
 [[nodiscard]] RequestParserOutcome run_request_parser_input(std::string_view bytes);

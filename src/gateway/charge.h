@@ -3,6 +3,11 @@
 // gone). Pure: the completion path gathers what it saw into an UpstreamCall and applies the Charge.
 //
 //   refused connection (nothing was sent)        release the reservation
+//   usage reported that cannot be true: not a    the whole reservation, as the upstream's protocol
+//   whole number >= 0, reported twice with       error (Charge::protocol_error; the Flight logs and
+//   different values, or more than the request   counts it): an upstream that lies about usage is
+//   could generate (the reservation, cap x       never believed, in either direction
+//   choices)
 //   usage reported by the upstream               that usage
 //   an error answer (4xx/5xx) without usage      0 (the upstream refused the request)
 //   sent, then no response head at all          the whole reservation (nothing tells what was
@@ -19,15 +24,17 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "http/upstream_client.h"
+#include "openai/usage.h"
 
 namespace clearhouse::gateway {
 
 struct UpstreamCall {
   http::UpstreamFailure failure = http::UpstreamFailure::kNone;
   int status = 0;                        // the upstream's HTTP status; 0 = no response head
-  std::optional<std::int64_t> reported;  // completion tokens the upstream reported
+  openai::ReportedUsage reported = {};   // completion tokens the upstream reported
   std::optional<std::int64_t> observed;  // tokens counted or estimated from what arrived
   std::int64_t reserved = 0;             // the reservation, tokens
 };
@@ -35,6 +42,9 @@ struct UpstreamCall {
 struct Charge {
   bool release = false;     // true: release the reservation (nothing was spent)
   std::int64_t tokens = 0;  // else: settle this many tokens
+  // Not empty: the upstream broke the protocol (what it did, for a log line: no bytes of its
+  // answer, no secrets); `tokens` is then the whole reservation.
+  std::string protocol_error = {};
 };
 
 [[nodiscard]] Charge charge_for(const UpstreamCall& call);

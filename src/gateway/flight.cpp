@@ -11,16 +11,7 @@ Flight::Flight(Gateway::Impl& g) : g_(g) {
 }
 
 Flight::~Flight() {
-  if (reserved_ && !closed_) {
-    try {
-      release();
-    } catch (const std::exception& e) {
-      // Nowhere to report it from a destructor: the reservation stays open, and the next start
-      // reconciles it (counted in full: the safe side). The ledger's metrics show the failure.
-      std::fprintf(stderr, "gateway: request %s: could not release its reservation: %s\n",
-                   id_.c_str(), e.what());
-    }
-  }
+  if (reserved_ && !closed_) release();  // never throws: close_in_ledger catches the ledger's
   g_.leave();
 }
 
@@ -37,31 +28,71 @@ void Flight::reserved(std::string id, std::size_t upstream, AuctionPick pick, st
 }
 
 void Flight::settle(std::int64_t used) {
-  if (closed_) return;
+  finish(/*release=*/false, used);
+}
+
+void Flight::close(const Charge& charge) {
+  if (!charge.protocol_error.empty() && reserved_ && !closed_) {
+    g_.metrics.count_upstream_protocol_error(name());
+    std::fprintf(stderr,
+                 "gateway: upstream '%s' broke the protocol on request %s: %s; charged its whole "
+                 "reservation (%lld tokens)\n",
+                 name().c_str(), id_.c_str(), charge.protocol_error.c_str(),
+                 static_cast<long long>(tokens_));
+  }
+  finish(charge.release, charge.tokens);
+}
+
+void Flight::release() {
+  finish(/*release=*/true, 0);
+}
+
+void Flight::finish(bool release, std::int64_t used) {
+  if (!reserved_ || closed_) return;
   closed_ = true;
-  g_.open_reservations.fetch_sub(1);
+  // Counted open while the ledger holds it open: only a close the ledger took ends it.
+  if (close_in_ledger(release, used)) g_.open_reservations.fetch_sub(1);
+}
+
+bool Flight::close_in_ledger(bool release, std::int64_t used) {
+  try {
+    if (release) {
+      const ledger::CloseResult r = g_.ledger.release(id_);
+      if (r.status == ledger::CloseStatus::kClosed) {
+        g_.metrics.add_tokens_released(r.released_tokens);
+      }
+    } else {
+      settle_in_ledger(used);
+    }
+    return true;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr,
+                 "gateway: request %s: the ledger refused to %s it (%s); charging its whole "
+                 "reservation (%lld tokens) instead\n",
+                 id_.c_str(), release ? "release" : "settle", e.what(),
+                 static_cast<long long>(tokens_));
+  }
+  try {
+    settle_in_ledger(tokens_);
+    return true;
+  } catch (const std::exception& e) {
+    g_.metrics.count_ledger_close_failure();
+    std::fprintf(stderr,
+                 "gateway: request %s: the ledger refused its whole reservation too (%s); it stays "
+                 "open until the next start reconciles it (counted in full)\n",
+                 id_.c_str(), e.what());
+  }
+  return false;
+}
+
+void Flight::settle_in_ledger(std::int64_t used) {
   const double usd = g_.auction.payment_usd(pick_, cap_, used);
   const ledger::CloseResult r = g_.ledger.settle(id_, used, usd);
+  if (r.status != ledger::CloseStatus::kClosed) return;  // closed before: counted then
   g_.metrics.add_tokens_used(r.used_tokens);
   g_.metrics.add_tokens_released(r.released_tokens);
   g_.metrics.add_payment_usd(name(), usd);
   g_.pacer.record_usage(tokens_, r.used_tokens);
-}
-
-void Flight::close(const Charge& charge) {
-  if (charge.release) {
-    release();
-  } else {
-    settle(charge.tokens);
-  }
-}
-
-void Flight::release() {
-  if (closed_) return;
-  closed_ = true;
-  g_.open_reservations.fetch_sub(1);
-  const ledger::CloseResult r = g_.ledger.release(id_);
-  g_.metrics.add_tokens_released(r.released_tokens);
 }
 
 const std::string& Flight::name() const {

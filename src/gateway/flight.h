@@ -3,6 +3,15 @@
 // the ledger exactly once: whoever ends the request calls settle(), close() or release(); a Flight
 // destroyed without either (a stream whose producer never ran) releases its reservation.
 //
+// Closing never throws what the ledger throws (a refused journal write, a value out of its range):
+// when the ledger refuses the close, the Flight settles the whole reservation instead (the safe
+// side); when it refuses that too, the reservation stays open in the ledger (the next start
+// reconciles it, counted in full), and the Flight logs it, counts it
+// (clearhouse_ledger_close_failures_total) and keeps counting it in open_reservations, so the
+// gauge says what the ledger holds. A Charge carrying an upstream's protocol error (charge.h) is
+// logged (one stderr line: request id, upstream, what it did) and counted
+// (clearhouse_upstream_protocol_errors_total{upstream}).
+//
 // Units: tokens; USD for the auction's payment. Thread-safety: one Flight is used by one request at
 // a time (its handler, then its stream), never concurrently.
 #pragma once
@@ -28,7 +37,7 @@ class Flight {
                 std::int64_t tokens);
   // used: tokens the upstream generated (may exceed the reservation only if it ignored the cap).
   void settle(std::int64_t used);
-  // Settles or releases, as the charge says.
+  // Settles or releases, as the charge says; logs and counts its protocol error, if any.
   void close(const Charge& charge);
   void release();
 
@@ -39,6 +48,12 @@ class Flight {
   [[nodiscard]] const std::string& name() const;
 
  private:
+  // Closes the reservation in the ledger (settles `used`, or releases), falling back to settling
+  // the whole reservation; false when the ledger refused both (the reservation is still open).
+  bool close_in_ledger(bool release, std::int64_t used);
+  void settle_in_ledger(std::int64_t used);
+  void finish(bool release, std::int64_t used);
+
   Gateway::Impl& g_;
   std::string id_;
   std::size_t upstream_ = 0;

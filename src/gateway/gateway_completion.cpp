@@ -86,7 +86,8 @@ Forward prepare_forward(const Gateway::Impl& g, const Admission& a, const Flight
                         openai::Endpoint endpoint) {
   const UpstreamConfig& target = g.config.upstreams[flight.upstream()];
   return {std::string(openai::endpoint_path(endpoint)),
-          openai::upstream_body(a.request, a.cap, target.model).dump(),
+          openai::upstream_body(a.request, a.cap, target.model, g.config.limits.extra_length_fields)
+              .dump(),
           {{"x-clearhouse-request-id", flight.id()},
            {"x-clearhouse-cap", std::to_string(a.cap)},
            {"x-clearhouse-upstream", target.name}}};
@@ -189,11 +190,11 @@ http::Task<bool> relay_stream(Gateway::Impl& g, StreamState& state, http::AsyncB
       reply.failure == http::UpstreamFailure::kNone && (reply.status < 200 || reply.status >= 300);
   UpstreamCall call = call_so_far(reply.failure, reply.status);
   if (error_answer) call.reported = openai::completion_usage(error_bytes, nullptr);
-  if (aborted || over_cap) call.observed.reset();  // the whole reservation (charge.h)
+  if (aborted) call.observed.reset();  // the whole reservation (charge.h)
   if (over_cap) {
-    call.reported.reset();
-    std::fprintf(stderr, "gateway: upstream '%s' streamed past the cap of request %s; cut\n",
-                 name.c_str(), flight.id().c_str());
+    // A protocol error of the upstream: the whole reservation, logged and counted by the Flight.
+    call.reported =
+        openai::ReportedUsage::implausible_because("it streamed past the cap it was sent");
   }
   flight.close(charge_for(call));
   const bool complete =

@@ -14,6 +14,7 @@
 #include "config/config_values.h"
 #include "config/yaml_fields.h"
 #include "ledger/ledger.h"
+#include "openai/request.h"
 
 namespace clearhouse::gateway {
 namespace {
@@ -186,12 +187,32 @@ void read_pacer(const config::YamlField& field, PacerConfig& pacer) {
   if (auto v = map.optional("horizon_seconds")) pacer.horizon_seconds = v->integer(kWindowSeconds);
 }
 
+// Body fields removed from every request sent upstream, besides openai::kVendorLengthFields.
+std::vector<std::string> read_extra_length_fields(const config::YamlField& field) {
+  std::vector<std::string> names;
+  for (const config::YamlField& element : field.sequence()) {
+    std::string name = element.string();
+    if (!config::is_config_name(name)) {
+      element.fail_with_value("must be a body field name: 1 to 64 characters of A-Z a-z 0-9 . _ -");
+    }
+    if (openai::is_field_the_gateway_reads(name)) {
+      element.fail_with_value(
+          "names a field the gateway reads or sets itself; it cannot be removed");
+    }
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      element.fail_with_value("is listed twice");
+    }
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
 void read_limits(const config::YamlField& field, LimitsConfig& limits) {
   const config::YamlMapping map(
       field,
       {"max_body_bytes", "header_timeout_seconds", "body_timeout_seconds", "idle_timeout_seconds",
        "max_connections", "max_connections_per_client", "max_header_bytes", "max_header_count",
-       "max_url_bytes", "max_json_depth", "shutdown_grace_seconds"});
+       "max_url_bytes", "max_json_depth", "shutdown_grace_seconds", "extra_length_fields"});
   if (auto v = map.optional("max_body_bytes"))
     limits.max_body_bytes = static_cast<std::size_t>(v->integer(kCount));
   if (auto v = map.optional("header_timeout_seconds"))
@@ -221,6 +242,9 @@ void read_limits(const config::YamlField& field, LimitsConfig& limits) {
   }
   if (auto v = map.optional("shutdown_grace_seconds")) {
     limits.shutdown_grace_seconds = v->number({.min = 0.0, .max = kMaxConfigSeconds});
+  }
+  if (auto v = map.optional("extra_length_fields")) {
+    limits.extra_length_fields = read_extra_length_fields(*v);
   }
 }
 
@@ -407,7 +431,8 @@ nlohmann::json describe_config(const GatewayConfig& config) {
         {"idle_timeout_seconds", l.idle_timeout_seconds},
         {"max_connections", l.max_connections},
         {"max_json_depth", l.max_json_depth},
-        {"shutdown_grace_seconds", l.shutdown_grace_seconds}}},
+        {"shutdown_grace_seconds", l.shutdown_grace_seconds},
+        {"extra_length_fields", l.extra_length_fields}}},
       {"upstreams", std::move(upstreams)},
       {"keys", std::move(keys)},
       {"admin_enabled", !config.admin_key_sha256.empty()},

@@ -103,6 +103,10 @@ struct LimitsConfig {
   std::size_t max_url_bytes = 8u << 10u;
   int max_json_depth = 64;
   double shutdown_grace_seconds = 30.0;  // in-flight requests get this long on SIGTERM
+  // Request body fields that set the output's length on some upstream, removed from every body sent
+  // upstream besides openai::kVendorLengthFields: names of 1 to 64 characters of [A-Za-z0-9._-],
+  // each once, none the gateway reads or sets itself (openai::is_field_the_gateway_reads).
+  std::vector<std::string> extra_length_fields;
 };
 
 struct GatewayConfig {

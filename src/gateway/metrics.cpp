@@ -35,6 +35,7 @@ struct GatewayMetrics::UpstreamSeries {
   const std::string name;
   Histogram seconds;
   std::array<Counter, kUpstreamErrorKinds.size() + 1> errors;  // the last: "other"
+  Counter protocol_errors;
   prometheus::DoubleCounter payment_usd;
 };
 
@@ -107,6 +108,10 @@ void GatewayMetrics::count_upstream_error(std::string_view upstream_name, std::s
   upstream(upstream_name).errors[index_of(kUpstreamErrorKinds, kind)].add();
 }
 
+void GatewayMetrics::count_upstream_protocol_error(std::string_view upstream_name) {
+  upstream(upstream_name).protocol_errors.add();
+}
+
 void GatewayMetrics::add_tokens_reserved(std::int64_t tokens) {
   tokens_reserved_.add(token_count(tokens));
 }
@@ -127,6 +132,10 @@ void GatewayMetrics::count_budget_rejection() {
 
 void GatewayMetrics::count_client_abort() {
   client_aborts_.add();
+}
+
+void GatewayMetrics::count_ledger_close_failure() {
+  ledger_close_failures_.add();
 }
 
 void GatewayMetrics::add_payment_usd(std::string_view upstream_name, double usd) {
@@ -191,6 +200,14 @@ void GatewayMetrics::render_upstreams(TextWriter& out) const {
           {{"upstream", series->name}, {"kind", is_other ? kOther : kUpstreamErrorKinds[kind]}}, n);
     }
   }
+  out.family("clearhouse_upstream_protocol_errors_total", "counter",
+             "Answers whose reported usage cannot be true (negative, not a whole number, more than "
+             "the request could generate, revised in a stream); each is charged its whole "
+             "reservation.");
+  for (const UpstreamSeries* series : upstreams) {
+    out.sample("clearhouse_upstream_protocol_errors_total", {{"upstream", series->name}},
+               series->protocol_errors.value());
+  }
   out.family("clearhouse_upstream_payment_usd_total", "counter",
              "Money paid to each upstream, in US dollars.");
   for (const UpstreamSeries* series : upstreams) {
@@ -227,6 +244,10 @@ std::string GatewayMetrics::render(const Gauges& gauges) const {
   counter("clearhouse_client_aborts_total",
           "Streams whose client left before the end (the upstream's rest was read and charged).",
           client_aborts_);
+  counter("clearhouse_ledger_close_failures_total",
+          "Reservations the ledger refused to close, also as fully used; they stay open (and in "
+          "clearhouse_open_reservations) until the next start reconciles them.",
+          ledger_close_failures_);
 
   const auto gauge = [&out](std::string_view name, std::string_view help, auto value) {
     out.family(name, "gauge", help);

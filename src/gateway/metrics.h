@@ -4,19 +4,24 @@
 // ledger's current state from the Gauges the caller passes.
 //
 // Catalogue (all names start with clearhouse_; units are in the names):
-//   requests_total{route,code}                       counter    finished requests by HTTP status
-//   request_duration_seconds{route}                  histogram  whole request, 100 us .. 600 s
-//   added_latency_seconds                            histogram  time in the gateway itself, 50 us
-//   .. 100 ms upstream_duration_seconds{upstream}              histogram  one upstream call, 100 us
-//   .. 600 s upstream_errors_total{upstream,kind}             counter    kind:
-//   connect|timeout|status|protocol upstream_payment_usd_total{upstream}             counter    USD
-//   paid to the upstream tokens_reserved_total, tokens_used_total, tokens_released_total counter
-//   output tokens through the ledger abandoned_requests_total{action}                 counter CLEAR
-//   abandoned: reject|degrade budget_rejections_total                          counter    the
-//   ledger had no room open_streams                                     gauge      SSE responses
-//   being written shadow_price, allowance_tokens, budget_tokens, budget_remaining_tokens,
-//   reserved_tokens, open_reservations, in_flight_requests, usage_ratio   gauges read at scrape
-//   time (Gauges)
+//   requests_total{route,code}               counter    finished requests by HTTP status
+//   request_duration_seconds{route}          histogram  whole request, 100 us .. 600 s
+//   added_latency_seconds                    histogram  time in the gateway itself, 50 us .. 100 ms
+//   upstream_duration_seconds{upstream}      histogram  one upstream call, 100 us .. 600 s
+//   upstream_errors_total{upstream,kind}     counter    kind: connect|timeout|status|protocol
+//   upstream_protocol_errors_total{upstream} counter    usage reported that cannot be true
+//                                                       (charged the whole reservation)
+//   upstream_payment_usd_total{upstream}     counter    USD paid to the upstream
+//   tokens_reserved_total, tokens_used_total, tokens_released_total
+//                                            counter    output tokens through the ledger
+//   abandoned_requests_total{action}         counter    CLEAR abandoned: reject|degrade
+//   budget_rejections_total                  counter    the ledger had no room
+//   ledger_close_failures_total              counter    closes the ledger refused, also as fully
+//                                                       used (left open for the next start)
+//   open_streams                             gauge      SSE responses being written
+//   shadow_price, allowance_tokens, budget_tokens, budget_remaining_tokens, reserved_tokens,
+//   open_reservations, in_flight_requests, usage_ratio
+//                                            gauges     read at scrape time (Gauges)
 //
 // Label values come only from fixed sets and the operator's config, never from clients: there is no
 // per-key label and nothing secret. route is one of the route labels given at construction; an
@@ -90,6 +95,8 @@ class GatewayMetrics {
   void observe_upstream_seconds(std::string_view upstream, double seconds);
   // kind is one of kUpstreamErrorKinds.
   void count_upstream_error(std::string_view upstream, std::string_view kind);
+  // The upstream reported usage that cannot be true (gateway/charge.h).
+  void count_upstream_protocol_error(std::string_view upstream);
   void add_tokens_reserved(std::int64_t tokens);
   void add_tokens_used(std::int64_t tokens);
   void add_tokens_released(std::int64_t tokens);
@@ -98,6 +105,8 @@ class GatewayMetrics {
   void count_budget_rejection();
   // A client that left mid-stream (the rest of the upstream's stream is read, not forwarded).
   void count_client_abort();
+  // The ledger refused to close a reservation, also as fully used (gateway/flight.h).
+  void count_ledger_close_failure();
   void add_payment_usd(std::string_view upstream, double usd);
   void stream_opened();
   void stream_closed();
@@ -139,6 +148,7 @@ class GatewayMetrics {
   std::array<prometheus::Counter, kAbandonActions.size() + 1> abandoned_;  // the last: "other"
   prometheus::Counter budget_rejections_;
   prometheus::Counter client_aborts_;
+  prometheus::Counter ledger_close_failures_;
   std::atomic<std::int64_t> open_streams_{0};
 
   std::vector<std::unique_ptr<UpstreamSeries>> declared_upstreams_;  // fixed at construction

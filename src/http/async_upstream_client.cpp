@@ -27,7 +27,7 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using asio::use_awaitable;
 
-constexpr std::size_t kChunkBytes = 4096;              // body bytes handed to the sink at most
+constexpr std::size_t kChunkBytes = 4096;                // body bytes handed to the sink at most
 constexpr std::uint64_t kMaxResponseBytes = 1ull << 30;  // a larger response is a broken one
 constexpr std::size_t kMaxHeaderBytes = 64u << 10u;
 
@@ -71,8 +71,7 @@ class IdleConnections : public asio::execution_context::service {
   // waiting is not reusable either.
   static bool still_open(beast::tcp_stream& c) {
     char byte = 0;
-    const ssize_t n =
-        ::recv(c.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    const ssize_t n = ::recv(c.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
 
@@ -98,7 +97,8 @@ bool AsyncUpstreamClient::supports(std::string_view base_url) {
 
 AsyncUpstreamClient::AsyncUpstreamClient(UpstreamEndpoint endpoint, const base::Clock& clock)
     : endpoint_(std::move(endpoint)), clock_(clock), pools_(std::make_unique<Pools>()) {
-  static const std::regex url(R"(^http://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:([0-9]{1,5}))?(/[^?#]*)?$)");
+  static const std::regex url(
+      R"(^http://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:([0-9]{1,5}))?(/[^?#]*)?$)");
   std::smatch m;
   if (!std::regex_match(endpoint_.base_url, m, url)) {
     throw UpstreamUrlError("upstream '" + endpoint_.name + "': base_url '" + endpoint_.base_url +
@@ -128,8 +128,8 @@ Task<UpstreamReply> AsyncUpstreamClient::post(std::string_view path, std::string
   const auto executor = co_await asio::this_coro::executor;
   auto& idle = asio::use_service<IdleConnections>(asio::query(executor, asio::execution::context));
 
-  bhttp::request<bhttp::span_body<const char>> request{bhttp::verb::post, prefix_ + std::string(path),
-                                                       11};
+  bhttp::request<bhttp::span_body<const char>> request{bhttp::verb::post,
+                                                       prefix_ + std::string(path), 11};
   request.set(bhttp::field::host, host_header_);
   request.set(bhttp::field::content_type, "application/json");
   request.set(bhttp::field::accept, "application/json, text/event-stream");
@@ -152,16 +152,16 @@ Task<UpstreamReply> AsyncUpstreamClient::post(std::string_view path, std::string
     if (!reused) {
       connection = std::make_unique<beast::tcp_stream>(executor);
       tcp::resolver resolver(executor);
-      const auto endpoints = co_await resolver.async_resolve(
-          host_, port_, asio::redirect_error(use_awaitable, ec));
+      const auto endpoints =
+          co_await resolver.async_resolve(host_, port_, asio::redirect_error(use_awaitable, ec));
       if (!ec) {
         connection->expires_after(to_ns(endpoint_.connect_timeout_seconds));
         co_await connection->async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
       }
       if (ec) {
-        finish(UpstreamFailure::kConnect, "cannot connect to " + endpoint_.base_url + ": " +
-                                              (ec == beast::error::timeout ? std::string("timed out")
-                                                                           : ec.message()));
+        finish(UpstreamFailure::kConnect,
+               "cannot connect to " + endpoint_.base_url + ": " +
+                   (ec == beast::error::timeout ? std::string("timed out") : ec.message()));
         co_return reply;
       }
       connection->socket().set_option(tcp::no_delay(true), ec);
@@ -181,9 +181,10 @@ Task<UpstreamReply> AsyncUpstreamClient::post(std::string_view path, std::string
       // A reused connection the upstream closed as we wrote: the request was not read; once more
       // on a new connection.
       if (reused && ec != beast::error::timeout) continue;
-      finish(failure_of(ec), (ec == beast::error::timeout ? "no response within the timeout: "
-                                                           : "connection lost before the response: ") +
-                                 ec.message());
+      finish(failure_of(ec),
+             (ec == beast::error::timeout ? "no response within the timeout: "
+                                          : "connection lost before the response: ") +
+                 ec.message());
       co_return reply;
     }
     reply.status = parser.get().result_int();
@@ -209,7 +210,7 @@ Task<UpstreamReply> AsyncUpstreamClient::post(std::string_view path, std::string
       }
       if (ec) {
         finish(failure_of(ec), (ec == beast::error::timeout ? "the response stalled: "
-                                                             : "the response broke off: ") +
+                                                            : "the response broke off: ") +
                                    ec.message());
         co_return reply;
       }
@@ -230,10 +231,11 @@ Task<UpstreamReply> AsyncUpstreamClient::post(std::string_view path, std::string
 Task<UpstreamReply> AsyncUpstreamClient::post_collect(std::string_view path,
                                                       std::string_view body) {
   std::string collected;
-  UpstreamReply reply = co_await post(path, body, [&collected](int, std::string_view bytes) -> Task<bool> {
-    collected.append(bytes);
-    co_return true;
-  });
+  UpstreamReply reply =
+      co_await post(path, body, [&collected](int, std::string_view bytes) -> Task<bool> {
+        collected.append(bytes);
+        co_return true;
+      });
   reply.body = std::move(collected);
   co_return reply;
 }

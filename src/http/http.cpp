@@ -8,6 +8,8 @@
 #include <exception>
 #include <optional>
 
+#include "base/utf8.h"
+
 namespace clearhouse::http {
 namespace {
 
@@ -78,8 +80,12 @@ HttpResponse error_response(const HttpError& error) {
 HttpResponse json_response(int status, const nlohmann::json& body) {
   HttpResponse response;
   response.status = status;
-  response.body = body.dump();
+  response.body = to_response_text(body);
   return response;
+}
+
+std::string to_response_text(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 nlohmann::json parse_json_body(std::string_view body, int max_depth) {
@@ -99,6 +105,11 @@ nlohmann::json parse_json_body(std::string_view body, int max_depth) {
     throw HttpError(400,
                     "request body nests JSON deeper than " + std::to_string(max_depth) + " levels");
   } catch (const nlohmann::json::exception& e) {
+    // JSON text is UTF-8 (RFC 8259); say so plainly rather than quote the parser on a bad byte.
+    if (const std::optional<std::size_t> at = base::first_invalid_utf8(body)) {
+      throw HttpError(400, "request body is not valid UTF-8 (first invalid byte at offset " +
+                               std::to_string(*at) + ")");
+    }
     throw HttpError(400, std::string("request body is not valid JSON: ") + e.what());
   }
   if (!value.is_object()) throw HttpError(400, "request body must be a JSON object");

@@ -121,10 +121,16 @@ HttpResponse error_response(int status, std::string_view message, std::string_vi
 HttpResponse error_response(const HttpError& error);
 HttpResponse json_response(int status, const nlohmann::json& body);
 
+// The text of a JSON value sent to a client. Strings that echo client bytes (a path, a parse error
+// quoting the body) may hold invalid UTF-8, on which nlohmann's dump() throws: here each invalid
+// byte becomes U+FFFD instead, so building a response never throws. json_response uses it.
+[[nodiscard]] std::string to_response_text(const nlohmann::json& value);
+
 // Largest nesting depth of arrays and objects a request body may have.
 inline constexpr int kMaxJsonDepth = 64;
 
-// Parses a request body as JSON. Throws HttpError 400 for invalid JSON, for nesting deeper than
+// Parses a request body as JSON. Throws HttpError 400 (invalid_request_error) for a body that is
+// not UTF-8 (naming the offset of the first bad byte), for invalid JSON, for nesting deeper than
 // max_depth, or when the top level is not an object.
 nlohmann::json parse_json_body(std::string_view body, int max_depth = kMaxJsonDepth);
 

@@ -15,13 +15,13 @@ void apply_limits(RequestParser& parser, const RequestLimits& limits) {
 std::optional<Rejection> check_head(const RequestParser& parser, const RequestLimits& limits) {
   const auto& message = parser.get();
   if (message.target().size() > limits.max_url_bytes) {
-    return Rejection{414,
-                     "request target longer than " + std::to_string(limits.max_url_bytes) + " bytes"};
+    return Rejection{
+        414, "request target longer than " + std::to_string(limits.max_url_bytes) + " bytes"};
   }
   const auto fields = static_cast<std::size_t>(std::distance(message.begin(), message.end()));
   if (fields > limits.max_header_count) {
-    return Rejection{431, "more than " + std::to_string(limits.max_header_count) +
-                              " request header fields"};
+    return Rejection{
+        431, "more than " + std::to_string(limits.max_header_count) + " request header fields"};
   }
   return std::nullopt;
 }

@@ -60,9 +60,11 @@ WindowTotals window_totals_from_store(LedgerStore& store, std::int64_t now_ms,
 // store_mu. A read-only ledger has only the store.
 struct Ledger::Impl {
   Impl(const std::string& path, const base::Clock& c, const LedgerOptions& o)
-      : clock(c), options(o), store(path, o) {
+      : clock(c),
+        options(o),
+        writer_lock(o.read_only ? nullptr : std::make_unique<LedgerWriterLock>(path)),
+        store(path, o) {
     if (o.read_only) return;
-    writer_lock.emplace(path);
     applier = std::make_unique<JournalApplier>(store, store_mu, state_mu, o.durability);
     book.load(store, clock.now_ms());
     reader = std::make_unique<LedgerStore>(path, LedgerOptions{.read_only = true});
@@ -98,9 +100,11 @@ struct Ledger::Impl {
   LedgerOptions options;
   std::mutex state_mu;  // the book, and the applier's queue (journal_applier.h)
   std::mutex store_mu;  // the writer connection
+  // Taken before anything of the ledger is touched (a refused writer changes nothing), and released
+  // after every SQLite connection below is closed (writer_lock.h: closing its descriptor drops the
+  // process's fcntl locks on the file). Null when read-only.
+  std::unique_ptr<LedgerWriterLock> writer_lock;
   LedgerStore store;
-  // Declared after store, so destroyed before it: ~Impl has applied everything by then.
-  std::optional<LedgerWriterLock> writer_lock;
   BudgetBook book;
   std::unique_ptr<JournalApplier> applier;
   std::unique_ptr<LedgerStore> reader;  // a second connection: duplicate-id checks, off store_mu

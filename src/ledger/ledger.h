@@ -27,8 +27,9 @@
 // the one writing connection; a restart applies what a crash left, exactly once
 // (journal_state.applied_seq). Reads of SQLite (find, totals, for_each_request) apply what is
 // queued first; window_totals() reads memory. WAL checkpoints run on a background thread with their
-// own connection (checkpointer.h). One writing Ledger per file (writer_lock.h: an flock on
-// LEDGER-writes.lock; a second open for writing throws LedgerError); other processes (the
+// own connection (checkpointer.h). One writing Ledger per file, whatever the name it is opened by
+// (writer_lock.h: an flock on the database file itself; a second open for writing, through a
+// symlink or hard link too, throws LedgerError before touching anything); other processes (the
 // `clearhouse ledger` CLI) may read at any time, and see the writes applied so far. Do not fork()
 // while a Ledger is open and use it in the child; open a new one there.
 //

@@ -137,9 +137,7 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   r.max_tokens = optional_int(r.body, "max_tokens", 1, kMaxCap);
   r.max_completion_tokens = optional_int(r.body, "max_completion_tokens", 1, kMaxCap);
   r.n = optional_int(r.body, "n", 1, kMaxChoices).value_or(1);
-  if (endpoint == Endpoint::kCompletions) {
-    r.best_of = optional_int(r.body, "best_of", 1, kMaxChoices).value_or(1);
-  }
+  r.best_of = optional_int(r.body, "best_of", 1, kMaxChoices).value_or(1);
   r.stream = optional_bool(r.body, "stream", "stream");
   if (const json* options = field(r.body, "stream_options")) {
     if (!options->is_object()) reject("stream_options", "must be an object");
@@ -155,9 +153,19 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   return r;
 }
 
+bool is_field_the_gateway_reads(std::string_view name) {
+  static constexpr std::array<std::string_view, 9> kRead = {
+      "model", "messages", "prompt", "max_tokens",    "max_completion_tokens",
+      "n",     "best_of",  "stream", "stream_options"};
+  return std::find(kRead.begin(), kRead.end(), name) != kRead.end();
+}
+
 json upstream_body(const CompletionRequest& request, std::int64_t cap,
-                   std::string_view upstream_model) {
+                   std::string_view upstream_model,
+                   std::span<const std::string> extra_length_fields) {
   json body = request.body;
+  for (const std::string_view name : kVendorLengthFields) body.erase(std::string(name));
+  for (const std::string& name : extra_length_fields) body.erase(name);
   if (!upstream_model.empty()) body["model"] = upstream_model;
   const bool has_max = field(body, "max_tokens") != nullptr;
   const bool has_completion_max = field(body, "max_completion_tokens") != nullptr;
@@ -168,6 +176,7 @@ json upstream_body(const CompletionRequest& request, std::int64_t cap,
       body["stream_options"] = json::object();
     }
     body["stream_options"]["include_usage"] = true;
+    body["stream_options"].erase("continuous_usage_stats");
   }
   return body;
 }

@@ -3,10 +3,13 @@
 // the upstream with the gateway's token cap.
 //
 // Parsing keeps the client's whole JSON body, so fields we do not interpret (temperature, tools,
-// response_format, ...) reach the upstream unchanged. Invalid requests throw HttpError 400 whose
-// `param` names the offending field, as OpenAI does: invalid JSON or nesting deeper than the limit,
-// a missing or malformed `messages` / `prompt`, caps that are not integers >= 1, `n` / `best_of`
-// outside [1, 128], a non-boolean `stream`.
+// response_format, ...) reach the upstream unchanged, except the fields that set the output's
+// length, which the gateway owns (kVendorLengthFields below). Invalid requests throw HttpError 400
+// whose `param` names the offending field, as OpenAI does: invalid JSON or nesting deeper than the
+// limit, a missing or malformed `messages` / `prompt`, caps that are not integers >= 1, `n` /
+// `best_of` outside [1, 128], a non-boolean `stream`. `best_of` is read on both endpoints: OpenAI
+// knows it for completions only, but servers such as vLLM accept it on chat too, and it multiplies
+// what the upstream generates.
 //
 // Tokens: the caps are completion (output) tokens per choice. A request for n choices generates up
 // to n times its cap, so generations() tells the ledger how many caps to reserve.
@@ -16,9 +19,11 @@
 //   std::string upstream_json = upstream_body(r, cap, "qwen2.5-math-7b").dump();
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -44,7 +49,7 @@ struct CompletionRequest {
   std::optional<std::int64_t> max_tokens;
   std::optional<std::int64_t> max_completion_tokens;
   std::int64_t n = 1;        // choices
-  std::int64_t best_of = 1;  // completions only: candidates generated server-side
+  std::int64_t best_of = 1;  // candidates generated server-side
   bool stream = false;
   bool include_usage = false;  // the client asked for stream_options.include_usage
   std::string dataset;         // metadata.dataset when a string (a predictor hint)
@@ -59,11 +64,36 @@ struct CompletionRequest {
 [[nodiscard]] CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint,
                                                          int max_json_depth = http::kMaxJsonDepth);
 
+// Vendor body fields that set or force the length of the output, besides max_tokens and
+// max_completion_tokens (which upstream_body sets to the cap). The gateway owns the output length:
+// a client's value for one of these could make an upstream generate past the cap it was charged
+// for, so upstream_body removes them (removing, rather than setting them to the cap, cannot make
+// an upstream that does not know a field refuse the request). An operator adds more with the
+// config's limits.extra_length_fields.
+inline constexpr std::array<std::string_view, 9> kVendorLengthFields = {
+    "n_predict",          // llama.cpp server: output tokens; overrides max_tokens in its OpenAI API
+    "num_predict",        // Ollama's name for it
+    "max_new_tokens",     // Hugging Face TGI and transformers: output tokens
+    "max_length",         // transformers and TGI: prompt plus output tokens
+    "max_output_tokens",  // OpenAI's Responses API, Gemini, and proxies that map them
+    "min_tokens",         // vLLM: tokens generated before an end of sequence may stop the answer
+    "min_new_tokens",     // transformers: the same
+    "min_length",         // transformers: the same, prompt included
+    "ignore_eos",         // vLLM, llama.cpp: generate past the end of sequence, up to the cap
+};
+
+// True for the body fields the gateway reads or sets itself (model, messages, prompt, the caps, n,
+// best_of, stream, stream_options): they cannot be listed as extra length fields to remove.
+[[nodiscard]] bool is_field_the_gateway_reads(std::string_view name);
+
 // The body to send upstream: the client's, with `model` replaced by upstream_model (when not
-// empty), every cap field the client sent set to `cap` (max_tokens when it sent none), and, for
-// streams, stream_options.include_usage = true so the upstream reports usage. `cap` must not exceed
-// client_cap(): the gateway lowers a client's cap, never raises it.
+// empty), every cap field the client sent set to `cap` (max_tokens when it sent none), the fields
+// of kVendorLengthFields and extra_length_fields removed, and, for streams,
+// stream_options.include_usage = true so the upstream reports usage (and
+// stream_options.continuous_usage_stats removed: the gateway takes one usage report per answer,
+// usage.h). `cap` must not exceed client_cap(): the gateway lowers a client's cap, never raises it.
 [[nodiscard]] nlohmann::json upstream_body(const CompletionRequest& request, std::int64_t cap,
-                                           std::string_view upstream_model);
+                                           std::string_view upstream_model,
+                                           std::span<const std::string> extra_length_fields = {});
 
 }  // namespace clearhouse::openai

@@ -10,14 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-std::optional<std::int64_t> usage_tokens(const json& object) {
-  const auto usage = object.find("usage");
-  if (usage == object.end() || !usage->is_object()) return std::nullopt;
-  const auto tokens = usage->find("completion_tokens");
-  if (tokens == usage->end() || !tokens->is_number_integer()) return std::nullopt;
-  return std::max<std::int64_t>(0, tokens->get<std::int64_t>());
-}
-
 // The text a choice carries: delta.content / delta.reasoning_content (chat chunks),
 // message.content (chat responses) or text (completions).
 void append_choice_text(const json& choice, std::string& out) {
@@ -53,7 +45,7 @@ std::string StreamRelay::relay_event(const std::string& payload) {
   json chunk = json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (!chunk.is_object()) return http::sse_data(payload);
   if (chunk.contains("error")) saw_error_ = true;
-  if (const auto tokens = usage_tokens(chunk)) reported_ = tokens;
+  reported_.merge(reported_usage(chunk));
   const auto choices = chunk.find("choices");
   const bool has_choices = choices != chunk.end() && choices->is_array() && !choices->empty();
   if (has_choices) {
@@ -68,24 +60,24 @@ std::string StreamRelay::relay_event(const std::string& payload) {
 }
 
 std::int64_t StreamRelay::tokens_generated(std::int64_t cap) const {
-  return std::min(cap, reported_.value_or(content_chunks_));
+  if (reported_.implausible()) return cap;
+  return std::min(cap, reported_.tokens().value_or(content_chunks_));
 }
 
 std::int64_t estimate_tokens_from_text(std::string_view text) {
   return (base::count_code_points(text) + 3) / 4;
 }
 
-std::optional<std::int64_t> completion_usage(std::string_view response_body,
-                                             std::string* generated_text) {
+ReportedUsage completion_usage(std::string_view response_body, std::string* generated_text) {
   const json body = json::parse(response_body, nullptr, /*allow_exceptions=*/false);
-  if (!body.is_object()) return std::nullopt;
+  if (!body.is_object()) return {};
   if (generated_text != nullptr) {
     const auto choices = body.find("choices");
     if (choices != body.end() && choices->is_array()) {
       for (const json& choice : *choices) append_choice_text(choice, *generated_text);
     }
   }
-  return usage_tokens(body);
+  return reported_usage(body);
 }
 
 }  // namespace clearhouse::openai

@@ -4,10 +4,11 @@
 // generated.
 //
 // The gateway always asks the upstream for usage in streams (stream_options.include_usage), because
-// the ledger must settle what was generated. A client that did not ask for it must not see it: the
-// relay drops the usage-only chunk (empty `choices`) and removes `usage` from other chunks. Events
-// the relay cannot parse as JSON are passed on unchanged. Pure: no I/O; one relay per stream, not
-// shared between threads.
+// the ledger must settle what was generated (usage.h: a report that cannot be a token count, or a
+// second report that differs from the first, is kept as implausible, never clamped). A client that
+// did not ask for it must not see it: the relay drops the usage-only chunk (empty `choices`) and
+// removes `usage` from other chunks. Events the relay cannot parse as JSON are passed on unchanged.
+// Pure: no I/O; one relay per stream, not shared between threads.
 //
 //   StreamRelay relay(/*client_wants_usage=*/false);
 //   client.write(relay.feed(upstream_bytes));            // complete events only
@@ -20,6 +21,7 @@
 #include <string_view>
 
 #include "http/sse.h"
+#include "openai/usage.h"
 
 namespace clearhouse::openai {
 
@@ -31,13 +33,15 @@ class StreamRelay {
   std::string feed(std::string_view bytes);
 
   [[nodiscard]] bool done() const { return done_; }  // `data: [DONE]` arrived
-  // usage.completion_tokens as the upstream reported it (the last report wins).
-  [[nodiscard]] std::optional<std::int64_t> reported_completion_tokens() const { return reported_; }
+  // usage.completion_tokens as the upstream reported it: absent, one count (repeated reports of
+  // the same count are one), or implausible (ReportedUsage::merge).
+  [[nodiscard]] const ReportedUsage& reported_completion_tokens() const { return reported_; }
   // Chunks that carried generated text: servers stream about one token per chunk.
   [[nodiscard]] std::int64_t content_chunks() const { return content_chunks_; }
   // The upstream sent an {"error": ...} event.
   [[nodiscard]] bool saw_error() const { return saw_error_; }
-  // The tokens to settle: the reported count, else the number of content chunks; at most `cap`.
+  // The tokens to settle: the reported count, else the number of content chunks; at most `cap`,
+  // and `cap` when the report is implausible.
   [[nodiscard]] std::int64_t tokens_generated(std::int64_t cap) const;
 
  private:
@@ -47,7 +51,7 @@ class StreamRelay {
   http::SseParser parser_;
   bool done_ = false;
   bool saw_error_ = false;
-  std::optional<std::int64_t> reported_;
+  ReportedUsage reported_;
   std::int64_t content_chunks_ = 0;
 };
 
@@ -55,9 +59,10 @@ class StreamRelay {
 // per four code points, rounded up (English and code average about four characters per token).
 [[nodiscard]] std::int64_t estimate_tokens_from_text(std::string_view text);
 
-// usage.completion_tokens of a whole (non-streamed) completion response, or nullopt when absent.
-// `generated_text` receives the choices' text (message.content / text, joined) for estimates.
-[[nodiscard]] std::optional<std::int64_t> completion_usage(std::string_view response_body,
-                                                           std::string* generated_text);
+// usage.completion_tokens of a whole (non-streamed) completion response (absent when the body is
+// not a JSON object). `generated_text` receives the choices' text (message.content / text, joined)
+// for estimates.
+[[nodiscard]] ReportedUsage completion_usage(std::string_view response_body,
+                                             std::string* generated_text);
 
 }  // namespace clearhouse::openai

@@ -32,7 +32,8 @@ std::optional<SliceAnswer> read_answer(std::string_view body, std::int64_t cap) 
     return std::nullopt;
   }
   SliceAnswer answer;
-  const std::optional<std::int64_t> usage = openai::completion_usage(body, &answer.text);
+  // An implausible report (usage.h) is treated as none: the answer's text is estimated instead.
+  const std::optional<std::int64_t> usage = openai::completion_usage(body, &answer.text).tokens();
   answer.usage_reported = usage.has_value();
   answer.tokens = std::min(cap, usage.value_or(openai::estimate_tokens_from_text(answer.text)));
   answer.tokens = std::max<std::int64_t>(answer.tokens, 0);

@@ -12,7 +12,9 @@ constexpr std::int64_t kReserved = 512;
 
 Charge charge(UpstreamFailure failure, int status, std::optional<std::int64_t> reported,
               std::optional<std::int64_t> observed) {
-  return charge_for({failure, status, reported, observed, kReserved});
+  return charge_for({failure, status,
+                     reported ? openai::ReportedUsage::of(*reported) : openai::ReportedUsage(),
+                     observed, kReserved});
 }
 
 TEST(Charge, ARefusedConnectionReleasesTheReservation) {
@@ -46,6 +48,33 @@ TEST(Charge, CutAfterTheHeadChargesWhatArrivedElseTheWholeReservation) {
   EXPECT_EQ(charge(UpstreamFailure::kTimeout, 200, std::nullopt, 33).tokens, 33);
   EXPECT_EQ(charge(UpstreamFailure::kCanceled, 200, std::nullopt, 260).tokens, 260);
   EXPECT_EQ(charge(UpstreamFailure::kClosed, 200, std::nullopt, std::nullopt).tokens, kReserved);
+}
+
+// Usage that cannot be true is the upstream's protocol error: the whole reservation, in either
+// direction (an under-report must not under-charge, an absurd one must not reach the ledger).
+TEST(Charge, ImplausibleUsageChargesTheWholeReservationAsAProtocolError) {
+  for (const UpstreamFailure failure : {UpstreamFailure::kNone, UpstreamFailure::kClosed,
+                                        UpstreamFailure::kTimeout, UpstreamFailure::kCanceled}) {
+    const Charge c = charge_for(
+        {failure, 200, openai::ReportedUsage::implausible_because("completion_tokens is negative"),
+         3, kReserved});
+    EXPECT_FALSE(c.release);
+    EXPECT_EQ(c.tokens, kReserved);
+    EXPECT_EQ(c.protocol_error, "completion_tokens is negative");
+  }
+}
+
+TEST(Charge, UsageBeyondTheReservationIsAProtocolError) {
+  const Charge more = charge(UpstreamFailure::kNone, 200, 100'000, 10);
+  EXPECT_EQ(more.tokens, kReserved);
+  EXPECT_EQ(more.protocol_error,
+            "reported 100000 completion tokens, more than the 512 it could generate");
+  EXPECT_EQ(charge(UpstreamFailure::kNone, 200, kReserved + 1, 10).tokens, kReserved);
+  EXPECT_FALSE(charge(UpstreamFailure::kNone, 200, kReserved + 1, 10).protocol_error.empty());
+  // Exactly the reservation, or less, is fine.
+  EXPECT_TRUE(charge(UpstreamFailure::kNone, 200, kReserved, 10).protocol_error.empty());
+  EXPECT_EQ(charge(UpstreamFailure::kNone, 200, 0, 10).tokens, 0);
+  EXPECT_TRUE(charge(UpstreamFailure::kNone, 200, 0, 10).protocol_error.empty());
 }
 
 }  // namespace

@@ -526,5 +526,33 @@ TEST(GatewayConfig, TheShippedExampleParses) {
   EXPECT_EQ(c.ledger_path, (example.parent_path() / "gateway.db").string());
 }
 
+TEST(GatewayConfig, ExtraLengthFieldsAreReadAndDescribed) {
+  const GatewayConfig c = parse(
+      kMinimal + "limits: {extra_length_fields: [max_gen_len, n_predict, options.num_ctx]}\n");
+  EXPECT_EQ(c.limits.extra_length_fields,
+            (std::vector<std::string>{"max_gen_len", "n_predict", "options.num_ctx"}));
+  EXPECT_EQ(describe_config(c)["limits"]["extra_length_fields"],
+            nlohmann::json({"max_gen_len", "n_predict", "options.num_ctx"}));
+  EXPECT_TRUE(parse(kMinimal).limits.extra_length_fields.empty());
+  EXPECT_TRUE(
+      parse(kMinimal + "limits: {extra_length_fields: []}\n").limits.extra_length_fields.empty());
+}
+
+TEST(GatewayConfigErrors, BadExtraLengthFieldsAreClearErrors) {
+  EXPECT_EQ(error_of(kMinimal + "limits: {extra_length_fields: max_gen_len}\n"),
+            "gateway.yaml:5: limits.extra_length_fields: must be a list (got a scalar)");
+  EXPECT_TRUE(Check(error_of(kMinimal + "limits: {extra_length_fields: ['has space']}\n"),
+                    HasSubstr("limits.extra_length_fields[0]: must be a body field name")));
+  EXPECT_TRUE(Check(error_of(kMinimal + "limits: {extra_length_fields: [a, max_tokens]}\n"),
+                    HasSubstr("limits.extra_length_fields[1]: names a field the gateway reads or "
+                              "sets itself; it cannot be removed (got \"max_tokens\")")));
+  EXPECT_TRUE(Check(error_of(kMinimal + "limits: {extra_length_fields: [messages]}\n"),
+                    HasSubstr("cannot be removed")));
+  EXPECT_TRUE(Check(error_of(kMinimal + "limits: {extra_length_fields: [x, x]}\n"),
+                    HasSubstr("limits.extra_length_fields[1]: is listed twice (got \"x\")")));
+  EXPECT_TRUE(Check(error_of(kMinimal + "limits: {extra_length_fields: [[1]]}\n"),
+                    HasSubstr("limits.extra_length_fields[0]:")));
+}
+
 }  // namespace
 }  // namespace clearhouse::gateway

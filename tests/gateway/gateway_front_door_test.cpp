@@ -19,7 +19,8 @@ using clearhouse::testing::RawClient;
 constexpr const char* kChat = "/v1/chat/completions";
 
 std::string post_head(const std::string& key, const std::string& extra) {
-  return std::string("POST ") + kChat + " HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
+  return std::string("POST ") + kChat +
+         " HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n" +
          (key.empty() ? "" : "Authorization: Bearer " + key + "\r\n") + extra;
 }
 
@@ -70,8 +71,9 @@ TEST(GatewayFrontDoor, RefusesTooManyHeadersWith431) {
 TEST(GatewayFrontDoor, AnInvalidUtf8BodyIsA400) {
   GatewayRig rig;
   RawClient client(rig.port());
-  const std::string body = "{\"model\": \"Qwen2-7B-Instruct\", \"messages\": [{\"role\": \"user\", "
-                           "\"content\": \"\xff\xfe\"}]}";
+  const std::string body =
+      "{\"model\": \"Qwen2-7B-Instruct\", \"messages\": [{\"role\": \"user\", "
+      "\"content\": \"\xff\xfe\"}]}";
   ASSERT_TRUE(client.send(post(kAliceKey, body, true)));
   const std::string reply = client.read_all();
   EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;
@@ -83,7 +85,8 @@ TEST(GatewayFrontDoor, AnswersPipelinedRequestsInOrder) {
   GatewayRig rig;
   RawClient client(rig.port());
   const std::string first = chat_body(long_answer(), {{"max_tokens", 3}}).dump();
-  ASSERT_TRUE(client.send(post(kAliceKey, first, false) + "GET /health HTTP/1.1\r\nHost: a\r\n\r\n" +
+  ASSERT_TRUE(client.send(post(kAliceKey, first, false) +
+                          "GET /health HTTP/1.1\r\nHost: a\r\n\r\n" +
                           post(kAliceKey, first, true)));
   const std::string reply = client.read_all();
   EXPECT_EQ(RawClient::count(reply, "HTTP/1.1 200 OK"), 3) << reply;
@@ -108,7 +111,8 @@ TEST(GatewayFrontDoor, IdleAndSlowConnectionsDoNotHoldRealRequests) {
   }
   for (int i = 0; i < 5; ++i) {
     RawClient real(rig.port());
-    ASSERT_TRUE(real.send(post(kAliceKey, chat_body(long_answer(), {{"max_tokens", 3}}).dump(), true)));
+    ASSERT_TRUE(
+        real.send(post(kAliceKey, chat_body(long_answer(), {{"max_tokens", 3}}).dump(), true)));
     const std::string reply = real.read_all();
     EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
   }

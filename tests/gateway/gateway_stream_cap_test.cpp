@@ -35,9 +35,8 @@ TEST(GatewayStreamCap, CutsAStreamThatGoesPastItsCapAndChargesTheReservation) {
   GatewayRig rig({.configure = [port](GatewayConfig& c) {
     c.upstreams[0].base_url = "http://127.0.0.1:" + std::to_string(port);
   }});
-  const StreamReply s =
-      rig.stream("/v1/chat/completions",
-                 chat_body(long_answer(), {{"stream", true}, {"max_tokens", 10}}));
+  const StreamReply s = rig.stream(
+      "/v1/chat/completions", chat_body(long_answer(), {{"stream", true}, {"max_tokens", 10}}));
   EXPECT_FALSE(s.ends_with_done()) << s.body;
   EXPECT_EQ(s.content_chunks(), 10) << s.body;
   ASSERT_TRUE(s.has_error_event()) << s.body;

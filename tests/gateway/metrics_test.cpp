@@ -319,6 +319,9 @@ TEST(GatewayMetrics, RendersAValidExpositionWithEveryFamily) {
   m.observe_added_seconds(0.002);
   m.observe_upstream_seconds("vllm", 0.29);
   m.count_upstream_error("openai", "timeout");
+  m.count_upstream_protocol_error("vllm");
+  m.count_upstream_protocol_error("vllm");
+  m.count_ledger_close_failure();
   m.add_tokens_reserved(512);
   m.add_tokens_used(200);
   m.add_tokens_released(312);
@@ -347,7 +350,10 @@ TEST(GatewayMetrics, RendersAValidExpositionWithEveryFamily) {
       EXPECT_TRUE(name.ends_with("_total")) << name;
     }
   }
-  EXPECT_EQ(e.types.size(), 23u);
+  EXPECT_EQ(e.types.size(), 25u);
+  EXPECT_EQ(e.value("clearhouse_upstream_protocol_errors_total", {{"upstream", "vllm"}}), 2);
+  EXPECT_EQ(e.value("clearhouse_upstream_protocol_errors_total", {{"upstream", "openai"}}), 0);
+  EXPECT_EQ(e.value("clearhouse_ledger_close_failures_total", {}), 1);
   EXPECT_EQ(e.value("clearhouse_ledger_unapplied_writes", {}), 42);
   EXPECT_EQ(e.value("clearhouse_ledger_apply_failures_total", {}), 2);
   EXPECT_EQ(e.value("clearhouse_requests_total", {{"route", "chat_completions"}, {"code", "200"}}),

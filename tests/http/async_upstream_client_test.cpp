@@ -77,8 +77,8 @@ TEST_F(AsyncUpstreamClientTest, HandsAStreamedBodyToTheSinkInOrder) {
   });
   AsyncUpstreamClient client(endpoint());
   std::string seen;
-  const UpstreamReply reply = run(client.post(
-      "/x", "{}", [&seen](int status, std::string_view bytes) -> Task<bool> {
+  const UpstreamReply reply =
+      run(client.post("/x", "{}", [&seen](int status, std::string_view bytes) -> Task<bool> {
         EXPECT_EQ(status, 200);
         seen.append(bytes);
         co_return true;
@@ -102,17 +102,21 @@ TEST_F(AsyncUpstreamClientTest, ARefusedConnectionIsAConnectFailure) {
 }
 
 TEST_F(AsyncUpstreamClientTest, ASilentUpstreamIsATimeout) {
-  std::atomic<bool> release{false};
-  serve([&release](const HttpRequest&) {
-    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  serve([release](const HttpRequest&) {
+    while (!*release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     return HttpResponse{};
   });
+  // However the test ends, the handler is released before the server stops.
+  struct Release {
+    std::shared_ptr<std::atomic<bool>> flag;
+    ~Release() { *flag = true; }
+  } on_exit{release};
   UpstreamEndpoint e = endpoint();
   e.read_timeout_seconds = 0.05;
   AsyncUpstreamClient client(e);
   const UpstreamReply reply = run(client.post_collect("/x", "{}"));
-  release = true;
-  EXPECT_EQ(reply.failure, UpstreamFailure::kTimeout);
+  EXPECT_EQ(reply.failure, UpstreamFailure::kTimeout) << reply.message;
 }
 
 TEST_F(AsyncUpstreamClientTest, ASinkThatStopsCancelsTheCall) {
@@ -127,10 +131,8 @@ TEST_F(AsyncUpstreamClientTest, ASinkThatStopsCancelsTheCall) {
   });
   AsyncUpstreamClient client(endpoint());
   int pieces = 0;
-  const UpstreamReply reply =
-      run(client.post("/x", "{}", [&pieces](int, std::string_view) -> Task<bool> {
-        co_return ++pieces < 3;
-      }));
+  const UpstreamReply reply = run(client.post(
+      "/x", "{}", [&pieces](int, std::string_view) -> Task<bool> { co_return ++pieces < 3; }));
   EXPECT_EQ(reply.failure, UpstreamFailure::kCanceled);
   EXPECT_EQ(pieces, 3);
 }
@@ -150,11 +152,13 @@ TEST_F(AsyncUpstreamClientTest, ReportsStatusAndRetryAfter) {
 }
 
 TEST_F(AsyncUpstreamClientTest, ReusesAConnectionAndReplacesOneTheUpstreamClosed) {
-  serve([](const HttpRequest& r) {
-    HttpResponse out;
-    out.body = r.body;
-    return out;
-  }, {.keep_alive_timeout = std::chrono::milliseconds(50)});
+  serve(
+      [](const HttpRequest& r) {
+        HttpResponse out;
+        out.body = r.body;
+        return out;
+      },
+      {.keep_alive_timeout = std::chrono::milliseconds(50)});
   AsyncUpstreamClient client(endpoint());
   boost::asio::io_context loop;  // one loop: the idle connection is pooled on it
   std::vector<UpstreamReply> replies;

@@ -46,7 +46,8 @@ TEST(HttpFuzzCorpus, EveryInputParsesOrIsRejectedWithAClientError) {
 
 TEST(ParseRequest, ParsesAChunkedPostWithItsBodyAndPathWithoutQuery) {
   const auto r = parse_request(
-      "POST /v1/x?y=1 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+      "POST /v1/x?y=1 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
       {});
   ASSERT_TRUE(std::holds_alternative<HttpRequest>(r));
   const auto& request = std::get<HttpRequest>(r);
@@ -56,8 +57,8 @@ TEST(ParseRequest, ParsesAChunkedPostWithItsBodyAndPathWithoutQuery) {
 }
 
 TEST(ParseRequest, AnswersEachLimitWithItsStatus) {
-  const RequestLimits small{.max_header_bytes = 256, .max_header_count = 4, .max_url_bytes = 16,
-                            .max_body_bytes = 8};
+  const RequestLimits small{
+      .max_header_bytes = 256, .max_header_count = 4, .max_url_bytes = 16, .max_body_bytes = 8};
   const auto status = [&](const std::string& bytes) {
     const auto r = parse_request(bytes, small);
     return std::holds_alternative<Rejection>(r) ? std::get<Rejection>(r).status : 200;
@@ -66,8 +67,9 @@ TEST(ParseRequest, AnswersEachLimitWithItsStatus) {
   EXPECT_EQ(status("GET / HTTP/1.1\r\nA: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\n\r\n"), 431);
   EXPECT_EQ(status("GET / HTTP/1.1\r\nA: " + std::string(400, 'a') + "\r\n\r\n"), 431);
   EXPECT_EQ(status("POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\n123456789"), 413);
-  EXPECT_EQ(status("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n123456789\r\n0\r\n\r\n"),
-            413);
+  EXPECT_EQ(
+      status("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n123456789\r\n0\r\n\r\n"),
+      413);
   EXPECT_EQ(status("NOT HTTP\r\n\r\n"), 400);
   EXPECT_EQ(status("GET / HTTP/1.1\r\n"), 400);  // incomplete
   EXPECT_EQ(status("GET / HTTP/1.1\r\n\r\n"), 200);

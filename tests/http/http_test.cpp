@@ -1,11 +1,12 @@
-// The HTTP layer without sockets: router, OpenAI error bodies, JSON depth limit, SSE framing and
-// parsing.
+// The HTTP layer without sockets: router, OpenAI error bodies, JSON depth limit, invalid UTF-8 in
+// requests, SSE framing and parsing.
 #include "http/http.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "base/utf8.h"
 #include "http/sse.h"
 
 namespace clearhouse::http {
@@ -95,6 +96,66 @@ TEST(Http, CallHandlerTurnsExceptionsIntoErrorBodies) {
       [](const HttpRequest&) -> HttpResponse { throw std::logic_error("boom"); }, request);
   EXPECT_EQ(bug.status, 500);
   EXPECT_EQ(json::parse(bug.body)["error"]["type"], "server_error");
+}
+
+TEST(Utf8, FirstInvalidByteIsFound) {
+  EXPECT_EQ(base::first_invalid_utf8("plain ascii"), std::nullopt);
+  EXPECT_EQ(base::first_invalid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), std::nullopt);
+  EXPECT_EQ(base::first_invalid_utf8("ab\xff"), 2u);            // never in UTF-8
+  EXPECT_EQ(base::first_invalid_utf8("\x80"), 0u);              // a continuation byte first
+  EXPECT_EQ(base::first_invalid_utf8("\xc0\xaf"), 0u);          // overlong '/'
+  EXPECT_EQ(base::first_invalid_utf8("\xe0\x80\xaf"), 0u);      // overlong again
+  EXPECT_EQ(base::first_invalid_utf8("\xed\xa0\x80"), 0u);      // a surrogate, U+D800
+  EXPECT_EQ(base::first_invalid_utf8("\xf4\x90\x80\x80"), 0u);  // above U+10FFFF
+  EXPECT_EQ(base::first_invalid_utf8("x\xe2\x82"), 1u);         // cut short
+  EXPECT_EQ(base::first_invalid_utf8("\xc3("), 0u);             // a bad continuation
+}
+
+TEST(Http, InvalidUtf8InABodyIsAClear400) {
+  for (const std::string& body : {std::string("{\"messages\": \"caf\xe9\"}"),  // Latin-1
+                                  std::string("{\"a\": 1}\xff"), std::string("\xff")}) {
+    try {
+      (void)parse_json_body(body);
+      ADD_FAILURE() << "accepted invalid UTF-8";
+    } catch (const HttpError& e) {
+      EXPECT_EQ(e.status(), 400);
+      EXPECT_EQ(e.type(), "invalid_request_error");
+      EXPECT_NE(std::string(e.what()).find("not valid UTF-8"), std::string::npos) << e.what();
+      // The error response carries no byte of the body and never throws.
+      const HttpResponse r = error_response(e);
+      EXPECT_EQ(json::parse(r.body)["error"]["type"], "invalid_request_error");
+    }
+  }
+  // Valid UTF-8 that is not JSON is still reported as JSON.
+  try {
+    (void)parse_json_body("{\"caf\xc3\xa9\": }");
+    ADD_FAILURE() << "accepted invalid JSON";
+  } catch (const HttpError& e) {
+    EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Http, ResponsesEchoingInvalidUtf8NeverThrow) {
+  EXPECT_EQ(to_response_text(json{{"m",
+                                   "a\xff"
+                                   "b"}}),
+            "{\"m\":\"a\xef\xbf\xbd"
+            "b\"}");
+  const HttpResponse r = error_response(404, "no route for GET /\xc3(");
+  EXPECT_EQ(json::parse(r.body)["error"]["message"], "no route for GET /\xef\xbf\xbd(");
+  Router router;
+  router.add("POST", "/bug", "bug", [](const HttpRequest&) -> HttpResponse {
+    throw std::runtime_error("bad byte \xff from a client");
+  });
+  const HttpResponse bug = router.handle({"POST", "/bug", {}, ""});
+  EXPECT_EQ(bug.status, 500);
+  EXPECT_TRUE(json::accept(bug.body));
+  const HttpResponse unknown = router.handle({"GET", "/\xff\xfe", {}, ""});
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_TRUE(json::accept(unknown.body));
+  const HttpResponse bad_method = router.handle({"\xff", "/bug", {}, ""});
+  EXPECT_EQ(bad_method.status, 405);
+  EXPECT_TRUE(json::accept(bad_method.body));
 }
 
 TEST(Sse, FramesAndParsesEvents) {

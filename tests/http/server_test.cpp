@@ -5,11 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cerrno>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
 #include <string>
 #include <vector>
 
@@ -60,10 +60,10 @@ TEST_F(ServerTest, AnswersARequestWithContentLength) {
 TEST_F(ServerTest, AnswersPipelinedRequestsInOrder) {
   start({});
   RawClient client(port_);
-  ASSERT_TRUE(client.send(
-      "GET /one HTTP/1.1\r\nHost: a\r\n\r\n"
-      "POST /two HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"
-      "GET /three HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(
+      client.send("GET /one HTTP/1.1\r\nHost: a\r\n\r\n"
+                  "POST /two HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"
+                  "GET /three HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
   const std::string reply = client.read_all();
   const auto one = reply.find("GET /one []");
   const auto two = reply.find("POST /two [hi]");
@@ -141,9 +141,9 @@ TEST_F(ServerTest, AdmitHeadAnswersBeforeTheBodyIsRead) {
   EXPECT_EQ(handled.load(), 0);
 
   RawClient good(port_);
-  ASSERT_TRUE(good.send(
-      "POST /k HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer good\r\nContent-Length: 1\r\n"
-      "Connection: close\r\n\r\nz"));
+  ASSERT_TRUE(
+      good.send("POST /k HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer good\r\nContent-Length: 1\r\n"
+                "Connection: close\r\n\r\nz"));
   EXPECT_NE(good.read_all().find("POST /k [z]"), std::string::npos);
 }
 
@@ -169,9 +169,7 @@ TEST_F(ServerTest, StreamsABlockingProducerChunked) {
   start({}, [](const HttpRequest&) {
     HttpResponse r;
     r.content_type = "text/event-stream";
-    r.stream = [](BodyWriter& out) {
-      return out.write("data: 1\n\n") && out.write("data: 2\n\n");
-    };
+    r.stream = [](BodyWriter& out) { return out.write("data: 1\n\n") && out.write("data: 2\n\n"); };
     return r;
   });
   RawClient client(port_);

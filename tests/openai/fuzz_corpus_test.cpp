@@ -39,7 +39,7 @@ std::vector<fs::path> corpus_files() {
 TEST(FuzzCorpus, EveryRequestParserInputParsesOrIsRejectedCleanly) {
   const std::vector<fs::path> files = corpus_files();
   ASSERT_GE(files.size(), kMinCorpusFiles) << kCorpus;
-  std::size_t chat = 0, completions = 0, rejected = 0, with_sse = 0;
+  std::size_t chat = 0, completions = 0, rejected = 0, with_sse = 0, with_usage = 0;
   for (const fs::path& file : files) {
     try {
       const RequestParserOutcome outcome = run_request_parser_input(read_bytes(file));
@@ -47,6 +47,7 @@ TEST(FuzzCorpus, EveryRequestParserInputParsesOrIsRejectedCleanly) {
       completions += outcome.completions;
       rejected += !outcome.chat && !outcome.completions;
       with_sse += outcome.sse_events > 0;
+      with_usage += outcome.usage_reported;
     } catch (const std::exception& e) {
       ADD_FAILURE() << file.filename() << ": " << e.what();
     }
@@ -57,6 +58,7 @@ TEST(FuzzCorpus, EveryRequestParserInputParsesOrIsRejectedCleanly) {
   EXPECT_GE(completions, 5u);
   EXPECT_GE(rejected, 10u);
   EXPECT_GE(with_sse, 1u);
+  EXPECT_GE(with_usage, 3u);
 }
 
 TEST(FuzzCorpus, TargetAcceptsValidRequestsAndRejectsJunk) {
@@ -73,6 +75,13 @@ TEST(FuzzCorpus, TargetAcceptsValidRequestsAndRejectsJunk) {
   EXPECT_FALSE(junk.json_object);
   EXPECT_FALSE(junk.chat || junk.completions);
   EXPECT_EQ(junk.sse_events, 1u);
+  EXPECT_FALSE(junk.usage_reported);
+  // Upstream answers: usage the ledger must never take as a count goes through without a finding.
+  EXPECT_TRUE(run_request_parser_input(R"({"choices":[],"usage":{"completion_tokens":1e18}})")
+                  .usage_reported);
+  EXPECT_TRUE(
+      run_request_parser_input("data: {\"choices\":[],\"usage\":{\"completion_tokens\":-1}}\n\n")
+          .usage_reported);
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 namespace clearhouse::openai {
 namespace {
 
@@ -116,6 +120,67 @@ TEST(OpenAiRequest, UpstreamBodySetsBothFieldsWhenBothSent) {
   const json body = upstream_body(r, 50, "x");
   EXPECT_EQ(body["max_tokens"], 50);
   EXPECT_EQ(body["max_completion_tokens"], 50);
+}
+
+// The gateway owns every length field: a vendor field a client sends (llama.cpp's n_predict
+// overrides max_tokens there) never reaches the upstream, whatever its value.
+TEST(OpenAiRequest, UpstreamBodyRemovesEveryVendorLengthField) {
+  json extra = {{"max_tokens", 900}, {"temperature", 0.3}};
+  for (const std::string_view name : kVendorLengthFields) extra[std::string(name)] = 100000;
+  extra["ignore_eos"] = true;
+  const auto r = parse_completion_request(chat(extra).dump(), Endpoint::kChat);
+  const json body = upstream_body(r, 64, "x");
+  for (const std::string_view name : kVendorLengthFields) {
+    EXPECT_FALSE(body.contains(std::string(name))) << name;
+  }
+  EXPECT_EQ(body["max_tokens"], 64);
+  EXPECT_EQ(body["temperature"], 0.3);
+  for (const char* name :
+       {"n_predict", "max_new_tokens", "min_tokens", "max_length", "ignore_eos"}) {
+    EXPECT_NE(std::find(kVendorLengthFields.begin(), kVendorLengthFields.end(), name),
+              kVendorLengthFields.end())
+        << name << " left out of the documented list";
+  }
+  // The client's own body is untouched: only what goes upstream changes.
+  EXPECT_EQ(r.body["n_predict"], 100000);
+}
+
+TEST(OpenAiRequest, UpstreamBodyRemovesTheConfiguredExtraLengthFields) {
+  const auto r = parse_completion_request(
+      json{{"prompt", "Q"}, {"my_len", 5000}, {"other_len", 1}, {"top_p", 0.9}}.dump(),
+      Endpoint::kCompletions);
+  const std::vector<std::string> extra = {"my_len", "other_len", "absent_field"};
+  const json body = upstream_body(r, 32, "", extra);
+  EXPECT_FALSE(body.contains("my_len"));
+  EXPECT_FALSE(body.contains("other_len"));
+  EXPECT_EQ(body["top_p"], 0.9);
+  EXPECT_EQ(body["max_tokens"], 32);
+  EXPECT_EQ(upstream_body(r, 32, "")["my_len"], 5000);  // only when configured
+}
+
+TEST(OpenAiRequest, UpstreamStreamsReportUsageOnce) {
+  const auto r = parse_completion_request(
+      chat({{"stream", true},
+            {"stream_options", {{"include_usage", false}, {"continuous_usage_stats", true}}}})
+          .dump(),
+      Endpoint::kChat);
+  const json body = upstream_body(r, 10, "x");
+  EXPECT_EQ(body["stream_options"], (json{{"include_usage", true}}));
+}
+
+TEST(OpenAiRequest, BestOfMultipliesTheGenerationsOnChatToo) {
+  const auto r = parse_completion_request(chat({{"best_of", 4}, {"n", 2}}).dump(), Endpoint::kChat);
+  EXPECT_EQ(r.generations(), 4);
+  EXPECT_EQ(param_of(chat({{"best_of", 500}}).dump()), "best_of");
+}
+
+TEST(OpenAiRequest, FieldsTheGatewayReadsAreKnown) {
+  for (const char* name : {"model", "messages", "prompt", "max_tokens", "max_completion_tokens",
+                           "n", "best_of", "stream", "stream_options"}) {
+    EXPECT_TRUE(is_field_the_gateway_reads(name)) << name;
+  }
+  EXPECT_FALSE(is_field_the_gateway_reads("n_predict"));
+  EXPECT_FALSE(is_field_the_gateway_reads("temperature"));
 }
 
 }  // namespace
