@@ -38,6 +38,17 @@ std::optional<double> optional_tau(const json& object, const LineContext& at) {
   return it->get<double>();
 }
 
+// The workload a line belongs to ("gsm", "math-l5", ...): selects the predictor's dataset head and
+// the calibration's group, as `clearhouse bench` does with the recorded dataset of a question.
+std::string optional_dataset(const json& object, const LineContext& at) {
+  const auto it = object.find("dataset");
+  if (it == object.end() || it->is_null()) return {};
+  if (!it->is_string() || it->get<std::string>().empty()) {
+    at.fail("dataset", "must be a non-empty string");
+  }
+  return it->get<std::string>();
+}
+
 // Validates a request body with the OpenAI parser; its 400s name the field in `param`.
 openai::CompletionRequest checked_request(json body, openai::Endpoint endpoint,
                                           std::string_view default_model, std::string_view prefix,
@@ -92,6 +103,7 @@ BatchQuery batch_api_line(const json& object, std::string_view default_model,
       checked_request(*body, q.endpoint, default_model, "body.", at);
   take_request(q, request, default_model);
   q.tau = optional_tau(object, at);
+  q.dataset = optional_dataset(object, at);
   return q;
 }
 
@@ -116,6 +128,7 @@ BatchQuery query_line(const json& object, std::string_view default_model, const 
       checked_request(body, q.endpoint, default_model, "", at);
   take_request(q, request, default_model);
   q.tau = optional_tau(object, at);
+  q.dataset = optional_dataset(object, at);
   return q;
 }
 
