@@ -90,6 +90,14 @@ class Channel {
     items_.pop_front();
     return item;
   }
+  // Every item there is, waiting for at least one (none once closed and empty).
+  std::deque<T> pop_all() {
+    std::unique_lock lock(mutex_);
+    cond_.wait(lock, [&] { return closed_ || !items_.empty(); });
+    std::deque<T> all;
+    all.swap(items_);
+    return all;
+  }
   void close() {
     {
       std::lock_guard lock(mutex_);
@@ -164,8 +172,9 @@ class Dispatcher {
     }
     return written;
   }
-  void send(const core::Slice& slice);
+  Job prepare(const core::Slice& slice);
   void receive(const Done& done);
+  void settle_stopped(const Done& done);
   void answer(const core::Slice& slice, const http::UpstreamReply& reply);
   void fail(const core::Slice& slice, const http::UpstreamReply& reply);
   void emit(std::size_t query);
@@ -183,6 +192,7 @@ class Dispatcher {
   std::vector<double> not_before_;
   std::vector<bool> written_;
   std::vector<std::string> pending_lines_;
+  std::vector<std::size_t> pending_queries_;  // whose lines are in pending_lines_
   std::mt19937_64 rng_;
   double start_ = 0;
   double next_send_ = 0;
@@ -196,7 +206,8 @@ class Dispatcher {
   Channel<Done> done_;
 };
 
-void Dispatcher::send(const core::Slice& slice) {
+// Reserves the slice in the state; the caller commits before the job is sent.
+Job Dispatcher::prepare(const core::Slice& slice) {
   const std::size_t q = slice.query;
   const BatchQuery& query = queries_[q];
   state_.reserve(q, slice.cap);
@@ -209,7 +220,7 @@ void Dispatcher::send(const core::Slice& slice) {
     next_send_ = job.not_before + 1.0 / options_.rate;
   }
   ++requests_;
-  jobs_.push(std::move(job));
+  return job;
 }
 
 void Dispatcher::answer(const core::Slice& slice, const http::UpstreamReply& reply) {
@@ -284,16 +295,31 @@ void Dispatcher::emit(std::size_t query) {
   const QueryState& state = state_.queries()[query];
   const bool abandoned = state.status == QueryStatus::kClosed && state.rounds == 0;
   pending_lines_.push_back(output_line(queries_[query], query, state_.queries()[query], abandoned));
+  pending_queries_.push_back(query);
   if (pending_lines_.size() >= options_.lines_per_flush ||
       clock_.now() - last_flush_ >= options_.flush_seconds) {
     flush();
   }
 }
 
+// The state first: every line written has its settlement committed (a crash between the two leaves
+// a committed query without its line, which the next run writes).
 void Dispatcher::flush() {
+  state_.commit();
   out_.append(pending_lines_);
   pending_lines_.clear();
+  for (const std::size_t q : pending_queries_) state_.forget_text(q);
+  pending_queries_.clear();
   last_flush_ = clock_.now();
+}
+
+// After the run stopped (unreachable upstream): settle what returns, write nothing new.
+void Dispatcher::settle_stopped(const Done& done) {
+  if (done.reply.failure == http::UpstreamFailure::kNone && done.reply.status == 200) {
+    answer(done.slice, done.reply);
+  } else {
+    state_.settle_failure(done.slice.query, failure_charge(done.reply, done.slice.cap));
+  }
 }
 
 void Dispatcher::report(bool force) {
@@ -333,7 +359,11 @@ RunSummary Dispatcher::summary() const {
 RunSummary Dispatcher::run(const Transport& transport) {
   // Lines a previous run settled but did not write (killed between the state and the file).
   for (std::size_t q = 0; q < queries_.size(); ++q) {
-    if (state_.queries()[q].status != QueryStatus::kPending) emit(q);
+    if (written_[q]) {
+      state_.forget_text(q);
+    } else if (state_.queries()[q].status != QueryStatus::kPending) {
+      emit(q);
+    }
   }
   std::vector<std::thread> workers;
   const std::size_t concurrency = std::max<std::size_t>(1, options_.concurrency);
@@ -345,30 +375,38 @@ RunSummary Dispatcher::run(const Transport& transport) {
       }
     });
   }
+  // Group commit: every answer that has arrived is settled, the free slots are filled, and the
+  // reservations are committed in one transaction before their requests go out. The busier the
+  // dispatcher, the more answers wait for it and the fewer transactions per request.
   std::size_t in_flight = 0;
+  std::vector<Job> outbox;
   while (!unreachable_) {
-    while (in_flight < concurrency) {
+    while (in_flight + outbox.size() < concurrency) {
       const std::optional<core::Slice> slice = source_.next();
       if (!slice) break;
-      send(*slice);
-      ++in_flight;
+      outbox.push_back(prepare(*slice));
+    }
+    if (!outbox.empty()) {
+      state_.commit();
+      in_flight += outbox.size();
+      for (Job& job : outbox) jobs_.push(std::move(job));
+      outbox.clear();
     }
     if (in_flight == 0) break;
-    const std::optional<Done> done = done_.pop();
-    --in_flight;
-    receive(*done);
+    std::deque<Done> arrived = done_.pop_all();
+    in_flight -= arrived.size();
+    for (const Done& done : arrived) {
+      if (unreachable_) {
+        settle_stopped(done);
+      } else {
+        receive(done);
+      }
+    }
     if (!pending_lines_.empty() && clock_.now() - last_flush_ >= options_.flush_seconds) flush();
     report(false);
   }
   jobs_.close();
-  for (std::size_t i = 0; i < in_flight; ++i) {
-    const std::optional<Done> done = done_.pop();
-    if (done->reply.failure == http::UpstreamFailure::kNone && done->reply.status == 200) {
-      answer(done->slice, done->reply);
-    } else {
-      state_.settle_failure(done->slice.query, failure_charge(done->reply, done->slice.cap));
-    }
-  }
+  for (std::size_t i = 0; i < in_flight; ++i) settle_stopped(*done_.pop());
   for (std::thread& w : workers) w.join();
   if (unreachable_) {
     flush();

@@ -81,10 +81,10 @@ TEST(RunAccuracyE2e, A500QueryBatchSolvesWhatBenchReplaysForTheSameQueries) {
     SCOPED_TRACE(policy);
     CountingReplay replay;
     const auto out = dir / (policy + ".jsonl");
-    const RunResult r = run_clearhouse(
-        "run --input " + batch.path + " --out " + out.string() + " --upstream " + replay.url() +
-        " --per-query " + std::to_string(per_query) + " --policy " + policy + " --predictor " +
-        model + " --concurrency 1 --quiet");
+    const RunResult r =
+        run_clearhouse("run --input " + batch.path + " --out " + out.string() + " --upstream " +
+                       replay.url() + " --per-query " + std::to_string(per_query) + " --policy " +
+                       policy + " --predictor " + model + " --concurrency 1 --quiet");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const json summary = json::parse(r.out);
     EXPECT_LE(replay.usage(), budget);

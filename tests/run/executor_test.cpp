@@ -324,6 +324,7 @@ TEST(Executor, AResumedRunNeverResendsAFinishedQueryAndKeepsTheBudget) {
       }(),
       R"({"id":"z","choices":[{}]})", QueryStatus::kPending);
   rig.state->reserve(3, 128);
+  rig.state->commit();
   rig.out->append({output_line(rig.queries[0], 0, rig.state->queries()[0], false)});
   {
     std::ofstream torn(rig.dir / "out.jsonl", std::ios::app);
