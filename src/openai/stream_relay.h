@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,5 +60,8 @@ class StreamRelay {
 // `generated_text` receives the choices' text (message.content / text, joined) for estimates.
 [[nodiscard]] std::optional<std::int64_t> completion_usage(std::string_view response_body,
                                                            std::string* generated_text);
+// The same, of a response already parsed (anything but an object: nullopt).
+[[nodiscard]] std::optional<std::int64_t> completion_usage_parsed(const nlohmann::json& response,
+                                                                  std::string* generated_text);
 
 }  // namespace clearhouse::openai

@@ -177,7 +177,7 @@ class Dispatcher {
   void settle_stopped(const Done& done);
   void answer(const core::Slice& slice, const http::UpstreamReply& reply);
   void fail(const core::Slice& slice, const http::UpstreamReply& reply);
-  void emit(std::size_t query);
+  void emit(std::size_t query, nlohmann::json last_body = nullptr);
   void flush();
   void report(bool force);
   RunSummary summary() const;
@@ -225,7 +225,7 @@ Job Dispatcher::prepare(const core::Slice& slice) {
 
 void Dispatcher::answer(const core::Slice& slice, const http::UpstreamReply& reply) {
   const std::size_t q = slice.query;
-  const std::optional<SliceAnswer> a = read_answer(reply.body, slice.cap);
+  std::optional<SliceAnswer> a = read_answer(reply.body, slice.cap);
   if (!a) {  // a 200 that is not a completion: nothing to keep, the cap may have been generated
     state_.settle_failure(q, slice.cap);
     state_.set_status(q, QueryStatus::kFailed, "the upstream's answer is not a completion");
@@ -245,7 +245,7 @@ void Dispatcher::answer(const core::Slice& slice, const http::UpstreamReply& rep
     source_.settle(slice, a->tokens, false);
   } else {
     source_.drop(slice, a->tokens);
-    emit(q);
+    emit(q, std::move(a->body));
   }
 }
 
@@ -289,12 +289,14 @@ void Dispatcher::receive(const Done& done) {
   }
 }
 
-void Dispatcher::emit(std::size_t query) {
+// last_body: the query's last response when the caller has it parsed (null: parse the state's).
+void Dispatcher::emit(std::size_t query, nlohmann::json last_body) {
   if (written_[query]) return;
   written_[query] = true;
   const QueryState& state = state_.queries()[query];
   const bool abandoned = state.status == QueryStatus::kClosed && state.rounds == 0;
-  pending_lines_.push_back(output_line(queries_[query], query, state_.queries()[query], abandoned));
+  pending_lines_.push_back(
+      output_line(queries_[query], query, state, abandoned, std::move(last_body)));
   pending_queries_.push_back(query);
   if (pending_lines_.size() >= options_.lines_per_flush ||
       clock_.now() - last_flush_ >= options_.flush_seconds) {

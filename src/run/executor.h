@@ -67,9 +67,12 @@ struct ExecutorOptions {
   double backoff_seconds = 0.5;
   double max_backoff_seconds = 30;
   std::uint64_t seed = 1;
-  std::size_t lines_per_flush = 64;  // output lines per write + fsync, at most
-  double flush_seconds = 1;          // and a line waits at most this long (checked per answer)
-  double progress_seconds = 5;       // between on_progress calls
+  // Output lines are written and fsynced in batches: those done within flush_seconds (checked per
+  // answer), at most lines_per_flush. Only how soon a line appears depends on it: a line lost in a
+  // crash is written by the next run from the committed state.
+  std::size_t lines_per_flush = 4096;
+  double flush_seconds = 1;
+  double progress_seconds = 5;                       // between on_progress calls
   std::function<void(const Progress&)> on_progress;  // may be empty
 };
 
