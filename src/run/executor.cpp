@@ -41,14 +41,16 @@ std::unique_ptr<SliceSource> resumed_source(const std::vector<BatchQuery>& queri
   const std::vector<bool> closed = closed_queries(queries, state, out);
   const std::int64_t left = std::max<std::int64_t>(0, schedule.budget - state.charged());
   if (schedule.progressive) {
-    std::vector<std::int64_t> query_left(queries.size());
+    // A query cut in an earlier run continues where it stopped: its index is conditioned on the
+    // tokens it kept. One that is closed (or served once, without continuation) has nothing left.
+    std::vector<std::int64_t> kept(queries.size());
     for (std::size_t i = 0; i < queries.size(); ++i) {
+      const std::int64_t generated = std::min(state.queries()[i].generated, schedule.caps[i]);
       const bool served_once = !schedule.continuation && state.queries()[i].rounds > 0;
-      query_left[i] =
-          closed[i] || served_once ? 0 : schedule.caps[i] - state.queries()[i].generated;
+      kept[i] = closed[i] || served_once ? schedule.caps[i] : generated;
     }
-    return progressive_source(std::move(schedule.priors), std::move(query_left), left,
-                              schedule.continuation);
+    return progressive_source(std::move(schedule.priors), std::move(schedule.caps), std::move(kept),
+                              left, schedule.continuation);
   }
   for (std::size_t i = 0; i < queries.size(); ++i) {
     if (closed[i] || state.queries()[i].rounds > 0) schedule.plan[i] = 0;
