@@ -15,7 +15,7 @@
 # time during the run. The upstream, the run and anything else on the machine share its cores.
 #
 # Usage: scripts/bench-run.sh [--binary build/clearhouse] [--out build/bench-run.json]
-#   environment: QUERIES=100000 PER_QUERY=64 POLICY=progressive CONCURRENCY=32 REPEAT=1
+#   environment: QUERIES=100000 PER_QUERY=128 POLICY=progressive CONCURRENCY=32 REPEAT=1
 #                EXTRA="" (more options for `clearhouse run`), NICE=0
 set -euo pipefail
 
@@ -31,7 +31,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 QUERIES=${QUERIES:-100000}
-PER_QUERY=${PER_QUERY:-64}
+PER_QUERY=${PER_QUERY:-128}
 POLICY=${POLICY:-progressive}
 CONCURRENCY=${CONCURRENCY:-32}
 REPEAT=${REPEAT:-1}

@@ -133,6 +133,8 @@ Prepared prepare(const RunCliOptions& o) {
   } catch (const run::RunInputError& e) {
     throw UsageError(e.what());
   }
+  // Only the priors and the plan read the prompts (the bodies carry them upstream).
+  for (run::BatchQuery& q : p.queries) std::string().swap(q.prompt);
   return p;
 }
 
@@ -214,12 +216,14 @@ void run_batch(const RunCliOptions& o) {
       "model={};budget={};policy={};continuation={};max_tokens={};predictor={};calibration={}",
       o.model, p.schedule.budget, o.policy, p.schedule.continuation ? "on" : "off", o.max_tokens,
       o.predictor, p.calibration ? "on" : "off");
+  const std::string fingerprint = run::fingerprint(p.text, options_text);
+  std::string().swap(p.text);  // a long batch's text is not needed any more
   const std::string state_path = o.state.empty() ? o.out + ".state" : o.state;
   std::unique_ptr<run::RunState> state;
   std::unique_ptr<run::OutputFile> out;
   try {
-    state = std::make_unique<run::RunState>(state_path, run::fingerprint(p.text, options_text),
-                                            p.schedule.budget, p.queries.size());
+    state = std::make_unique<run::RunState>(state_path, fingerprint, p.schedule.budget,
+                                            p.queries.size());
     out = std::make_unique<run::OutputFile>(o.out);
   } catch (const run::RunStateError& e) {
     throw UsageError(e.what());

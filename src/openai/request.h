@@ -58,6 +58,10 @@ struct CompletionRequest {
 // Throws HttpError 400 (see above). max_json_depth bounds the nesting of arrays and objects.
 [[nodiscard]] CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint,
                                                          int max_json_depth = http::kMaxJsonDepth);
+// The same checks on a body already parsed (a JSON object: the caller checked, and bounded its
+// depth if it needs to).
+[[nodiscard]] CompletionRequest completion_request_from_json(nlohmann::json body,
+                                                             Endpoint endpoint);
 
 // The body to send upstream: the client's, with `model` replaced by upstream_model (when not
 // empty), every cap field the client sent set to `cap` (max_tokens when it sent none), and, for

@@ -9,7 +9,8 @@
 //                      a prompt becomes one user message of a chat request.
 // Both formats may add, at the top level: tau (tokens, > 0), the query's predicted length, used as
 // its prior and by the one-shot policies; dataset (a non-empty string, e.g. "gsm"), the workload
-// the query comes from, which the predictor and its calibration use as `clearhouse bench` does.
+// the query comes from, which the predictor and its calibration use as `clearhouse bench` does
+// (without it, the body's metadata.dataset, the hint the gateway reads).
 //
 // Every error is a RunInputError whose message names "file:line: field: what" (line 1-based; blank
 // lines are skipped but counted): a line that is not a JSON object, a missing or duplicate id, an

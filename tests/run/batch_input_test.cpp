@@ -42,9 +42,12 @@ TEST(BatchInput, ALineMayNameItsDataset) {
   const auto queries = parse_batch(
       R"({"custom_id": "a", "dataset": "gsm", "url": "/v1/chat/completions", "body": {"model": "m", "messages": [{"role": "user", "content": "hi"}]}})"
       "\n"
-      R"({"id": "c", "prompt": "What is 2+2?", "dataset": "math-l5"})",
+      R"({"id": "c", "prompt": "What is 2+2?", "dataset": "math-l5"})"
+      "\n"
+      R"({"custom_id": "d", "url": "/v1/completions", "body": {"model": "m", "prompt": "x", "metadata": {"dataset": "gsm"}}})",
       "in.jsonl", "m");
-  ASSERT_EQ(queries.size(), 2u);
+  ASSERT_EQ(queries.size(), 3u);
+  EXPECT_EQ(queries[2].dataset, "gsm");  // body.metadata.dataset, as the gateway reads it
   EXPECT_EQ(queries[0].dataset, "gsm");
   EXPECT_FALSE(queries[0].body.contains("dataset"));  // not sent upstream
   EXPECT_EQ(queries[1].dataset, "math-l5");
