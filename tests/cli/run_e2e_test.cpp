@@ -224,5 +224,68 @@ TEST(RunE2e, ResumesAfterSigkillWithoutResendingFinishedQueries) {
   EXPECT_EQ(ids.size(), 40u);
 }
 
+// The lines of `path` that end in a newline: a reader racing the writer may see a last line that is
+// not whole yet.
+std::vector<json> whole_lines(const std::filesystem::path& path) {
+  std::string text = slurp(path);
+  text.erase(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+  std::vector<json> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  return lines;
+}
+
+// Group commit under kills with requests in flight: the upstream holds every request 100 ms (and
+// counts its usage when it answers, whether or not the client is still there), so each SIGKILL
+// lands with about `concurrency` requests in flight. Whatever the moment, a query whose line was
+// written is never sent again, the charged total never undercounts what the upstream generated nor
+// passes the budget, and the output ends with one whole line per query.
+TEST(RunE2e, RepeatedKillsNeverResendAReportedQueryNorUndercountTheBudget) {
+  CountingReplay replay(/*real_time=*/true);
+  const auto dir = scratch_dir();
+  const std::size_t n = 48;
+  // A short tau: first slices are short, so answers are continued across the kills.
+  const Batch batch = write_batch(
+      dir, BatchSpec{.n = n, .fault = "delay-ms=100", .fault_every_line = true, .tau = 40});
+  const std::int64_t budget = static_cast<std::int64_t>(n) * 150;
+  const std::string out = (dir / "out.jsonl").string();
+  const std::vector<std::string> args = {"run",           "--input",  batch.path,
+                                         "--out",         out,        "--upstream",
+                                         replay.url(),    "--budget", std::to_string(budget),
+                                         "--concurrency", "8",        "--quiet"};
+  std::map<std::string, int> frozen;  // prompt of a reported query -> its requests when reported
+  for (int kill = 1; kill <= 3; ++kill) {
+    const std::size_t before = whole_lines(out).size();
+    {
+      ChildProcess run(args, dir / "run.err");
+      ASSERT_TRUE(eventually([&] { return whole_lines(out).size() > before; }))
+          << slurp(dir / "run.err");
+      run.kill(SIGKILL);
+    }
+    const std::map<std::string, int> sent = replay.requests_by_prompt();
+    for (const json& line : whole_lines(out)) {
+      const std::string& question = batch.question_of.at(line["custom_id"].get<std::string>());
+      frozen.emplace(question, sent.at(question));
+    }
+  }
+  ASSERT_LT(frozen.size(), n) << "the runs finished before the kills";
+  std::string command;
+  for (const std::string& a : args) command += " " + a;
+  const RunResult last = run_clearhouse(command);
+  ASSERT_EQ(last.exit_code, 0) << last.err;
+  const std::map<std::string, int> sent = replay.requests_by_prompt();
+  for (const auto& [question, count] : frozen) {
+    EXPECT_EQ(sent.at(question), count) << "a reported query was sent again";
+  }
+  const json summary = json::parse(last.out);
+  EXPECT_GE(summary["spent"].get<std::int64_t>(), replay.usage());
+  EXPECT_LE(summary["spent"].get<std::int64_t>(), budget);
+  const std::vector<json> lines = read_lines(out);
+  ASSERT_EQ(lines.size(), n);
+  std::set<std::string> ids;
+  for (const json& line : lines) ids.insert(line["custom_id"].get<std::string>());
+  EXPECT_EQ(ids.size(), n);
+}
+
 }  // namespace
 }  // namespace clearhouse::testing

@@ -109,9 +109,10 @@ struct BatchSpec {
   std::size_t n = 0;
   std::string fault;           // goes into the body of line fault_line (metadata.replay_fault)
   std::size_t fault_line = 0;  // 0-based
-  double tau = 0;              // > 0: every line's tau
-  std::size_t stride = 1;      // every stride-th recorded question of kModel
-  bool dataset = false;        // lines name their dataset (for the predictor)
+  bool fault_every_line = false;
+  double tau = 0;          // > 0: every line's tau
+  std::size_t stride = 1;  // every stride-th recorded question of kModel
+  bool dataset = false;    // lines name their dataset (for the predictor)
 };
 
 // Recorded questions of kModel as Batch API chat lines, custom_id "dataset/qid".
@@ -128,7 +129,8 @@ inline Batch write_batch(const std::filesystem::path& dir, const BatchSpec& spec
     const std::string id = r.dataset + "/" + r.qid;
     json body = {{"model", kModel},
                  {"messages", json::array({{{"role", "user"}, {"content", r.question}}})}};
-    if (!spec.fault.empty() && batch.question_of.size() == spec.fault_line) {
+    if (!spec.fault.empty() &&
+        (spec.fault_every_line || batch.question_of.size() == spec.fault_line)) {
       body["metadata"] = {{"replay_fault", spec.fault}};
     }
     json line = {
