@@ -148,7 +148,8 @@ inline Batch write_batch(const std::filesystem::path& dir, const BatchSpec& spec
 // The first n recorded questions of kModel; `fault` goes into the body of line fault_line.
 inline Batch write_batch(const std::filesystem::path& dir, std::size_t n, std::string fault = {},
                          std::size_t fault_line = 0, double tau = 0) {
-  return write_batch(dir, BatchSpec{n, std::move(fault), fault_line, tau});
+  return write_batch(
+      dir, BatchSpec{.n = n, .fault = std::move(fault), .fault_line = fault_line, .tau = tau});
 }
 
 inline std::vector<json> read_lines(const std::filesystem::path& path) {
