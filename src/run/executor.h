@@ -3,8 +3,14 @@
 //
 // One dispatcher (the calling thread) owns the slice source (slice_source.h), the state and the
 // output file; `concurrency` workers only send requests. Before a slice is sent its cap is reserved
-// in the source and in the state (committed), after it returns the tokens are settled, so the
-// tokens charged never pass the budget, across restarts too (run_state.h).
+// in the source and in the state, after it returns the tokens are settled, so the tokens charged
+// never pass the budget, across restarts too (run_state.h).
+//
+// Group commit: each turn the dispatcher settles every answer that has arrived, fills the free
+// slots, and commits the state once before the new requests go out; output lines are written (and
+// fsynced) once their queries' state is committed. A crash thus loses at most the settlements since
+// the last commit: their requests are charged whole caps by the next run, and no query whose line
+// was written is ever sent again.
 //
 // Failures: 429, 5xx, timeouts, broken connections and refused connections are retried with
 // exponential backoff and jitter (base * 2^(attempt-1), at most max_backoff, times a uniform factor
