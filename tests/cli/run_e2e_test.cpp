@@ -191,11 +191,11 @@ TEST(RunE2e, ResumesAfterSigkillWithoutResendingFinishedQueries) {
                                          "--quiet"};
   {
     ChildProcess first(args, dir / "first.err");
-    ASSERT_TRUE(eventually([&] { return read_lines(dir / "out.jsonl").size() >= 8; }))
+    ASSERT_TRUE(eventually([&] { return whole_lines(dir / "out.jsonl").size() >= 8; }))
         << slurp(dir / "first.err");
     first.kill(SIGKILL);
   }
-  const std::vector<json> before = read_lines(dir / "out.jsonl");
+  const std::vector<json> before = whole_lines(dir / "out.jsonl");
   ASSERT_LT(before.size(), 40u) << "the first run finished before the kill";
   const std::map<std::string, int> sent_before = replay.requests_by_prompt();
   const std::int64_t usage_before = replay.usage();
@@ -222,17 +222,6 @@ TEST(RunE2e, ResumesAfterSigkillWithoutResendingFinishedQueries) {
   std::set<std::string> ids;
   for (const json& line : lines) ids.insert(line["custom_id"].get<std::string>());
   EXPECT_EQ(ids.size(), 40u);
-}
-
-// The lines of `path` that end in a newline: a reader racing the writer may see a last line that is
-// not whole yet.
-std::vector<json> whole_lines(const std::filesystem::path& path) {
-  std::string text = slurp(path);
-  text.erase(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
-  std::vector<json> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
-  return lines;
 }
 
 // Group commit under kills with requests in flight: the upstream holds every request 100 ms (and

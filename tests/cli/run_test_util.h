@@ -159,4 +159,15 @@ inline std::vector<json> read_lines(const std::filesystem::path& path) {
   return lines;
 }
 
+// The lines of `path` that end in a newline: a reader racing the writer may see a last line that is
+// not whole yet.
+inline std::vector<json> whole_lines(const std::filesystem::path& path) {
+  std::string text = slurp(path);
+  text.erase(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+  std::vector<json> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  return lines;
+}
+
 }  // namespace clearhouse::testing
