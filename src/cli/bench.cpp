@@ -1,6 +1,7 @@
 // `clearhouse bench`: the paper's replay evaluation on recorded answers (see docs/results.md).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -42,6 +43,7 @@ struct BenchOptions {
   std::string teacher = "gpt-4o-2024-08-06";
   std::string out;  // empty: report/, or no files with --json
   std::string predictor;
+  std::string questions;  // empty: draw streams
   bool tune = false;
   bool json_output = false;
   bool quiet = false;
@@ -83,12 +85,71 @@ void log_progress(const BenchOptions& o, const std::string& line) {
   if (!o.quiet) std::fprintf(stderr, "bench: %s\n", line.c_str());
 }
 
+// --questions: one `dataset/qid` per line (blank lines and lines starting with '#' skipped), each
+// once, in the order given.
+std::vector<std::uint32_t> read_question_list(const data::Dataset& dataset,
+                                              const std::string& path) {
+  std::vector<std::uint32_t> questions;
+  std::vector<bool> seen(dataset.questions().size());
+  const std::vector<std::string> lines = split_list(read_text(path), '\n');
+  for (std::size_t k = 0; k < lines.size(); ++k) {
+    std::string id = lines[k];
+    while (!id.empty() && (id.back() == '\r' || id.back() == ' ')) id.pop_back();
+    if (id.empty() || id.front() == '#') continue;
+    const std::size_t slash = id.find('/');
+    const std::optional<std::uint32_t> q =
+        slash == std::string::npos ? std::nullopt
+                                   : dataset.find_question(std::string_view(id).substr(0, slash),
+                                                           std::string_view(id).substr(slash + 1));
+    if (!q) {
+      throw UsageError(
+          fmt::format("{}:{}: unknown question '{}' (expected dataset/qid of "
+                      "questions.jsonl)",
+                      path, k + 1, id));
+    }
+    if (seen[*q]) throw UsageError(fmt::format("{}:{}: duplicate question '{}'", path, k + 1, id));
+    seen[*q] = true;
+    questions.push_back(*q);
+  }
+  if (questions.empty()) throw UsageError("--questions: " + path + " names no question");
+  return questions;
+}
+
+// With --questions, the grid's one stream is the listed questions, in their order; each must have
+// been answered by the backbone and must not be one the predictor was trained on.
+void fix_stream(eval::BenchGrid& grid, const data::Dataset& dataset, const eval::ReplayPool& pool,
+                const std::vector<std::uint32_t>& listed, const std::vector<std::uint32_t>& fit_on,
+                const BenchOptions& o) {
+  for (const std::uint32_t q : listed) {
+    const data::Question& question = dataset.question(q);
+    if (std::binary_search(fit_on.begin(), fit_on.end(), q)) {
+      throw UsageError(
+          fmt::format("--questions: {}/{} is one the predictor was trained on; give "
+                      "--predictor to evaluate any question",
+                      question.dataset, question.qid));
+    }
+  }
+  if (pool.items.size() != listed.size()) {
+    for (const std::uint32_t q : listed) {
+      if (std::find(pool.questions.begin(), pool.questions.end(), q) == pool.questions.end()) {
+        throw UsageError(fmt::format("--questions: {} has no recorded answer to {}/{}", o.model,
+                                     dataset.question(q).dataset, dataset.question(q).qid));
+      }
+    }
+  }
+  grid.streams = {eval::StreamMix{"questions", {1.0, 0.0, 0.0}}};
+  grid.seeds = 1;
+  grid.stream_size = listed.size();
+  grid.fixed.resize(listed.size());
+  for (std::uint32_t k = 0; k < grid.fixed.size(); ++k) grid.fixed[k] = k;
+}
+
 void run_bench(const BenchOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  const eval::BenchGrid grid = parse_grid(o);
+  eval::BenchGrid grid = parse_grid(o);
   data::Dataset dataset = [&] {
     try {
       return data::load_zeroeval(o.data);
@@ -119,10 +180,13 @@ void run_bench(const BenchOptions& o) {
   std::optional<eval::SuccessCalibration> calibration;
   std::vector<double> train_tau_hat;
   std::string predictor_source;
+  std::vector<std::uint32_t> fit_on;  // sorted: the predictor's training questions
+  const std::vector<std::uint32_t> listed =
+      o.questions.empty() ? std::vector<std::uint32_t>() : read_question_list(dataset, o.questions);
   if (o.predictor.empty()) {
     const data::QuestionSplit split = data::split_questions(dataset);
     // --tune: fit on the train split's even half, evaluate on its odd half; test is never read.
-    std::vector<std::uint32_t> fit_on = split.train;
+    fit_on = split.train;
     eval_questions = split.test;
     if (o.tune) {
       fit_on.clear();
@@ -159,9 +223,11 @@ void run_bench(const BenchOptions& o) {
                           "): clear-plus uses the predictor's own spread and p = 1");
     }
   }
+  if (!listed.empty()) eval_questions = listed;
   const eval::ReplayPool pool = eval::build_pool(dataset, backbone, teacher, eval_questions,
                                                  *predictor, calibration ? &*calibration : nullptr);
-  for (std::size_t t = 0; t < eval::kTierCount; ++t) {
+  if (!listed.empty()) fix_stream(grid, dataset, pool, listed, fit_on, o);
+  for (std::size_t t = 0; t < eval::kTierCount && grid.fixed.empty(); ++t) {
     const auto tier = static_cast<eval::Tier>(t);
     for (const auto& mix : grid.streams) {
       if (pool.tiers[t].empty() && eval::tier_counts(mix, grid.stream_size)[t] > 0) {
@@ -291,6 +357,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--predictor", opts->predictor,
                   "Threshold predictor file (from clearhouse train); then every question of --data "
                   "is an evaluation question");
+  cmd->add_option("--questions", opts->questions,
+                  "Replay exactly these questions (a file: one dataset/qid per line), in this "
+                  "order, as one stream named 'questions' instead of drawing streams (one seed)");
   cmd->add_option("--out", opts->out,
                   "Report directory (results.{md,csv,json}, pareto-*.svg); default: report, or "
                   "none with --json");
@@ -301,7 +370,16 @@ void add_bench_command(CLI::App& app) {
       "--json", opts->json_output,
       "Print the results as JSON on stdout; writes no report files unless --out is given");
   cmd->add_flag("--quiet", opts->quiet, "No progress on stderr");
-  cmd->callback([opts] { run_bench(*opts); });
+  cmd->callback([opts, cmd] {
+    if (!opts->questions.empty() &&
+        (cmd->count("--streams") + cmd->count("--seeds") + cmd->count("--stream-size") > 0)) {
+      throw UsageError("--questions replaces --streams, --seeds and --stream-size");
+    }
+    if (!opts->questions.empty() && opts->tune) {
+      throw UsageError("--questions: not with --tune (which never reads the test split)");
+    }
+    run_bench(*opts);
+  });
 }
 
 }  // namespace clearhouse::cli

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/calibration_file.h"
 #include "cli/commands.h"
 #include "cli/errors.h"
 #include "cli/io.h"
@@ -103,6 +104,7 @@ struct Prepared {
   std::string text;
   std::vector<run::BatchQuery> queries;
   std::optional<predict::ThresholdPredictor> predictor;
+  std::optional<eval::SuccessCalibration> calibration;  // progressive, beside the predictor
   run::Schedule schedule;
 };
 
@@ -121,7 +123,9 @@ Prepared prepare(const RunCliOptions& o) {
     p.schedule.progressive = policy == core::Policy::kProgressive;
     p.schedule.continuation = p.schedule.progressive && o.continuation != "none";
     if (p.schedule.progressive) {
-      p.schedule.priors = run::length_priors(p.queries, predictor);
+      if (predictor != nullptr) p.calibration = load_calibration_beside(o.predictor);
+      p.schedule.priors =
+          run::length_priors(p.queries, predictor, p.calibration ? &*p.calibration : nullptr);
     } else {
       p.schedule.plan = run::one_shot_plan(policy, p.queries, p.schedule.caps, predictor,
                                            p.schedule.budget, o.input);
@@ -129,6 +133,8 @@ Prepared prepare(const RunCliOptions& o) {
   } catch (const run::RunInputError& e) {
     throw UsageError(e.what());
   }
+  // Only the priors and the plan read the prompts (the bodies carry them upstream).
+  for (run::BatchQuery& q : p.queries) std::string().swap(q.prompt);
   return p;
 }
 
@@ -144,6 +150,12 @@ void print_notices(const RunCliOptions& o, const Prepared& p, const run::RunStat
     std::fprintf(stderr,
                  "run: no --predictor: lines without tau use the fallback prior "
                  "(median 200 tokens, sigma 1.0)\n");
+  }
+  if (p.schedule.progressive && p.predictor && !p.calibration) {
+    std::fprintf(stderr,
+                 "run: no success calibration beside the predictor (%s): p_correct = 1 "
+                 "(lengths only)\n",
+                 calibration_path_for(o.predictor).c_str());
   }
   if (state.resumed()) {
     std::fprintf(stderr,
@@ -200,16 +212,18 @@ run::ExecutorOptions executor_options(const RunCliOptions& o, std::int64_t budge
 void run_batch(const RunCliOptions& o) {
   Prepared p = prepare(o);
   const std::unique_ptr<http::UpstreamClient> client = upstream_client(o);
-  const std::string options_text =
-      fmt::format("model={};budget={};policy={};continuation={};max_tokens={};predictor={}",
-                  o.model, p.schedule.budget, o.policy, p.schedule.continuation ? "on" : "off",
-                  o.max_tokens, o.predictor);
+  const std::string options_text = fmt::format(
+      "model={};budget={};policy={};continuation={};max_tokens={};predictor={};calibration={}",
+      o.model, p.schedule.budget, o.policy, p.schedule.continuation ? "on" : "off", o.max_tokens,
+      o.predictor, p.calibration ? "on" : "off");
+  const std::string fingerprint = run::fingerprint(p.text, options_text);
+  std::string().swap(p.text);  // a long batch's text is not needed any more
   const std::string state_path = o.state.empty() ? o.out + ".state" : o.state;
   std::unique_ptr<run::RunState> state;
   std::unique_ptr<run::OutputFile> out;
   try {
-    state = std::make_unique<run::RunState>(state_path, run::fingerprint(p.text, options_text),
-                                            p.schedule.budget, p.queries.size());
+    state = std::make_unique<run::RunState>(state_path, fingerprint, p.schedule.budget,
+                                            p.queries.size());
     out = std::make_unique<run::OutputFile>(o.out);
   } catch (const run::RunStateError& e) {
     throw UsageError(e.what());

@@ -145,14 +145,19 @@ SliceIndex continuation_index(const LengthPrior& prior, std::int64_t generated,
 
 ProgressiveScheduler::ProgressiveScheduler(std::vector<LengthPrior> priors,
                                            std::vector<std::int64_t> max_tokens,
-                                           std::int64_t budget)
+                                           std::int64_t budget, std::vector<std::int64_t> generated)
     : budget_(budget) {
   assert(priors.size() == max_tokens.size() && budget >= 0);
+  assert(generated.empty() || generated.size() == priors.size());
   queries_.resize(priors.size());
   for (std::size_t i = 0; i < priors.size(); ++i) {
     assert(max_tokens[i] >= 0);
     queries_[i].prior = priors[i];
     queries_[i].max_tokens = max_tokens[i];
+    if (!generated.empty()) {
+      assert(generated[i] >= 0 && generated[i] <= max_tokens[i]);
+      queries_[i].generated = generated[i];
+    }
     enqueue(i);
   }
 }

@@ -111,8 +111,12 @@ struct Slice {
 class ProgressiveScheduler {
  public:
   // priors[i], max_tokens[i] (>= 0: query i's total cap across all its slices); budget >= 0.
+  // generated[i] (empty: all 0): tokens query i has already generated and kept, unfinished (e.g.
+  // by an earlier run of the same batch), at most max_tokens[i]; its index is then conditioned on
+  // d > generated[i] and its slices continue from there, as if this scheduler had served them.
+  // Those tokens are not part of `budget` (pass what is left of it).
   ProgressiveScheduler(std::vector<LengthPrior> priors, std::vector<std::int64_t> max_tokens,
-                       std::int64_t budget);
+                       std::int64_t budget, std::vector<std::int64_t> generated = {});
 
   // The next slice to send, its cap reserved; nullopt when nothing can be sent now (see above:
   // over when in_flight() == 0).

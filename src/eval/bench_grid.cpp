@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cmath>
 
 #include "core/policy_registry.h"
@@ -97,7 +98,13 @@ GridResult run_grid(std::span<const ReplayItem> pool,
     for (int seed = 0; seed < grid.seeds; ++seed) {
       // One generator per (stream, seed), independent of which policies or budgets are asked for.
       std::mt19937_64 rng(grid.seed * 1000003ULL + s * 7919ULL + static_cast<std::uint64_t>(seed));
-      const StreamDraw draw = draw_stream(pools, mix, grid.stream_size, rng);
+      StreamDraw draw;
+      if (grid.fixed.empty()) {
+        draw = draw_stream(pools, mix, grid.stream_size, rng);
+      } else {
+        assert(grid.streams.size() == 1 && grid.seeds == 1);
+        draw.items = grid.fixed;
+      }
       for (bool r : draw.with_replacement) replaced = replaced || r;
       stream_items.clear();
       for (const std::uint32_t id : draw.items) stream_items.push_back(pool[id]);

@@ -1,9 +1,11 @@
 // The replay grid of `clearhouse bench`: policies x streams x budgets x seeds on recorded answers.
 //
 // For each (stream, seed) one stream is drawn; every budget and policy is evaluated on that same
-// stream (paired comparisons). A cell's accuracy is the mean over seeds with a 95% Student-t
-// interval. Budgets are average tokens per query; the total is budget x stream size. No I/O:
-// progress goes through a callback.
+// stream (paired comparisons). A grid may instead name its one stream's items (`fixed`): then
+// nothing is drawn, and every policy and budget is replayed on exactly those items, in that order
+// (to compare with a run of the same batch). A cell's accuracy is the mean over seeds with a 95%
+// Student-t interval. Budgets are average tokens per query; the total is budget x stream size. No
+// I/O: progress goes through a callback.
 #pragma once
 
 #include <array>
@@ -39,6 +41,9 @@ struct BenchGrid {
   int seeds = 5;
   std::size_t stream_size = 500;
   std::uint64_t seed = 1;
+  // Non-empty: the one stream (streams must hold exactly one entry, naming it; seeds = 1 and
+  // stream_size = fixed.size()) is these indices into the pool, in this order.
+  std::vector<std::uint32_t> fixed;
 };
 
 struct CellResult {

@@ -1,6 +1,7 @@
 #include "openai/request.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 
 #include "base/utf8.h"
@@ -120,9 +121,14 @@ std::int64_t CompletionRequest::generations() const {
 
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint,
                                            int max_json_depth) {
+  return completion_request_from_json(http::parse_json_body(body, max_json_depth), endpoint);
+}
+
+CompletionRequest completion_request_from_json(json body, Endpoint endpoint) {
+  assert(body.is_object());
   CompletionRequest r;
   r.endpoint = endpoint;
-  r.body = http::parse_json_body(body, max_json_depth);
+  r.body = std::move(body);
   if (const json* model = field(r.body, "model")) {
     if (!model->is_string()) reject("model", "must be a string");
     r.model = model->get<std::string>();

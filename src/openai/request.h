@@ -63,6 +63,10 @@ struct CompletionRequest {
 // Throws HttpError 400 (see above). max_json_depth bounds the nesting of arrays and objects.
 [[nodiscard]] CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint,
                                                          int max_json_depth = http::kMaxJsonDepth);
+// The same checks on a body already parsed (a JSON object: the caller checked, and bounded its
+// depth if it needs to).
+[[nodiscard]] CompletionRequest completion_request_from_json(nlohmann::json body,
+                                                             Endpoint endpoint);
 
 // Vendor body fields that set or force the length of the output, besides max_tokens and
 // max_completion_tokens (which upstream_body sets to the cap). The gateway owns the output length:

@@ -69,7 +69,11 @@ std::int64_t estimate_tokens_from_text(std::string_view text) {
 }
 
 ReportedUsage completion_usage(std::string_view response_body, std::string* generated_text) {
-  const json body = json::parse(response_body, nullptr, /*allow_exceptions=*/false);
+  return completion_usage_parsed(json::parse(response_body, nullptr, /*allow_exceptions=*/false),
+                                 generated_text);
+}
+
+ReportedUsage completion_usage_parsed(const json& body, std::string* generated_text) {
   if (!body.is_object()) return {};
   if (generated_text != nullptr) {
     const auto choices = body.find("choices");

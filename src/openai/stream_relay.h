@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,5 +65,8 @@ class StreamRelay {
 // for estimates.
 [[nodiscard]] ReportedUsage completion_usage(std::string_view response_body,
                                              std::string* generated_text);
+// The same, of a response already parsed (anything but an object: absent).
+[[nodiscard]] ReportedUsage completion_usage_parsed(const nlohmann::json& response,
+                                                    std::string* generated_text);
 
 }  // namespace clearhouse::openai

@@ -38,6 +38,17 @@ std::optional<double> optional_tau(const json& object, const LineContext& at) {
   return it->get<double>();
 }
 
+// The workload a line belongs to ("gsm", "math-l5", ...): selects the predictor's dataset head and
+// the calibration's group, as `clearhouse bench` does with the recorded dataset of a question.
+std::string optional_dataset(const json& object, const LineContext& at) {
+  const auto it = object.find("dataset");
+  if (it == object.end() || it->is_null()) return {};
+  if (!it->is_string() || it->get<std::string>().empty()) {
+    at.fail("dataset", "must be a non-empty string");
+  }
+  return it->get<std::string>();
+}
+
 // Validates a request body with the OpenAI parser; its 400s name the field in `param`.
 openai::CompletionRequest checked_request(json body, openai::Endpoint endpoint,
                                           std::string_view default_model, std::string_view prefix,
@@ -48,7 +59,7 @@ openai::CompletionRequest checked_request(json body, openai::Endpoint endpoint,
     body["model"] = std::string(default_model);
   }
   try {
-    openai::CompletionRequest request = parse_completion_request(body.dump(), endpoint);
+    openai::CompletionRequest request = completion_request_from_json(std::move(body), endpoint);
     if (request.generations() != 1) at.fail(std::string(prefix) + "n", "only n = 1 is supported");
     return request;
   } catch (const http::HttpError& e) {
@@ -57,16 +68,17 @@ openai::CompletionRequest checked_request(json body, openai::Endpoint endpoint,
 }
 
 // The validated request's body (model defaulted), prompt and client cap, for both line formats.
-void take_request(BatchQuery& q, const openai::CompletionRequest& request,
+void take_request(BatchQuery& q, openai::CompletionRequest request,
                   std::string_view default_model) {
-  q.body = request.body;
+  q.body = std::move(request.body);
   q.body["model"] = request.model.empty() ? std::string(default_model) : request.model;
-  q.prompt = request.prompt;
+  q.prompt = std::move(request.prompt);
   q.client_cap = request.client_cap();
+  q.dataset = std::move(request.dataset);  // body.metadata.dataset, as the gateway reads it
 }
 
-BatchQuery batch_api_line(const json& object, std::string_view default_model,
-                          const LineContext& at) {
+// Moves the body out of `object`.
+BatchQuery batch_api_line(json& object, std::string_view default_model, const LineContext& at) {
   BatchQuery q;
   q.format = LineFormat::kBatchApi;
   q.id = string_id(object, "custom_id", at);
@@ -88,10 +100,10 @@ BatchQuery batch_api_line(const json& object, std::string_view default_model,
   const auto body = object.find("body");
   if (body == object.end()) at.fail("body", "missing");
   if (!body->is_object()) at.fail("body", "must be a JSON object");
-  const openai::CompletionRequest request =
-      checked_request(*body, q.endpoint, default_model, "body.", at);
-  take_request(q, request, default_model);
+  take_request(q, checked_request(std::move(*body), q.endpoint, default_model, "body.", at),
+               default_model);
   q.tau = optional_tau(object, at);
+  if (std::string dataset = optional_dataset(object, at); !dataset.empty()) q.dataset = dataset;
   return q;
 }
 
@@ -112,10 +124,10 @@ BatchQuery query_line(const json& object, std::string_view default_model, const 
   }
   if (object.contains("max_tokens")) body["max_tokens"] = object["max_tokens"];
   if (object.contains("model")) body["model"] = object["model"];
-  const openai::CompletionRequest request =
-      checked_request(body, q.endpoint, default_model, "", at);
-  take_request(q, request, default_model);
+  take_request(q, checked_request(std::move(body), q.endpoint, default_model, "", at),
+               default_model);
   q.tau = optional_tau(object, at);
+  if (std::string dataset = optional_dataset(object, at); !dataset.empty()) q.dataset = dataset;
   return q;
 }
 
@@ -135,7 +147,7 @@ std::vector<BatchQuery> parse_batch(std::string_view text, std::string_view file
     ++line;
     if (raw.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     const LineContext at{file, line};
-    const json object = json::parse(raw, nullptr, /*allow_exceptions=*/false);
+    json object = json::parse(raw, nullptr, /*allow_exceptions=*/false);
     if (object.is_discarded()) at.fail("line", "not valid JSON");
     if (!object.is_object()) at.fail("line", "not a JSON object");
     BatchQuery q = object.contains("custom_id") || object.contains("url")

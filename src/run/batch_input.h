@@ -6,9 +6,11 @@
 //                      url is "/v1/chat/completions" or "/v1/completions"; method must be POST.
 //   clearhouse query:  {"id": "q1", "prompt": "..." | "messages": [...], "tau": 180,
 //                       "max_tokens": 512}
-//                      a prompt becomes one user message of a chat request; tau (tokens, > 0) is
-//                      the query's predicted length, used as its prior and by the one-shot
-//                      policies.
+//                      a prompt becomes one user message of a chat request.
+// Both formats may add, at the top level: tau (tokens, > 0), the query's predicted length, used as
+// its prior and by the one-shot policies; dataset (a non-empty string, e.g. "gsm"), the workload
+// the query comes from, which the predictor and its calibration use as `clearhouse bench` does
+// (without it, the body's metadata.dataset, the hint the gateway reads).
 //
 // Every error is a RunInputError whose message names "file:line: field: what" (line 1-based; blank
 // lines are skipped but counted): a line that is not a JSON object, a missing or duplicate id, an
@@ -46,6 +48,7 @@ struct BatchQuery {
   std::string prompt;   // the last user message or the prompt (for the predictor)
   std::optional<std::int64_t> client_cap;  // the request's own max_tokens; never raised
   std::optional<double> tau;               // tokens, > 0
+  std::string dataset;                     // "" = not given
 };
 
 // Parses a whole file's text. default_model fills a body without "model" ("" = none: an error).

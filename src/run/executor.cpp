@@ -41,14 +41,16 @@ std::unique_ptr<SliceSource> resumed_source(const std::vector<BatchQuery>& queri
   const std::vector<bool> closed = closed_queries(queries, state, out);
   const std::int64_t left = std::max<std::int64_t>(0, schedule.budget - state.charged());
   if (schedule.progressive) {
-    std::vector<std::int64_t> query_left(queries.size());
+    // A query cut in an earlier run continues where it stopped: its index is conditioned on the
+    // tokens it kept. One that is closed (or served once, without continuation) has nothing left.
+    std::vector<std::int64_t> kept(queries.size());
     for (std::size_t i = 0; i < queries.size(); ++i) {
+      const std::int64_t generated = std::min(state.queries()[i].generated, schedule.caps[i]);
       const bool served_once = !schedule.continuation && state.queries()[i].rounds > 0;
-      query_left[i] =
-          closed[i] || served_once ? 0 : schedule.caps[i] - state.queries()[i].generated;
+      kept[i] = closed[i] || served_once ? schedule.caps[i] : generated;
     }
-    return progressive_source(std::move(schedule.priors), std::move(query_left), left,
-                              schedule.continuation);
+    return progressive_source(std::move(schedule.priors), std::move(schedule.caps), std::move(kept),
+                              left, schedule.continuation);
   }
   for (std::size_t i = 0; i < queries.size(); ++i) {
     if (closed[i] || state.queries()[i].rounds > 0) schedule.plan[i] = 0;
@@ -89,6 +91,14 @@ class Channel {
     T item = std::move(items_.front());
     items_.pop_front();
     return item;
+  }
+  // Every item there is, waiting for at least one (none once closed and empty).
+  std::deque<T> pop_all() {
+    std::unique_lock lock(mutex_);
+    cond_.wait(lock, [&] { return closed_ || !items_.empty(); });
+    std::deque<T> all;
+    all.swap(items_);
+    return all;
   }
   void close() {
     {
@@ -164,11 +174,12 @@ class Dispatcher {
     }
     return written;
   }
-  void send(const core::Slice& slice);
+  Job prepare(const core::Slice& slice);
   void receive(const Done& done);
+  void settle_stopped(const Done& done);
   void answer(const core::Slice& slice, const http::UpstreamReply& reply);
   void fail(const core::Slice& slice, const http::UpstreamReply& reply);
-  void emit(std::size_t query);
+  void emit(std::size_t query, nlohmann::json last_body = nullptr);
   void flush();
   void report(bool force);
   RunSummary summary() const;
@@ -183,6 +194,7 @@ class Dispatcher {
   std::vector<double> not_before_;
   std::vector<bool> written_;
   std::vector<std::string> pending_lines_;
+  std::vector<std::size_t> pending_queries_;  // whose lines are in pending_lines_
   std::mt19937_64 rng_;
   double start_ = 0;
   double next_send_ = 0;
@@ -196,7 +208,8 @@ class Dispatcher {
   Channel<Done> done_;
 };
 
-void Dispatcher::send(const core::Slice& slice) {
+// Reserves the slice in the state; the caller commits before the job is sent.
+Job Dispatcher::prepare(const core::Slice& slice) {
   const std::size_t q = slice.query;
   const BatchQuery& query = queries_[q];
   state_.reserve(q, slice.cap);
@@ -209,12 +222,12 @@ void Dispatcher::send(const core::Slice& slice) {
     next_send_ = job.not_before + 1.0 / options_.rate;
   }
   ++requests_;
-  jobs_.push(std::move(job));
+  return job;
 }
 
 void Dispatcher::answer(const core::Slice& slice, const http::UpstreamReply& reply) {
   const std::size_t q = slice.query;
-  const std::optional<SliceAnswer> a = read_answer(reply.body, slice.cap);
+  std::optional<SliceAnswer> a = read_answer(reply.body, slice.cap);
   if (!a) {  // a 200 that is not a completion: nothing to keep, the cap may have been generated
     state_.settle_failure(q, slice.cap);
     state_.set_status(q, QueryStatus::kFailed, "the upstream's answer is not a completion");
@@ -234,7 +247,7 @@ void Dispatcher::answer(const core::Slice& slice, const http::UpstreamReply& rep
     source_.settle(slice, a->tokens, false);
   } else {
     source_.drop(slice, a->tokens);
-    emit(q);
+    emit(q, std::move(a->body));
   }
 }
 
@@ -278,22 +291,39 @@ void Dispatcher::receive(const Done& done) {
   }
 }
 
-void Dispatcher::emit(std::size_t query) {
+// last_body: the query's last response when the caller has it parsed (null: parse the state's).
+void Dispatcher::emit(std::size_t query, nlohmann::json last_body) {
   if (written_[query]) return;
   written_[query] = true;
   const QueryState& state = state_.queries()[query];
   const bool abandoned = state.status == QueryStatus::kClosed && state.rounds == 0;
-  pending_lines_.push_back(output_line(queries_[query], query, state_.queries()[query], abandoned));
+  pending_lines_.push_back(
+      output_line(queries_[query], query, state, abandoned, std::move(last_body)));
+  pending_queries_.push_back(query);
   if (pending_lines_.size() >= options_.lines_per_flush ||
       clock_.now() - last_flush_ >= options_.flush_seconds) {
     flush();
   }
 }
 
+// The state first: every line written has its settlement committed (a crash between the two leaves
+// a committed query without its line, which the next run writes).
 void Dispatcher::flush() {
+  state_.commit();
   out_.append(pending_lines_);
   pending_lines_.clear();
+  for (const std::size_t q : pending_queries_) state_.forget_text(q);
+  pending_queries_.clear();
   last_flush_ = clock_.now();
+}
+
+// After the run stopped (unreachable upstream): settle what returns, write nothing new.
+void Dispatcher::settle_stopped(const Done& done) {
+  if (done.reply.failure == http::UpstreamFailure::kNone && done.reply.status == 200) {
+    answer(done.slice, done.reply);
+  } else {
+    state_.settle_failure(done.slice.query, failure_charge(done.reply, done.slice.cap));
+  }
 }
 
 void Dispatcher::report(bool force) {
@@ -333,7 +363,11 @@ RunSummary Dispatcher::summary() const {
 RunSummary Dispatcher::run(const Transport& transport) {
   // Lines a previous run settled but did not write (killed between the state and the file).
   for (std::size_t q = 0; q < queries_.size(); ++q) {
-    if (state_.queries()[q].status != QueryStatus::kPending) emit(q);
+    if (written_[q]) {
+      state_.forget_text(q);
+    } else if (state_.queries()[q].status != QueryStatus::kPending) {
+      emit(q);
+    }
   }
   std::vector<std::thread> workers;
   const std::size_t concurrency = std::max<std::size_t>(1, options_.concurrency);
@@ -345,30 +379,38 @@ RunSummary Dispatcher::run(const Transport& transport) {
       }
     });
   }
+  // Group commit: every answer that has arrived is settled, the free slots are filled, and the
+  // reservations are committed in one transaction before their requests go out. The busier the
+  // dispatcher, the more answers wait for it and the fewer transactions per request.
   std::size_t in_flight = 0;
+  std::vector<Job> outbox;
   while (!unreachable_) {
-    while (in_flight < concurrency) {
+    while (in_flight + outbox.size() < concurrency) {
       const std::optional<core::Slice> slice = source_.next();
       if (!slice) break;
-      send(*slice);
-      ++in_flight;
+      outbox.push_back(prepare(*slice));
+    }
+    if (!outbox.empty()) {
+      state_.commit();
+      in_flight += outbox.size();
+      for (Job& job : outbox) jobs_.push(std::move(job));
+      outbox.clear();
     }
     if (in_flight == 0) break;
-    const std::optional<Done> done = done_.pop();
-    --in_flight;
-    receive(*done);
+    std::deque<Done> arrived = done_.pop_all();
+    in_flight -= arrived.size();
+    for (const Done& done : arrived) {
+      if (unreachable_) {
+        settle_stopped(done);
+      } else {
+        receive(done);
+      }
+    }
     if (!pending_lines_.empty() && clock_.now() - last_flush_ >= options_.flush_seconds) flush();
     report(false);
   }
   jobs_.close();
-  for (std::size_t i = 0; i < in_flight; ++i) {
-    const std::optional<Done> done = done_.pop();
-    if (done->reply.failure == http::UpstreamFailure::kNone && done->reply.status == 200) {
-      answer(done->slice, done->reply);
-    } else {
-      state_.settle_failure(done->slice.query, failure_charge(done->reply, done->slice.cap));
-    }
-  }
+  for (std::size_t i = 0; i < in_flight; ++i) settle_stopped(*done_.pop());
   for (std::thread& w : workers) w.join();
   if (unreachable_) {
     flush();

@@ -3,8 +3,14 @@
 //
 // One dispatcher (the calling thread) owns the slice source (slice_source.h), the state and the
 // output file; `concurrency` workers only send requests. Before a slice is sent its cap is reserved
-// in the source and in the state (committed), after it returns the tokens are settled, so the
-// tokens charged never pass the budget, across restarts too (run_state.h).
+// in the source and in the state, after it returns the tokens are settled, so the tokens charged
+// never pass the budget, across restarts too (run_state.h).
+//
+// Group commit: each turn the dispatcher settles every answer that has arrived, fills the free
+// slots, and commits the state once before the new requests go out; output lines are written (and
+// fsynced) once their queries' state is committed. A crash thus loses at most the settlements since
+// the last commit: their requests are charged whole caps by the next run, and no query whose line
+// was written is ever sent again.
 //
 // Failures: 429, 5xx, timeouts, broken connections and refused connections are retried with
 // exponential backoff and jitter (base * 2^(attempt-1), at most max_backoff, times a uniform factor
@@ -67,9 +73,12 @@ struct ExecutorOptions {
   double backoff_seconds = 0.5;
   double max_backoff_seconds = 30;
   std::uint64_t seed = 1;
-  std::size_t lines_per_flush = 64;  // output lines per write + fsync, at most
-  double flush_seconds = 1;          // and a line waits at most this long (checked per answer)
-  double progress_seconds = 5;       // between on_progress calls
+  // Output lines are written and fsynced in batches: those done within flush_seconds (checked per
+  // answer), at most lines_per_flush. Only how soon a line appears depends on it: a line lost in a
+  // crash is written by the next run from the committed state.
+  std::size_t lines_per_flush = 4096;
+  double flush_seconds = 1;
+  double progress_seconds = 5;                       // between on_progress calls
   std::function<void(const Progress&)> on_progress;  // may be empty
 };
 

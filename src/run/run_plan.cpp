@@ -20,14 +20,23 @@ std::vector<std::int64_t> query_caps(const std::vector<BatchQuery>& queries,
 }
 
 std::vector<core::LengthPrior> length_priors(const std::vector<BatchQuery>& queries,
-                                             const predict::ThresholdPredictor* predictor) {
+                                             const predict::ThresholdPredictor* predictor,
+                                             const eval::SuccessCalibration* calibration) {
   std::vector<core::LengthPrior> priors;
   priors.reserve(queries.size());
   for (const BatchQuery& q : queries) {
     core::LengthPrior prior = core::default_length_prior();
     if (predictor != nullptr) {
-      prior.log_mu = predictor->predict_log(q.prompt);
-      prior.log_sigma = std::max(1e-3, predictor->log_sigma(q.prompt));
+      // As bench's replay items: the median is tau_hat (at least one token), the calibration reads
+      // the raw log prediction.
+      const double log_tau = predictor->predict_log(q.prompt, q.dataset);
+      prior.log_mu = std::log(predictor->predict(q.prompt, q.dataset));
+      prior.log_sigma = std::max(1e-3, predictor->log_sigma(q.prompt, q.dataset));
+      if (calibration != nullptr && !q.tau) {
+        const core::SuccessBelief belief = calibration->belief(q.dataset, log_tau);
+        prior.p_correct = belief.p_correct;
+        prior.correct = core::CorrectLength{belief.log_mu, belief.log_sigma};
+      }
     }
     if (q.tau) prior.log_mu = std::log(*q.tau);
     priors.push_back(prior);
@@ -80,7 +89,7 @@ std::vector<std::int64_t> one_shot_plan(core::Policy policy, const std::vector<B
                         "--predictor)",
                         file, q.line, spec.name));
       }
-      tau.push_back(q.tau ? *q.tau : predictor->predict(q.prompt));
+      tau.push_back(q.tau ? *q.tau : predictor->predict(q.prompt, q.dataset));
     }
   }
   std::vector<core::SurgeUtility> utilities;
@@ -94,6 +103,9 @@ std::vector<std::int64_t> one_shot_plan(core::Policy policy, const std::vector<B
     inputs.utilities = utilities;
   }
   inputs.max_cap = *std::max_element(caps.begin(), caps.end());
+  // predictor's proportional caps are clipped at the largest cap and the excess shared among the
+  // others (as in bench), rather than cut after the fact and left unspent.
+  inputs.limits.max_tokens = static_cast<double>(inputs.max_cap);
   std::vector<std::int64_t> plan = core::run_policy(policy, inputs, budget).caps;
   for (std::size_t i = 0; i < plan.size(); ++i) plan[i] = std::min(plan[i], caps[i]);
   return plan;

@@ -3,14 +3,23 @@
 // Per query (by its index in the input): status, tokens generated and the text so far, rounds
 // (requests that returned), tokens charged, the cap reserved by a request in flight, requests sent,
 // the last response body and the error. Meta: the fingerprint of the input and options, and the
-// budget. Every change is one committed transaction, so after a kill the file holds every settled
-// request.
+// budget.
 //
-// The budget across restarts: reserve() is committed before its request is sent, settle() replaces
-// the reservation by the tokens charged. A reservation still open at open() belongs to a request
-// that was in flight when the process died: its tokens may have been generated and are lost, so the
-// whole reservation is charged (the text of that request is not kept). Hence charged() never
-// undercounts what the upstream generated for requests this state sent.
+// Group commit. Changes are made in memory and written by commit(), all of them in one transaction
+// (WAL, synchronous = NORMAL: durable against a kill of the process, not against power loss). What
+// was not committed is lost, as in a crash; the destructor does not commit. The caller commits at
+// the points the guarantees below need: before sending a request it reserved, and before writing a
+// query's output line.
+//
+// The budget across restarts: a reservation is committed before its request is sent, and the
+// answer's settlement replaces it by the tokens charged. A reservation still open at open() belongs
+// to a request whose settlement was never committed (in flight when the process died, or answered
+// after the last commit): its tokens may have been generated and are lost, so the whole reservation
+// is charged (the text of that request is not kept). Hence charged() never undercounts what the
+// upstream generated for requests this state sent.
+//
+// The file is opened in SQLite's exclusive locking mode: a second process on the same state fails
+// ("database is locked") instead of spending the same budget twice.
 //
 // Units: tokens. I/O: SQLite. Thread-safety: none (the executor's dispatcher owns it).
 #pragma once
@@ -59,10 +68,11 @@ class RunState {
   RunState& operator=(const RunState&) = delete;
 
   [[nodiscard]] const std::vector<QueryState>& queries() const { return queries_; }
-  [[nodiscard]] std::int64_t charged() const;  // over all queries
+  [[nodiscard]] std::int64_t charged() const { return charged_; }  // over all queries
   // true when the file already held state (a resumed run).
   [[nodiscard]] bool resumed() const { return resumed_; }
 
+  // Each of these changes the state in memory only; commit() writes them.
   void reserve(std::size_t query, std::int64_t cap);
   // The request of `query` returned: `tokens` of `text_added` were generated.
   void settle_answer(std::size_t query, std::int64_t cap, std::int64_t tokens,
@@ -71,12 +81,24 @@ class RunState {
   void settle_failure(std::size_t query, std::int64_t charge);
   void set_status(std::size_t query, QueryStatus status, const std::string& error = {});
 
+  // Writes every change since the last commit in one transaction. Throws RunStateError.
+  void commit();
+  // Frees the in-memory text and last body of a query whose changes are committed and that will not
+  // change again (its output line is written): a long batch then holds only the texts of the
+  // queries in progress. Its `text` and `last_body` read "" afterwards.
+  void forget_text(std::size_t query);
+
  private:
-  void save(std::size_t query);
+  void mark(std::size_t query, bool text);
+  void write(std::size_t query);
   struct Db;
   std::unique_ptr<Db> db_;
   std::vector<QueryState> queries_;
   std::vector<std::int64_t> reserved_;
+  // Per query: 0 = clean, kRowDirty, kRowDirty | kTextDirty.
+  std::vector<std::uint8_t> dirty_;
+  std::vector<std::size_t> dirty_list_;
+  std::int64_t charged_ = 0;
   bool resumed_ = false;
 };
 

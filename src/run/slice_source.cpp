@@ -8,9 +8,10 @@ namespace {
 
 class ProgressiveSource final : public SliceSource {
  public:
-  ProgressiveSource(std::vector<core::LengthPrior> priors, std::vector<std::int64_t> query_left,
-                    std::int64_t budget, bool continuation)
-      : scheduler_(std::move(priors), std::move(query_left), budget), continuation_(continuation) {}
+  ProgressiveSource(std::vector<core::LengthPrior> priors, std::vector<std::int64_t> caps,
+                    std::vector<std::int64_t> kept, std::int64_t budget, bool continuation)
+      : scheduler_(std::move(priors), std::move(caps), budget, std::move(kept)),
+        continuation_(continuation) {}
 
   std::optional<core::Slice> next() override { return scheduler_.next(); }
   void settle(const core::Slice& slice, std::int64_t tokens, bool finished) override {
@@ -91,10 +92,11 @@ class PlanSource final : public SliceSource {
 }  // namespace
 
 std::unique_ptr<SliceSource> progressive_source(std::vector<core::LengthPrior> priors,
-                                                std::vector<std::int64_t> query_left,
-                                                std::int64_t budget, bool continuation) {
-  return std::make_unique<ProgressiveSource>(std::move(priors), std::move(query_left), budget,
-                                             continuation);
+                                                std::vector<std::int64_t> caps,
+                                                std::vector<std::int64_t> kept, std::int64_t budget,
+                                                bool continuation) {
+  return std::make_unique<ProgressiveSource>(std::move(priors), std::move(caps), std::move(kept),
+                                             budget, continuation);
 }
 
 std::unique_ptr<SliceSource> plan_source(std::vector<std::int64_t> caps, std::int64_t budget) {

@@ -39,11 +39,13 @@ class SliceSource {
   [[nodiscard]] virtual std::int64_t spent() const = 0;
 };
 
-// Progressive continuation. query_left[i]: tokens query i may still generate (0 = done); budget:
-// tokens left. continuation = false: a cut answer is not continued (one slice per query, chosen by
-// the index).
+// Progressive continuation. caps[i]: the most query i may generate over all its slices; kept[i]
+// (empty: none): tokens it generated and kept in an earlier run, so its index is conditioned on
+// them and its next slice continues from there (kept[i] == caps[i]: done); budget: tokens left.
+// continuation = false: a cut answer is not continued (one slice per query, chosen by the index).
 [[nodiscard]] std::unique_ptr<SliceSource> progressive_source(std::vector<core::LengthPrior> priors,
-                                                              std::vector<std::int64_t> query_left,
+                                                              std::vector<std::int64_t> caps,
+                                                              std::vector<std::int64_t> kept,
                                                               std::int64_t budget,
                                                               bool continuation);
 

@@ -26,26 +26,27 @@ json slice_body(const BatchQuery& query, const std::string& text_so_far, std::in
 }
 
 std::optional<SliceAnswer> read_answer(std::string_view body, std::int64_t cap) {
-  const json parsed = json::parse(body, nullptr, false);
+  json parsed = json::parse(body, nullptr, false);
   if (!parsed.is_object() || !parsed.contains("choices") || !parsed["choices"].is_array() ||
       parsed["choices"].empty() || !parsed["choices"][0].is_object()) {
     return std::nullopt;
   }
   SliceAnswer answer;
   // An implausible report (usage.h) is treated as none: the answer's text is estimated instead.
-  const std::optional<std::int64_t> usage = openai::completion_usage(body, &answer.text).tokens();
+  const std::optional<std::int64_t> usage =
+      openai::completion_usage_parsed(parsed, &answer.text).tokens();
   answer.usage_reported = usage.has_value();
   answer.tokens = std::min(cap, usage.value_or(openai::estimate_tokens_from_text(answer.text)));
   answer.tokens = std::max<std::int64_t>(answer.tokens, 0);
   const json& reason = parsed["choices"][0]["finish_reason"];
   answer.finished = !(reason.is_string() && reason.get<std::string>() == "length");
+  answer.body = std::move(parsed);
   return answer;
 }
 
 namespace {
 
-json merged_body(const BatchQuery& query, const QueryState& state) {
-  json body = json::parse(state.last_body, nullptr, false);
+json merged_body(const BatchQuery& query, const QueryState& state, json body) {
   if (!body.is_object()) return json(nullptr);
   json& choice = body["choices"][0];
   if (query.endpoint == openai::Endpoint::kChat) {
@@ -67,16 +68,18 @@ json merged_body(const BatchQuery& query, const QueryState& state) {
 }  // namespace
 
 std::string output_line(const BatchQuery& query, std::size_t index, const QueryState& state,
-                        bool abandoned) {
+                        bool abandoned, json last_body) {
   json line = {{"id", "clearhouse_req_" + std::to_string(index + 1)},
                {"custom_id", query.id},
                {"response", nullptr},
                {"error", nullptr}};
   if (state.rounds > 0) {
-    json body = merged_body(query, state);
-    line["response"] = {{"status_code", 200},
-                        {"request_id", body.is_object() ? body.value("id", json("")) : json("")},
-                        {"body", body}};
+    if (last_body.is_null()) last_body = json::parse(state.last_body, nullptr, false);
+    json body = merged_body(query, state, std::move(last_body));
+    json& response = line["response"];
+    response["status_code"] = 200;
+    response["request_id"] = body.is_object() ? body.value("id", json("")) : json("");
+    response["body"] = std::move(body);  // moved: a body is the largest part of a line
   }
   if (state.status == QueryStatus::kFailed) {
     line["error"] = {{"code", "request_failed"}, {"message", state.error}};

@@ -36,6 +36,7 @@ struct SliceAnswer {
   bool usage_reported = false;
   std::string text;       // the text this slice generated
   bool finished = false;  // finish_reason is not "length"
+  nlohmann::json body;    // the response, parsed
 };
 
 // nullopt when the body is not a completion response (no choices).
@@ -45,7 +46,9 @@ struct SliceAnswer {
 // {"id", "custom_id", "response": {"status_code", "request_id", "body"} | null,
 //  "error": {"code", "message"} | null, "clearhouse": {...}}. The body is the last response with
 // the whole text and the usage summed over rounds. abandoned: never answered, budget spent.
+// last_body: state.last_body already parsed (null: parse it).
 [[nodiscard]] std::string output_line(const BatchQuery& query, std::size_t index,
-                                      const QueryState& state, bool abandoned);
+                                      const QueryState& state, bool abandoned,
+                                      nlohmann::json last_body = nullptr);
 
 }  // namespace clearhouse::run

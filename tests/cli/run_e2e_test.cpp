@@ -1,141 +1,19 @@
 // `clearhouse run` end to end: the real binary against the replay upstream (recorded answers of
-// data/), served in this process on port 0 behind a wrapper that counts every request and sums the
-// usage it answered, so the tests check what the upstream saw, not what the runner says.
+// data/), counted by the upstream's side (run_test_util.h).
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <fstream>
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
-#include "http/server.h"
+#include "run_test_util.h"
 #include "support/child_process.h"
 #include "support/eventually.h"
 #include "support/run_binary.h"
-#include "tools/replay_upstream.h"
-#include "tools/replay_upstream_store.h"
 
 namespace clearhouse::testing {
 namespace {
-
-using nlohmann::json;
-
-constexpr const char* kModel = "Qwen2-7B-Instruct";
-
-std::shared_ptr<const tools::ReplayStore> store() {
-  static const auto s = std::make_shared<const tools::ReplayStore>(
-      tools::ReplayStore::load(std::string(CLEARHOUSE_SOURCE_DIR) + "/data"));
-  return s;
-}
-
-// The replay upstream on 127.0.0.1:port(), counting requests per prompt and the usage it served.
-class CountingReplay {
- public:
-  // real_time: delays and pacing take real time (for timeouts); otherwise an instant clock.
-  explicit CountingReplay(bool real_time = false)
-      : upstream_(store(), tools::ReplayUpstreamOptions{},
-                  real_time ? std::shared_ptr<tools::PacingClock>(
-                                  std::make_shared<tools::SteadyPacingClock>())
-                            : std::make_shared<tools::InstantPacingClock>()),
-        server_({}, [this](const http::HttpRequest& r) { return handle(r); }) {
-    port_ = server_.bind();
-    server_.start();
-  }
-  // Delays in progress end at once, so the server stops without waiting them out.
-  ~CountingReplay() { upstream_.shutdown(); }
-  CountingReplay(const CountingReplay&) = delete;
-  CountingReplay& operator=(const CountingReplay&) = delete;
-  int port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::int64_t requests() {
-    std::lock_guard lock(mutex_);
-    return requests_;
-  }
-  std::int64_t usage() {
-    std::lock_guard lock(mutex_);
-    return usage_;
-  }
-  std::map<std::string, int> requests_by_prompt() {
-    std::lock_guard lock(mutex_);
-    return by_prompt_;
-  }
-
- private:
-  // Counts the request when it arrives (a delayed answer may never be read), its usage when
-  // answered.
-  http::HttpResponse handle(const http::HttpRequest& request) {
-    const json body = json::parse(request.body, nullptr, false);
-    {
-      std::lock_guard lock(mutex_);
-      ++requests_;
-      if (body.is_object() && body.contains("messages")) {
-        ++by_prompt_[body["messages"][0]["content"].get<std::string>()];
-      }
-    }
-    http::HttpResponse response = upstream_.handle(request);
-    const json answer = json::parse(response.body, nullptr, false);
-    if (answer.is_object() && answer.contains("usage") && answer["usage"].is_object()) {
-      std::lock_guard lock(mutex_);
-      usage_ += answer["usage"]["completion_tokens"].get<std::int64_t>();
-    }
-    return response;
-  }
-
-  tools::ReplayUpstream upstream_;
-  std::mutex mutex_;
-  std::int64_t requests_ = 0;
-  std::int64_t usage_ = 0;
-  std::map<std::string, int> by_prompt_;
-  int port_ = 0;
-  // Last: destroyed first, so its connection threads stop before the counters they update go.
-  http::HttpServer server_;
-};
-
-struct Batch {
-  std::string path;
-  std::map<std::string, std::string> question_of;  // custom_id -> question
-  std::map<std::string, std::int64_t> tokens_of;   // custom_id -> recorded answer's tokens
-  std::vector<std::string> ids;                    // in file order
-};
-
-// The first n recorded questions of kModel as Batch API lines; `fault` goes into the body of the
-// line with index fault_line (metadata.replay_fault).
-Batch write_batch(const std::filesystem::path& dir, std::size_t n, std::string fault = {},
-                  std::size_t fault_line = 0, double tau = 0) {
-  Batch batch;
-  batch.path = (dir / "batch.jsonl").string();
-  std::ofstream out(batch.path);
-  std::set<std::string> seen;
-  for (const tools::RecordedOutput& r : store()->records()) {
-    if (batch.question_of.size() == n) break;
-    if (r.model != kModel || r.question.empty() || !seen.insert(r.question).second) continue;
-    const std::string id = r.dataset + "/" + r.qid;
-    json body = {{"model", kModel},
-                 {"messages", json::array({{{"role", "user"}, {"content", r.question}}})}};
-    if (!fault.empty() && batch.question_of.size() == fault_line) {
-      body["metadata"] = {{"replay_fault", fault}};
-    }
-    json line = {
-        {"custom_id", id}, {"method", "POST"}, {"url", "/v1/chat/completions"}, {"body", body}};
-    if (tau > 0) line["tau"] = tau;
-    out << line.dump() << "\n";
-    batch.question_of[id] = r.question;
-    batch.tokens_of[id] = r.output_tokens;
-    batch.ids.push_back(id);
-  }
-  return batch;
-}
-
-std::vector<json> read_lines(const std::filesystem::path& path) {
-  std::vector<json> lines;
-  std::istringstream in(slurp(path));
-  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
-  return lines;
-}
 
 TEST(RunE2e, SpendsNoMoreThanTheBudgetAndWritesOneLinePerQuery) {
   CountingReplay replay;
@@ -313,11 +191,11 @@ TEST(RunE2e, ResumesAfterSigkillWithoutResendingFinishedQueries) {
                                          "--quiet"};
   {
     ChildProcess first(args, dir / "first.err");
-    ASSERT_TRUE(eventually([&] { return read_lines(dir / "out.jsonl").size() >= 8; }))
+    ASSERT_TRUE(eventually([&] { return whole_lines(dir / "out.jsonl").size() >= 8; }))
         << slurp(dir / "first.err");
     first.kill(SIGKILL);
   }
-  const std::vector<json> before = read_lines(dir / "out.jsonl");
+  const std::vector<json> before = whole_lines(dir / "out.jsonl");
   ASSERT_LT(before.size(), 40u) << "the first run finished before the kill";
   const std::map<std::string, int> sent_before = replay.requests_by_prompt();
   const std::int64_t usage_before = replay.usage();
@@ -344,6 +222,58 @@ TEST(RunE2e, ResumesAfterSigkillWithoutResendingFinishedQueries) {
   std::set<std::string> ids;
   for (const json& line : lines) ids.insert(line["custom_id"].get<std::string>());
   EXPECT_EQ(ids.size(), 40u);
+}
+
+// Group commit under kills with requests in flight: the upstream holds every request 100 ms (and
+// counts its usage when it answers, whether or not the client is still there), so each SIGKILL
+// lands with about `concurrency` requests in flight. Whatever the moment, a query whose line was
+// written is never sent again, the charged total never undercounts what the upstream generated nor
+// passes the budget, and the output ends with one whole line per query.
+TEST(RunE2e, RepeatedKillsNeverResendAReportedQueryNorUndercountTheBudget) {
+  CountingReplay replay(/*real_time=*/true);
+  const auto dir = scratch_dir();
+  const std::size_t n = 48;
+  // A short tau: first slices are short, so answers are continued across the kills.
+  const Batch batch = write_batch(
+      dir, BatchSpec{.n = n, .fault = "delay-ms=100", .fault_every_line = true, .tau = 40});
+  const std::int64_t budget = static_cast<std::int64_t>(n) * 150;
+  const std::string out = (dir / "out.jsonl").string();
+  const std::vector<std::string> args = {"run",           "--input",  batch.path,
+                                         "--out",         out,        "--upstream",
+                                         replay.url(),    "--budget", std::to_string(budget),
+                                         "--concurrency", "8",        "--quiet"};
+  std::map<std::string, int> frozen;  // prompt of a reported query -> its requests when reported
+  for (int kill = 1; kill <= 3; ++kill) {
+    const std::size_t before = whole_lines(out).size();
+    {
+      ChildProcess run(args, dir / "run.err");
+      ASSERT_TRUE(eventually([&] { return whole_lines(out).size() > before; }))
+          << slurp(dir / "run.err");
+      run.kill(SIGKILL);
+    }
+    const std::map<std::string, int> sent = replay.requests_by_prompt();
+    for (const json& line : whole_lines(out)) {
+      const std::string& question = batch.question_of.at(line["custom_id"].get<std::string>());
+      frozen.emplace(question, sent.at(question));
+    }
+  }
+  ASSERT_LT(frozen.size(), n) << "the runs finished before the kills";
+  std::string command;
+  for (const std::string& a : args) command += " " + a;
+  const RunResult last = run_clearhouse(command);
+  ASSERT_EQ(last.exit_code, 0) << last.err;
+  const std::map<std::string, int> sent = replay.requests_by_prompt();
+  for (const auto& [question, count] : frozen) {
+    EXPECT_EQ(sent.at(question), count) << "a reported query was sent again";
+  }
+  const json summary = json::parse(last.out);
+  EXPECT_GE(summary["spent"].get<std::int64_t>(), replay.usage());
+  EXPECT_LE(summary["spent"].get<std::int64_t>(), budget);
+  const std::vector<json> lines = read_lines(out);
+  ASSERT_EQ(lines.size(), n);
+  std::set<std::string> ids;
+  for (const json& line : lines) ids.insert(line["custom_id"].get<std::string>());
+  EXPECT_EQ(ids.size(), n);
 }
 
 }  // namespace

@@ -2,9 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "data/dataset.h"
+#include "data/split.h"
 #include "support/param_names.h"
 #include "support/run_binary.h"
 
@@ -186,6 +189,82 @@ TEST(TrainBenchE2E, TrainWritesTheCalibrationThatBenchAndAllocateUse) {
                                 (dir / "r2").string());
   EXPECT_EQ(c.exit_code, 2);
   EXPECT_NE(c.err.find("m.model.calibration.json"), std::string::npos) << c.err;
+}
+
+// Writes the ids of the fixture's questions in `questions` that Qwen2-7B-Instruct answered, in
+// reverse order, and returns how many of them it answered right.
+std::size_t write_ids(const std::filesystem::path& path, const data::Dataset& dataset,
+                      const std::vector<std::uint32_t>& questions) {
+  const std::uint32_t model = dataset.model_index("Qwen2-7B-Instruct");
+  std::ofstream out(path);
+  out << "# one dataset/qid per line\n";
+  std::size_t correct = 0;
+  for (auto q = questions.rbegin(); q != questions.rend(); ++q) {
+    const data::Run* run = dataset.find_run(model, *q);
+    if (run == nullptr) continue;
+    out << dataset.question(*q).dataset << "/" << dataset.question(*q).qid << "\n";
+    correct += run->correct ? 1 : 0;
+  }
+  return correct;
+}
+
+TEST(BenchE2E, QuestionsReplaysExactlyTheListedQuestionsAsOneStream) {
+  const auto dir = scratch_dir();
+  const data::Dataset dataset = data::load_zeroeval(fixture("bench"));
+  const data::QuestionSplit split = data::split_questions(dataset);
+  std::size_t listed = 0;
+  {
+    const std::uint32_t model = dataset.model_index("Qwen2-7B-Instruct");
+    for (const std::uint32_t q : split.test) listed += dataset.find_run(model, q) != nullptr;
+  }
+  ASSERT_GT(listed, 5u);
+  const std::size_t correct = write_ids(dir / "ids.txt", dataset, split.test);
+  const auto r = run_clearhouse("bench --data " + fixture("bench") + " --questions " +
+                                (dir / "ids.txt").string() +
+                                " --policies oracle,uniform --budgets 4096 --json --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json doc = json::parse(r.out);
+  EXPECT_EQ(doc["stream_size"], listed);
+  EXPECT_EQ(doc["seeds"], 1);
+  ASSERT_EQ(doc["results"].size(), 2u);
+  for (const json& cell : doc["results"]) {
+    EXPECT_EQ(cell["stream"], "questions");
+    // At 4,096 tokens per query every recorded answer fits: the oracle solves exactly the listed
+    // questions answered right (no question drawn twice), and uniform serves every one of them.
+    if (cell["policy"] == "oracle") {
+      EXPECT_EQ(cell["accuracy"].get<double>(),
+                static_cast<double>(correct) / static_cast<double>(listed));
+    } else {
+      EXPECT_EQ(cell["abandoned"], 0.0);
+      EXPECT_EQ(cell["requests"], static_cast<double>(listed));
+    }
+  }
+}
+
+TEST(BenchE2E, QuestionsRefusesUnknownTrainingOrDrawnStreams) {
+  const auto dir = scratch_dir();
+  const data::Dataset dataset = data::load_zeroeval(fixture("bench"));
+  const data::QuestionSplit split = data::split_questions(dataset);
+  const std::string common = "bench --data " + fixture("bench") + " --json --quiet --questions ";
+  {
+    std::ofstream out(dir / "unknown.txt");
+    out << dataset.question(split.test[0]).dataset << "/" << dataset.question(split.test[0]).qid
+        << "\ngsm/no-such-question\n";
+  }
+  const auto unknown = run_clearhouse(common + (dir / "unknown.txt").string());
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown.txt:2: unknown question 'gsm/no-such-question'"),
+            std::string::npos)
+      << unknown.err;
+  // Without --predictor, bench trains on the train split: those questions cannot be evaluated.
+  write_ids(dir / "train.txt", dataset, split.train);
+  const auto training = run_clearhouse(common + (dir / "train.txt").string());
+  EXPECT_EQ(training.exit_code, 2);
+  EXPECT_NE(training.err.find("the predictor was trained on"), std::string::npos) << training.err;
+  write_ids(dir / "test.txt", dataset, split.test);
+  const auto streams = run_clearhouse(common + (dir / "test.txt").string() + " --streams balanced");
+  EXPECT_EQ(streams.exit_code, 2);
+  EXPECT_NE(streams.err.find("--questions replaces --streams"), std::string::npos) << streams.err;
 }
 
 // --json alone prints the results and writes no report files, so it never replaces a report.

@@ -35,6 +35,22 @@ TEST(BatchInput, ReadsBatchApiAndQueryLinesSkippingBlankOnes) {
   EXPECT_EQ(queries[2].body["messages"][0]["content"], "What is 2+2?");
   EXPECT_EQ(queries[2].tau, 120.0);
   EXPECT_EQ(queries[2].client_cap, 300);
+  EXPECT_EQ(queries[0].dataset, "");
+}
+
+TEST(BatchInput, ALineMayNameItsDataset) {
+  const auto queries = parse_batch(
+      R"({"custom_id": "a", "dataset": "gsm", "url": "/v1/chat/completions", "body": {"model": "m", "messages": [{"role": "user", "content": "hi"}]}})"
+      "\n"
+      R"({"id": "c", "prompt": "What is 2+2?", "dataset": "math-l5"})"
+      "\n"
+      R"({"custom_id": "d", "url": "/v1/completions", "body": {"model": "m", "prompt": "x", "metadata": {"dataset": "gsm"}}})",
+      "in.jsonl", "m");
+  ASSERT_EQ(queries.size(), 3u);
+  EXPECT_EQ(queries[2].dataset, "gsm");  // body.metadata.dataset, as the gateway reads it
+  EXPECT_EQ(queries[0].dataset, "gsm");
+  EXPECT_FALSE(queries[0].body.contains("dataset"));  // not sent upstream
+  EXPECT_EQ(queries[1].dataset, "math-l5");
 }
 
 struct BadInput {
@@ -82,6 +98,8 @@ INSTANTIATE_TEST_SUITE_P(
             "bad_max_tokens",
             R"({"custom_id": "a", "url": "/v1/completions", "body": {"prompt": "x", "max_tokens": -3}})",
             "m", "in.jsonl:1: body.max_tokens:"},
+        BadInput{"dataset_not_a_string", R"({"id": "a", "prompt": "x", "dataset": 3})", "m",
+                 "in.jsonl:1: dataset: must be a non-empty string"},
         BadInput{"negative_tau", R"({"id": "a", "prompt": "x", "tau": -1})", "m",
                  "in.jsonl:1: tau:"},
         BadInput{"prompt_and_messages", R"({"id": "a", "prompt": "x", "messages": []})", "m",

@@ -324,6 +324,7 @@ TEST(Executor, AResumedRunNeverResendsAFinishedQueryAndKeepsTheBudget) {
       }(),
       R"({"id":"z","choices":[{}]})", QueryStatus::kPending);
   rig.state->reserve(3, 128);
+  rig.state->commit();
   rig.out->append({output_line(rig.queries[0], 0, rig.state->queries()[0], false)});
   {
     std::ofstream torn(rig.dir / "out.jsonl", std::ios::app);
@@ -352,6 +353,32 @@ TEST(Executor, AResumedRunNeverResendsAFinishedQueryAndKeepsTheBudget) {
       EXPECT_EQ(r.body["messages"].back()["role"], "assistant");
     }
   }
+}
+
+// A query cut in an earlier run continues where it stopped: its next slice is the one the index
+// gives having generated its kept tokens, not the one of a query starting afresh.
+TEST(Executor, AResumedRunConditionsACutQuerysIndexOnItsKeptTokens) {
+  const std::int64_t budget = 5000;
+  Rig rig(batch_text(1), budget);
+  rig.options.concurrency = 1;
+  std::string kept;
+  for (int i = 0; i < 64; ++i) kept += "t ";
+  rig.state->reserve(0, 64);
+  rig.state->settle_answer(0, 64, 64, kept, R"({"id":"z","choices":[{}]})", QueryStatus::kPending);
+  rig.state->commit();
+  rig.open();  // the second run
+  const core::LengthPrior prior = core::default_length_prior();
+  const std::int64_t left = budget - 64;
+  const core::SliceIndex conditioned = core::continuation_index(prior, 64, 4096 - 64, left);
+  const core::SliceIndex afresh = core::continuation_index(prior, 0, 4096 - 64, left);
+  ASSERT_NE(conditioned.slice, afresh.slice) << "a weak test: both give the same slice";
+  FakeModel model({1000});
+  auto source = rig.progressive();
+  (void)rig.run(*source, model);
+  const auto requests = model.requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests[0].body["max_tokens"], conditioned.slice);
+  EXPECT_EQ(requests[0].body["messages"].back()["content"], kept);
 }
 
 TEST(Executor, OneShotPlanServesEachQueryOnceAtItsCap) {
