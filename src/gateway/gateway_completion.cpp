@@ -3,7 +3,8 @@
 //   reserve        the cap x choices in the ledger (shrunk to what is left, or a refusal)
 //   forward_whole  one upstream call, the answer returned whole
 //   forward_stream the upstream's SSE relayed as it arrives
-// and both forwards settle through the one rule of charge.h.
+// both retried once on the next-best upstream when the call failed before answering (failover.h),
+// and both settle through the one rule of charge.h.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 
 #include "gateway/admission.h"
 #include "gateway/charge.h"
+#include "gateway/failover.h"
 #include "gateway/flight.h"
 #include "gateway/gateway_impl.h"
 #include "openai/stream_relay.h"
@@ -43,15 +45,6 @@ json upstream_error_body(std::string_view upstream, const http::UpstreamReply& r
     }
   }
   return http::error_body(status, message, {}, {}, code);
-}
-
-std::string_view failure_kind(http::UpstreamFailure failure) {
-  switch (failure) {
-    case http::UpstreamFailure::kConnect: return "connect";
-    case http::UpstreamFailure::kTimeout: return "timeout";
-    case http::UpstreamFailure::kClosed: return "protocol";
-    default: return "status";
-  }
 }
 
 // How an upstream's failure or error answer reaches the client: the status and the OpenAI error
@@ -89,12 +82,18 @@ Forward prepare_forward(const Gateway::Impl& g, const Admission& a, const Flight
            {"x-clearhouse-upstream", target.name}}};
 }
 
-http::HttpResponse forward_whole(Gateway::Impl& g, Flight& flight, Forward forward,
-                                 std::int64_t start_ns) {
+http::HttpResponse forward_whole(Gateway::Impl& g, Admission& a, Flight& flight, Forward forward,
+                                 openai::Endpoint endpoint, std::int64_t start_ns) {
+  http::UpstreamReply reply;
+  double upstream_seconds = 0.0;
+  for (;;) {  // a second round when the upstream failed before answering (failover.h)
+    reply = g.upstreams[flight.upstream()]->post_collect(forward.path, std::move(forward.body));
+    g.metrics.observe_upstream_seconds(flight.name(), reply.seconds);
+    upstream_seconds += reply.seconds;
+    if (!fail_over(g, a, flight, reply)) break;
+    forward = prepare_forward(g, a, flight, endpoint);
+  }
   const std::string& name = flight.name();
-  const http::UpstreamReply reply =
-      g.upstreams[flight.upstream()]->post_collect(forward.path, std::move(forward.body));
-  g.metrics.observe_upstream_seconds(name, reply.seconds);
   const bool ok =
       reply.failure == http::UpstreamFailure::kNone && reply.status >= 200 && reply.status < 300;
   std::string text;
@@ -109,34 +108,36 @@ http::HttpResponse forward_whole(Gateway::Impl& g, Flight& flight, Forward forwa
     response.status = reply.status;
     response.body = reply.body;
   } else {
-    g.metrics.count_upstream_error(name, failure_kind(reply.failure));
+    g.metrics.count_upstream_error(name, upstream_error_kind(reply.failure));
     const UpstreamErrorReport report = report_upstream_error(reply);
     response.status = report.status;
     response.body = upstream_error_body(name, reply, report.status, report.code).dump();
   }
   response.headers = std::move(forward.headers);
   g.metrics.observe_added_seconds(
-      std::max(0.0, seconds_between(start_ns, g.clock.monotonic_ns()) - reply.seconds));
+      std::max(0.0, seconds_between(start_ns, g.clock.monotonic_ns()) - upstream_seconds));
   return response;
 }
 
 // The stream's producer runs after the handler returned, on the connection's thread; it shares
 // the flight, so the request stays in flight (and reserved) until the stream ends, and a producer
 // that never runs releases the reservation when the response is dropped.
-http::HttpResponse forward_stream(Gateway::Impl& g, std::shared_ptr<Flight> flight, Forward forward,
-                                  bool client_wants_usage, std::string route,
+http::HttpResponse forward_stream(Gateway::Impl& g, Admission a, std::shared_ptr<Flight> flight,
+                                  Forward forward, openai::Endpoint endpoint, std::string route,
                                   std::int64_t start_ns) {
   struct StreamState {
+    Admission admission;
     std::shared_ptr<Flight> flight;
     Forward forward;
-    bool client_wants_usage = false;
+    openai::Endpoint endpoint;
     std::string route;
     std::int64_t start_ns = 0;
   };
   auto state = std::make_shared<StreamState>(
-      StreamState{std::move(flight),
+      StreamState{std::move(a),
+                  std::move(flight),
                   {std::move(forward.path), std::move(forward.body), {}},
-                  client_wants_usage,
+                  endpoint,
                   std::move(route),
                   start_ns});
 
@@ -147,8 +148,7 @@ http::HttpResponse forward_stream(Gateway::Impl& g, std::shared_ptr<Flight> flig
   response.stream = [&g, state](http::BodyWriter& out) -> bool {
     g.metrics.stream_opened();
     Flight& stream_flight = *state->flight;
-    const std::string& name = stream_flight.name();
-    openai::StreamRelay relay(state->client_wants_usage);
+    openai::StreamRelay relay(state->admission.request.include_usage);
     std::string error_bytes;
     bool client_gone = false;
     // What the stream says so far: usage reported, or the chunks that arrived.
@@ -156,28 +156,35 @@ http::HttpResponse forward_stream(Gateway::Impl& g, std::shared_ptr<Flight> flig
       return UpstreamCall{failure, status, relay.reported_completion_tokens(),
                           relay.tokens_generated(stream_flight.tokens()), stream_flight.tokens()};
     };
-    const http::UpstreamReply reply = g.upstreams[stream_flight.upstream()]->post(
-        state->forward.path, std::move(state->forward.body),
-        [&](int status, std::string_view bytes) {
-          if (g.aborting) return false;
-          if (status < 200 || status >= 300) {
-            error_bytes.append(
-                bytes.substr(0, 65536 - std::min<std::size_t>(65536, error_bytes.size())));
-            return true;
-          }
-          const std::string relayed = relay.feed(bytes);
-          if (relay.done()) {
-            // Settled before the client sees [DONE]: a client holding a complete stream has been
-            // charged exactly the usage it was told, even if the gateway dies right after.
-            stream_flight.close(charge_for(call_so_far(http::UpstreamFailure::kNone, status)));
-          }
-          if (!relayed.empty() && !out.write(relayed)) {
-            client_gone = true;
-            return false;
-          }
-          return true;
-        });
-    g.metrics.observe_upstream_seconds(name, reply.seconds);
+    const auto relay_to_client = [&](int status, std::string_view bytes) {
+      if (g.aborting) return false;
+      if (status < 200 || status >= 300) {
+        error_bytes.append(
+            bytes.substr(0, 65536 - std::min<std::size_t>(65536, error_bytes.size())));
+        return true;
+      }
+      const std::string relayed = relay.feed(bytes);
+      if (relay.done()) {
+        // Settled before the client sees [DONE]: a client holding a complete stream has been
+        // charged exactly the usage it was told, even if the gateway dies right after.
+        stream_flight.close(charge_for(call_so_far(http::UpstreamFailure::kNone, status)));
+      }
+      if (!relayed.empty() && !out.write(relayed)) {
+        client_gone = true;
+        return false;
+      }
+      return true;
+    };
+    http::UpstreamReply reply;
+    for (;;) {  // a second round when the upstream failed before answering (failover.h)
+      reply = g.upstreams[stream_flight.upstream()]->post(
+          state->forward.path, std::move(state->forward.body), relay_to_client);
+      g.metrics.observe_upstream_seconds(stream_flight.name(), reply.seconds);
+      if (!fail_over(g, state->admission, stream_flight, reply)) break;
+      state->forward.body =
+          prepare_forward(g, state->admission, stream_flight, state->endpoint).body;
+    }
+    const std::string& name = stream_flight.name();
     const bool error_answer = reply.failure == http::UpstreamFailure::kNone &&
                               (reply.status < 200 || reply.status >= 300);
     UpstreamCall call = call_so_far(reply.failure, reply.status);
@@ -186,7 +193,7 @@ http::HttpResponse forward_stream(Gateway::Impl& g, std::shared_ptr<Flight> flig
     const bool complete =
         reply.failure == http::UpstreamFailure::kNone && !error_answer && relay.done();
     if (!complete && !client_gone && !g.aborting) {
-      g.metrics.count_upstream_error(name, failure_kind(reply.failure));
+      g.metrics.count_upstream_error(name, upstream_error_kind(reply.failure));
       http::UpstreamReply described = reply;
       described.body = error_bytes;
       const UpstreamErrorReport report = report_upstream_error(reply);
@@ -216,8 +223,10 @@ http::HttpResponse Gateway::Impl::completion(const http::HttpRequest& request,
   auto flight = std::make_shared<Flight>(*this);
   if (auto refused = reserve(*this, a, *flight)) return std::move(*refused);
   Forward forward = prepare_forward(*this, a, *flight, endpoint);
-  if (!a.request.stream) return forward_whole(*this, *flight, std::move(forward), start_ns);
-  return forward_stream(*this, std::move(flight), std::move(forward), a.request.include_usage,
+  if (!a.request.stream) {
+    return forward_whole(*this, a, *flight, std::move(forward), endpoint, start_ns);
+  }
+  return forward_stream(*this, std::move(a), std::move(flight), std::move(forward), endpoint,
                         std::string(route), start_ns);
 }
 

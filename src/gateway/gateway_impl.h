@@ -16,8 +16,10 @@
 #include "gateway/budget_view_cache.h"
 #include "gateway/gateway.h"
 #include "gateway/metrics.h"
+#include "gateway/model_routes.h"
 #include "gateway/pacer.h"
 #include "gateway/upstream_auction.h"
+#include "gateway/upstream_health.h"
 #include "http/upstream_client.h"
 #include "ledger/request_id.h"
 #include "openai/request.h"
@@ -56,6 +58,8 @@ struct Gateway::Impl {
   BudgetViewCache budget_view{
       ledger};  // what the pacer sees of the budget (no ledger read per request)
   UpstreamAuction auction;
+  ModelRoutes routes;              // which upstreams serve each model name
+  UpstreamHealth upstream_health;  // a circuit breaker per upstream, in config order
   std::vector<std::unique_ptr<http::UpstreamClient>> upstreams;  // in config order
   http::Router router;  // the route table (before metrics: its labels name the series)
   GatewayMetrics metrics;

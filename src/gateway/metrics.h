@@ -4,19 +4,24 @@
 // ledger's current state from the Gauges the caller passes.
 //
 // Catalogue (all names start with clearhouse_; units are in the names):
-//   requests_total{route,code}                       counter    finished requests by HTTP status
-//   request_duration_seconds{route}                  histogram  whole request, 100 us .. 600 s
-//   added_latency_seconds                            histogram  time in the gateway itself, 50 us
-//   .. 100 ms upstream_duration_seconds{upstream}              histogram  one upstream call, 100 us
-//   .. 600 s upstream_errors_total{upstream,kind}             counter    kind:
-//   connect|timeout|status|protocol upstream_payment_usd_total{upstream}             counter    USD
-//   paid to the upstream tokens_reserved_total, tokens_used_total, tokens_released_total counter
-//   output tokens through the ledger abandoned_requests_total{action}                 counter CLEAR
-//   abandoned: reject|degrade budget_rejections_total                          counter    the
-//   ledger had no room open_streams                                     gauge      SSE responses
-//   being written shadow_price, allowance_tokens, budget_tokens, budget_remaining_tokens,
-//   reserved_tokens, open_reservations, in_flight_requests, usage_ratio   gauges read at scrape
-//   time (Gauges)
+//   - requests_total{route,code}, counter: finished requests by HTTP status
+//   - request_duration_seconds{route}, histogram: whole request, 100 us .. 600 s
+//   - added_latency_seconds, histogram: time in the gateway itself, 50 us .. 100 ms
+//   - upstream_duration_seconds{upstream}, histogram: one upstream call, 100 us .. 600 s
+//   - upstream_errors_total{upstream,kind}, counter: kind connect|timeout|status|protocol
+//   - upstream_retries_total{upstream}, counter: requests moved away after it failed to answer
+//   - upstream_payment_usd_total{upstream}, counter: USD paid to the upstream
+//   - upstream_up{upstream}, gauge: 1 while its circuit is closed, 0 when open or half-open
+//   - upstream_consecutive_failures{upstream}, gauge: failed calls in a row
+//   - upstream_circuit_transitions_total{upstream,state}, counter: state closed|open|half_open
+//   - tokens_reserved_total, tokens_used_total, tokens_released_total, counters: output tokens
+//     through the ledger
+//   - abandoned_requests_total{action}, counter: CLEAR abandoned, reject|degrade
+//   - budget_rejections_total, counter: the ledger had no room
+//   - open_streams, gauge: SSE responses being written
+//   - shadow_price, allowance_tokens, budget_tokens, budget_remaining_tokens, reserved_tokens,
+//     open_reservations, in_flight_requests, usage_ratio, ledger_unapplied_writes: gauges read at
+//     scrape time (Gauges); ledger_apply_failures_total, counter (Gauges)
 //
 // Label values come only from fixed sets and the operator's config, never from clients: there is no
 // per-key label and nothing secret. route is one of the route labels given at construction; an
@@ -50,8 +55,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "gateway/upstream_health.h"
 #include "metrics/prometheus.h"
 
 namespace clearhouse::gateway {
@@ -97,6 +104,8 @@ class GatewayMetrics {
   void count_abandoned(std::string_view action);
   void count_budget_rejection();
   void add_payment_usd(std::string_view upstream, double usd);
+  // A request moved away from this upstream after it failed before answering (failover.h).
+  void count_upstream_retry(std::string_view upstream);
   void stream_opened();
   void stream_closed();
 
@@ -112,6 +121,8 @@ class GatewayMetrics {
     double usage_ratio = 1.0;
     std::int64_t ledger_unapplied_writes = 0;
     std::uint64_t ledger_apply_failures = 0;
+    // Each upstream's circuit breaker (upstream_health.h), by upstream name.
+    std::vector<std::pair<std::string, HealthSnapshot>> upstream_health;
   };
   // The whole /metrics body.
   [[nodiscard]] std::string render(const Gauges& gauges) const;
@@ -121,6 +132,8 @@ class GatewayMetrics {
   UpstreamSeries& upstream(std::string_view name);
   void render_requests(prometheus::TextWriter& out) const;
   void render_upstreams(prometheus::TextWriter& out) const;
+  static void render_health(prometheus::TextWriter& out,
+                            const std::vector<std::pair<std::string, HealthSnapshot>>& health);
   [[nodiscard]] std::vector<const UpstreamSeries*> upstreams_in_order() const;
 
   // Codes 100..599 and one slot for anything else.
