@@ -27,7 +27,8 @@ bool fail_over(Gateway::Impl& g, Admission& a, Flight& flight, const http::Upstr
   g.metrics.count_upstream_error(failed_name, upstream_error_kind(reply.failure));
   g.metrics.count_upstream_retry(failed_name);
   // Nothing arrived: nothing reported, nothing observed.
-  flight.close(charge_for({reply.failure, reply.status, std::nullopt, std::nullopt, flight.tokens()}));
+  flight.close(
+      charge_for({reply.failure, reply.status, std::nullopt, std::nullopt, flight.tokens()}));
 
   const std::string& next_name = g.config.upstreams[next->winner].name;
   std::string id = g.next_request_id();
@@ -39,15 +40,16 @@ bool fail_over(Gateway::Impl& g, Admission& a, Flight& flight, const http::Upstr
     std::fprintf(stderr,
                  "gateway: request %s: upstream '%s' failed before answering (%s); no retry on "
                  "upstream '%s': the ledger refused its reservation (%s)\n",
-                 failed_id.c_str(), failed_name.c_str(), std::string(to_string(reply.failure)).c_str(),
-                 next_name.c_str(), std::string(ledger::to_string(reserve.status)).c_str());
+                 failed_id.c_str(), failed_name.c_str(),
+                 std::string(to_string(reply.failure)).c_str(), next_name.c_str(),
+                 std::string(ledger::to_string(reserve.status)).c_str());
     return false;
   }
   std::fprintf(stderr,
                "gateway: request %s: upstream '%s' failed before answering (%s); retried as "
                "request %s on upstream '%s'\n",
-               failed_id.c_str(), failed_name.c_str(), std::string(to_string(reply.failure)).c_str(),
-               id.c_str(), next_name.c_str());
+               failed_id.c_str(), failed_name.c_str(),
+               std::string(to_string(reply.failure)).c_str(), id.c_str(), next_name.c_str());
   flight.reserved(std::move(id), next->winner, *next, flight.cap(), flight.tokens());
   return true;
 }

@@ -1,7 +1,7 @@
 // ModelRoutes: which upstreams serve a model name a request asks for. Every upstream serves its
 // config `model` and its `aliases`; a name may be served by several upstreams (the auction then
-// chooses among them, upstream_auction.h), and one upstream's alias may be another's model. Names are
-// matched exactly (case-sensitive, as OpenAI does). A name no upstream serves has no route: the
+// chooses among them, upstream_auction.h), and one upstream's alias may be another's model. Names
+// are matched exactly (case-sensitive, as OpenAI does). A name no upstream serves has no route: the
 // gateway answers 404 model_not_found rather than letting another model answer it.
 //
 // What is sent upstream is always the upstream's own `model`, whatever name the request used.
@@ -15,10 +15,10 @@
 #pragma once
 
 #include <cstddef>
-#include <string>
-#include <string_view>
 #include <functional>
 #include <map>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "gateway/gateway_config.h"

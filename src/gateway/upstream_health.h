@@ -92,7 +92,7 @@ class UpstreamHealth {
     bool probe_in_flight = false;
     std::array<std::uint64_t, 3> transitions{};
   };
-  void move_to(Breaker& b, CircuitState state);  // mutex held
+  void move_to(Breaker& b, CircuitState state);            // mutex held
   [[nodiscard]] bool cooled_down(const Breaker& b) const;  // mutex held
 
   HealthOptions options_;

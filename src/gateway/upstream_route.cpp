@@ -9,8 +9,8 @@ namespace clearhouse::gateway {
 bool failed_before_head(const http::UpstreamReply& reply) {
   using http::UpstreamFailure;
   return reply.status == 0 &&
-         (reply.failure == UpstreamFailure::kConnect || reply.failure == UpstreamFailure::kTimeout ||
-          reply.failure == UpstreamFailure::kClosed);
+         (reply.failure == UpstreamFailure::kConnect ||
+          reply.failure == UpstreamFailure::kTimeout || reply.failure == UpstreamFailure::kClosed);
 }
 
 CallOutcome call_outcome(const http::UpstreamReply& reply) {

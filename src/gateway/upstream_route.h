@@ -3,10 +3,10 @@
 // Made at admission from the upstreams serving the request's model (model_routes.h). choose() runs
 // the auction (upstream_auction.h) among those not tried yet whose circuit lets a call through
 // (upstream_health.h), and claims the winner's breaker: for a half-open upstream the request is its
-// probe. finished() records how the call went in the breaker. A call that failed before its response
-// head (refused, timed out or closed before answering: nothing of it reached the client) may be
-// retried once: choose() again gives the next best, which is the first call's runner-up whenever
-// that one can still be called.
+// probe. finished() records how the call went in the breaker. A call that failed before its
+// response head (refused, timed out or closed before answering: nothing of it reached the client)
+// may be retried once: choose() again gives the next best, which is the first call's runner-up
+// whenever that one can still be called.
 //
 //   failure (opens the circuit after failure_threshold in a row): no connection, any timeout, the
 //            connection closed before the response head
@@ -76,7 +76,6 @@ class UpstreamRoute {
   [[nodiscard]] std::size_t calls() const { return tried_.size(); }
 
  private:
-
   UpstreamHealth* health_ = nullptr;
   std::vector<std::size_t> served_;
   std::vector<std::size_t> tried_;
