@@ -77,7 +77,8 @@ TEST(GatewayE2EFailover, ADeadCheapUpstreamFailsOverIsMarkedDownAndProbedAfterIt
   EXPECT_EQ(dead.open_requests, 0);
   EXPECT_EQ(dead.spent_tokens, 0);
   EXPECT_EQ(upstream_totals(rig, kUpstreamName).spent_tokens, 40);
-  EXPECT_EQ(metric(rig, "clearhouse_upstream_errors_total", R"(upstream="dead",kind="connect")"), 2);
+  EXPECT_EQ(metric(rig, "clearhouse_upstream_errors_total", R"(upstream="dead",kind="connect")"),
+            2);
   EXPECT_EQ(metric(rig, "clearhouse_upstream_retries_total", R"(upstream="dead")"), 2);
   // Two failures in a row: marked down.
   EXPECT_EQ(metric(rig, "clearhouse_upstream_up", R"(upstream="dead")"), 0);
@@ -97,7 +98,8 @@ TEST(GatewayE2EFailover, ADeadCheapUpstreamFailsOverIsMarkedDownAndProbedAfterIt
     ASSERT_EQ(r.status, 200) << r.body;
   }
   EXPECT_EQ(upstream_totals(rig, kDead).requests, 2);
-  EXPECT_EQ(metric(rig, "clearhouse_upstream_errors_total", R"(upstream="dead",kind="connect")"), 2);
+  EXPECT_EQ(metric(rig, "clearhouse_upstream_errors_total", R"(upstream="dead",kind="connect")"),
+            2);
 
   // After the cool-down, the next request is the dead upstream's probe: it fails, the circuit opens
   // again, and the request is served by the replay all the same.
@@ -105,7 +107,8 @@ TEST(GatewayE2EFailover, ADeadCheapUpstreamFailsOverIsMarkedDownAndProbedAfterIt
   const Reply probed = rig.post(kChat, body);
   ASSERT_EQ(probed.status, 200) << probed.body;
   EXPECT_EQ(upstream_totals(rig, kDead).requests, 3);
-  EXPECT_EQ(metric(rig, "clearhouse_upstream_errors_total", R"(upstream="dead",kind="connect")"), 3);
+  EXPECT_EQ(metric(rig, "clearhouse_upstream_errors_total", R"(upstream="dead",kind="connect")"),
+            3);
   EXPECT_EQ(metric(rig, "clearhouse_upstream_circuit_transitions_total",
                    R"(upstream="dead",state="half_open")"),
             1);
@@ -141,11 +144,10 @@ TEST(GatewayE2EFailover, ARequestIsRetriedOnceAtMost) {
 // When every upstream serving the model is down, the gateway answers at once with a 503 and the
 // time to the next probe, without reserving anything.
 TEST(GatewayE2EFailover, EveryUpstreamOfTheModelDownIs503UntilTheProbeIsDue) {
-  GatewayRig rig({.configure =
-                      [](GatewayConfig& c) {
-                        c.health = {.failure_threshold = 1, .cooldown_seconds = 12.5};
-                      },
-                  .upstream_down = true});
+  GatewayRig rig(
+      {.configure =
+           [](GatewayConfig& c) { c.health = {.failure_threshold = 1, .cooldown_seconds = 12.5}; },
+       .upstream_down = true});
   const json body = chat_body(long_answer(), {{"max_tokens", 20}});
   const Reply first = rig.post(kChat, body);
   ASSERT_EQ(first.status, 502) << first.body;

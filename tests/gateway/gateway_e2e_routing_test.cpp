@@ -100,7 +100,8 @@ TEST(GatewayE2ERouting, EachModelGoesToTheUpstreamThatServesIt) {
 TEST(GatewayE2ERouting, AnAliasIsSentUpstreamAsTheModelItStandsFor) {
   RecordingUpstream upstream;
   GatewayRig rig(two_models(upstream));
-  const Reply r = rig.post(kChat, with_model(chat_body(long_answer(), {{"max_tokens", 5}}), "qwen2"));
+  const Reply r =
+      rig.post(kChat, with_model(chat_body(long_answer(), {{"max_tokens", 5}}), "qwen2"));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.header("x-clearhouse-upstream"), kUpstreamName);
   const StreamReply s = rig.stream(
@@ -137,7 +138,7 @@ TEST(GatewayE2ERouting, AnUnknownModelIs404ModelNotFoundAndReachesNoUpstream) {
       "/v1/completions", with_model(completion_body(long_answer(), {{"max_tokens", 5}}), "gpt-4o"));
   EXPECT_EQ(completion.status, 404);
   EXPECT_TRUE(upstream.seen().empty());
-  EXPECT_EQ(rig.requests_recorded(), 0);  // nothing reserved
+  EXPECT_EQ(rig.requests_recorded(), 0);                            // nothing reserved
   EXPECT_EQ(rig.gateway().admin_state()["pacer"]["decisions"], 0);  // the pacer never asked
 }
 
@@ -216,8 +217,8 @@ TEST(GatewayE2ERouting, ABaseUrlEndingInV1Works) {
   }});
   const Reply r = rig.post(kChat, chat_body(long_answer(), {{"max_tokens", 5}}));
   ASSERT_EQ(r.status, 200) << r.body;
-  const StreamReply s =
-      rig.stream("/v1/completions", completion_body(long_answer(), {{"max_tokens", 5}, {"stream", true}}));
+  const StreamReply s = rig.stream(
+      "/v1/completions", completion_body(long_answer(), {{"max_tokens", 5}, {"stream", true}}));
   EXPECT_TRUE(s.ends_with_done()) << s.body;
   const std::vector<RecordingUpstream::Seen> seen = upstream.seen();
   ASSERT_EQ(seen.size(), 2u);
