@@ -5,9 +5,12 @@
 // ManualClock. /metrics and /admin/state show each upstream's state.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "gateway_test_util.h"
 
@@ -166,6 +169,51 @@ TEST(GatewayE2EFailover, EveryUpstreamOfTheModelDownIs503UntilTheProbeIsDue) {
   EXPECT_EQ(rig.requests_recorded(), 2);
   EXPECT_EQ(rig.post(kChat, body).status, 503);
   EXPECT_TRUE(rig.ledger_settled());
+}
+
+// Many clients at once while the dead upstream is found out, probed and left out again: every
+// request is served by the replay, and the ledger ends with nothing open and only the replay's
+// usage spent.
+TEST(GatewayE2EFailover, ConcurrentRequestsAllFailOverAndTheLedgerEndsSettled) {
+  GatewayRig rig(dead_and_healthy());
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 10;
+  std::atomic<int> served{0};
+  std::atomic<int> streamed_chunks{0};
+  const auto run_clients = [&] {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          json body = chat_body(long_answer(), {{"max_tokens", 10}});
+          if ((t + i) % 2 == 0) {
+            body["stream"] = true;
+            const StreamReply s = rig.stream(kChat, body);
+            if (s.status == 200 && s.ends_with_done() && !s.has_error_event()) served.fetch_add(1);
+            streamed_chunks.fetch_add(static_cast<int>(s.content_chunks()));
+          } else if (rig.post(kChat, body).status == 200) {
+            served.fetch_add(1);
+          }
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+  };
+  run_clients();
+  rig.clock().advance_ms(kCoolDownMs);  // a probe is due: the racing requests claim it once
+  run_clients();
+  EXPECT_EQ(served.load(), 2 * kThreads * kPerThread);
+  EXPECT_EQ(streamed_chunks.load(), 10 * kThreads * kPerThread);  // half of them streamed
+  EXPECT_TRUE(rig.ledger_settled());
+  EXPECT_EQ(metric(rig, "clearhouse_open_reservations", ""), 0);
+  const ledger::Totals dead = upstream_totals(rig, kDead);
+  EXPECT_EQ(dead.spent_tokens, 0);
+  EXPECT_GE(dead.requests, 2);  // at least the failures that opened it
+  EXPECT_EQ(metric(rig, "clearhouse_upstream_circuit_transitions_total",
+                   R"(upstream="dead",state="half_open")"),
+            1);  // one probe after the cool-down, however many requests raced for it
+  EXPECT_EQ(rig.spent(), 10 * 2 * kThreads * kPerThread);
+  EXPECT_EQ(upstream_totals(rig, kUpstreamName).spent_tokens, rig.spent());
 }
 
 // An upstream that accepts the request and never answers: the gateway's read timeout ends the call.
