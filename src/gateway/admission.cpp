@@ -26,9 +26,15 @@ const std::vector<std::size_t>& serving(const Gateway::Impl& g, const std::strin
   }
   const std::vector<std::size_t>* upstreams = g.routes.find(model);
   if (upstreams == nullptr) {
-    constexpr std::size_t kShownChars = 100;  // a client's string, echoed cut short
-    std::string shown = model.substr(0, kShownChars);
-    if (model.size() > kShownChars) shown += "...";
+    // A client's string, echoed cut short, at a code point boundary (the body must stay UTF-8).
+    constexpr std::size_t kShownBytes = 100;
+    std::size_t cut = std::min(model.size(), kShownBytes);
+    while (cut > 0 && cut < model.size() &&
+           (static_cast<unsigned char>(model[cut]) & 0xC0u) == 0x80u) {
+      --cut;
+    }
+    std::string shown = model.substr(0, cut);
+    if (cut < model.size()) shown += "...";
     throw http::HttpError(404,
                           "the model '" + shown +
                               "' does not exist here: GET /v1/models lists the models and aliases "

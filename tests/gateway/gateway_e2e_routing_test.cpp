@@ -129,6 +129,12 @@ TEST(GatewayE2ERouting, AnUnknownModelIs404ModelNotFoundAndReachesNoUpstream) {
               std::string::npos)
         << r.body;
   }
+  // A long name is echoed cut short, and still as valid UTF-8 (cut between code points).
+  std::string long_name = "x";  // then 2-byte characters: byte 100 is inside one
+  for (int i = 0; i < 150; ++i) long_name += "\u00e9";
+  const Reply long_model = rig.post(kChat, with_model(body, long_name));
+  ASSERT_EQ(long_model.status, 404) << long_model.body;
+  EXPECT_TRUE(is_openai_error(long_model.body, "model_not_found"));
   // Streamed or not, on either endpoint.
   json stream_body = body;
   stream_body["stream"] = true;
