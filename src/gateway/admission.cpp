@@ -1,6 +1,9 @@
 #include "gateway/admission.h"
 
 #include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
 
 #include "gateway/refusal.h"
 
@@ -10,6 +13,49 @@ namespace {
 refusal::ExhaustedBudget exhausted(const Gateway::Impl& g, refusal::BudgetScope scope,
                                    std::int64_t now_ms, std::optional<std::int64_t> window_end_ms) {
   return {scope, now_ms, window_end_ms, g.open_reservations.load() > 0, g.config.window_seconds};
+}
+
+// The upstreams serving the requested model; HttpError 400 without a model, 404 for one no
+// upstream serves (never answered by another model).
+const std::vector<std::size_t>& serving(const Gateway::Impl& g, const std::string& model) {
+  if (model.empty()) {
+    throw http::HttpError(400,
+                          "missing required parameter: 'model' (GET /v1/models lists the models "
+                          "this gateway serves)",
+                          "invalid_request_error", "model", "missing_required_parameter");
+  }
+  const std::vector<std::size_t>* upstreams = g.routes.find(model);
+  if (upstreams == nullptr) {
+    // A client's string, echoed cut short, at a code point boundary (the body must stay UTF-8).
+    constexpr std::size_t kShownBytes = 100;
+    std::size_t cut = std::min(model.size(), kShownBytes);
+    while (cut > 0 && cut < model.size() &&
+           (static_cast<unsigned char>(model[cut]) & 0xC0u) == 0x80u) {
+      --cut;
+    }
+    std::string shown = model.substr(0, cut);
+    if (cut < model.size()) shown += "...";
+    throw http::HttpError(404,
+                          "the model '" + shown +
+                              "' does not exist here: GET /v1/models lists the models and aliases "
+                              "this gateway serves",
+                          "invalid_request_error", "model", "model_not_found");
+  }
+  return *upstreams;
+}
+
+// Every upstream serving the model has an open circuit (or a probe running): 503, to retry when
+// the next probe is due.
+http::HttpResponse no_upstream_callable(const Admission& a) {
+  const double wait = a.route.seconds_until_callable();
+  http::HttpResponse response = http::error_response(
+      503,
+      "no upstream serving the model '" + a.request.model +
+          "' is up: each failed repeatedly and waits for its cool-down before the next probe",
+      {}, {}, "upstream_unavailable");
+  response.headers.emplace_back(
+      "Retry-After", std::to_string(std::max<std::int64_t>(1, std::llround(std::ceil(wait)))));
+  return response;
 }
 
 }  // namespace
@@ -25,6 +71,8 @@ std::variant<Admission, http::HttpResponse> admit(Gateway::Impl& g,
   a.key_id = g.authenticate(request);
   a.request =
       openai::parse_completion_request(request.body, endpoint, g.config.limits.max_json_depth);
+  a.route = UpstreamRoute(g.upstream_health, serving(g, a.request.model));
+  if (!a.route.any_callable()) return no_upstream_callable(a);
   const std::string_view dataset_header = request.header("x-clearhouse-dataset");
   const std::string dataset =
       dataset_header.empty() ? a.request.dataset : std::string(dataset_header);
@@ -35,7 +83,9 @@ std::variant<Admission, http::HttpResponse> admit(Gateway::Impl& g,
   const BudgetView view = g.budget_view.get(a.now_ms);
   const PacerDecision decision = g.pacer.decide(a.tau_hat, a.now_ms, view);
   a.cap = decision.cap;
-  a.pick = g.auction.pick(std::max<std::int64_t>(a.cap, 1));
+  std::optional<AuctionPick> pick = a.route.choose(g.auction, std::max<std::int64_t>(a.cap, 1));
+  if (!pick) return no_upstream_callable(a);  // a racing request took the last probe
+  a.pick = *pick;
   if (view.remaining_tokens < g.config.pacer.min_tokens * a.request.generations()) {
     g.metrics.count_budget_rejection();
     return refusal::budget_exhausted(
@@ -57,7 +107,9 @@ std::variant<Admission, http::HttpResponse> admit(Gateway::Impl& g,
     }
     g.metrics.count_abandoned("degrade");
     a.cap = g.config.degrade_tokens;
-    a.pick = g.auction.pick(a.cap);
+    pick = a.route.choose(g.auction, a.cap);
+    if (!pick) return no_upstream_callable(a);
+    a.pick = *pick;
   }
   if (const auto client_cap = a.request.client_cap()) a.cap = std::min(a.cap, *client_cap);
   return a;

@@ -1,7 +1,7 @@
 // Admission: the first two steps of the completion path (docs/architecture.md). admit()
-// authenticates, parses, predicts tau_hat and asks the pacer and the auction for a cap and an
-// upstream; reserve() books cap x choices in the ledger. Each returns the refusal to send instead
-// when the request cannot go on.
+// authenticates, parses, finds the upstreams serving the requested model, predicts tau_hat and asks
+// the pacer and the auction for a cap and an upstream; reserve() books cap x choices in the ledger.
+// Each returns the refusal to send instead when the request cannot go on.
 //
 // Units: tokens. Thread-safety: both may run concurrently for different requests (the pacer, the
 // auction and the ledger are thread-safe).
@@ -14,6 +14,7 @@
 
 #include "gateway/flight.h"
 #include "gateway/gateway_impl.h"
+#include "gateway/upstream_route.h"
 #include "http/http.h"
 #include "openai/request.h"
 
@@ -27,9 +28,16 @@ struct Admission {
   std::int64_t now_ms = 0;
   std::int64_t cap = 0;  // tokens per choice, the client's own cap applied
   AuctionPick pick;
+  // The upstreams serving request.model, with pick.winner claimed (upstream_route.h); the forward
+  // steps record each call in it and fail over along it (failover.h).
+  UpstreamRoute route;
 };
 
-// Authenticate, parse, predict, decide the cap: an Admission, or the refusal to send.
+// Authenticate, parse, route by model, predict, decide the cap: an Admission, or the refusal to
+// send. A request without `model` is a 400 (param "model", code missing_required_parameter); a
+// model no upstream serves (by model or alias) is a 404 model_not_found; when every upstream
+// serving it has an open circuit, a 503 upstream_unavailable with Retry-After (the time to the next
+// probe).
 std::variant<Admission, http::HttpResponse> admit(Gateway::Impl& g,
                                                   const http::HttpRequest& request,
                                                   openai::Endpoint endpoint);

@@ -1,5 +1,6 @@
 #include "gateway/flight.h"
 
+#include <cassert>
 #include <cstdio>
 #include <exception>
 #include <utility>
@@ -17,12 +18,14 @@ Flight::~Flight() {
 
 void Flight::reserved(std::string id, std::size_t upstream, AuctionPick pick, std::int64_t cap,
                       std::int64_t tokens) {
+  assert((!reserved_ || closed_) && "one open reservation per flight");
   id_ = std::move(id);
   upstream_ = upstream;
   pick_ = pick;
   cap_ = cap;
   tokens_ = tokens;
   reserved_ = true;
+  closed_ = false;
   g_.open_reservations.fetch_add(1);
   g_.metrics.add_tokens_reserved(tokens);
 }

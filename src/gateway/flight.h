@@ -33,6 +33,8 @@ class Flight {
   Flight(const Flight&) = delete;
   Flight& operator=(const Flight&) = delete;
 
+  // Records the reservation `id` for `upstream`. Again after the reservation was closed when the
+  // request fails over to another upstream (failover.h): the flight then stands for the new one.
   void reserved(std::string id, std::size_t upstream, AuctionPick pick, std::int64_t cap,
                 std::int64_t tokens);
   // used: tokens the upstream generated (may exceed the reservation only if it ignored the cap).

@@ -99,6 +99,11 @@ Gateway::Impl::Impl(GatewayConfig config_in, ledger::Ledger& ledger_in, const ba
       keys(config.keys),
       pacer(pacer_options(config)),
       auction(make_auction(config)),
+      routes(config.upstreams),
+      upstream_health(config.upstreams.size(),
+                      {.failure_threshold = config.health.failure_threshold,
+                       .cooldown_seconds = config.health.cooldown_seconds},
+                      clock),
       router(make_router(*this)),
       metrics(router.labels(), upstream_names(config)),
       rng(std::random_device{}()) {
@@ -150,8 +155,15 @@ http::HttpResponse Gateway::Impl::metrics_route() const {
 http::HttpResponse Gateway::Impl::models(const http::HttpRequest& request) const {
   (void)authenticate(request);
   json data = json::array();
-  for (const UpstreamConfig& u : config.upstreams) {
-    data.push_back({{"id", u.model}, {"object", "model"}, {"created", 0}, {"owned_by", u.name}});
+  for (const ModelName& model : routes.names()) {
+    json served_by = json::array();
+    for (const std::size_t k : model.upstreams) served_by.push_back(config.upstreams[k].name);
+    // owned_by: the one upstream serving it, else "clearhouse" (the auction chooses per request).
+    data.push_back({{"id", model.name},
+                    {"object", "model"},
+                    {"created", 0},
+                    {"owned_by", model.upstreams.size() == 1 ? served_by[0] : json("clearhouse")},
+                    {"upstreams", std::move(served_by)}});
   }
   return http::json_response(200, {{"object", "list"}, {"data", data}});
 }
@@ -178,6 +190,28 @@ json ledger_state(const ledger::LedgerWriteStats& s) {
           {"unapplied_writes", s.unapplied_writes},
           {"apply_failures", s.apply_failures},
           {"last_apply_error", s.last_apply_error}};
+}
+
+// Each upstream's model names and circuit breaker, in config order.
+json upstreams_state(const Gateway::Impl& g) {
+  json out = json::array();
+  for (std::size_t k = 0; k < g.config.upstreams.size(); ++k) {
+    const UpstreamConfig& u = g.config.upstreams[k];
+    const HealthSnapshot h = g.upstream_health.snapshot(k);
+    json transitions = json::object();
+    for (std::size_t i = 0; i < kCircuitStates.size(); ++i) {
+      transitions[std::string(to_string(kCircuitStates[i]))] = h.transitions[i];
+    }
+    out.push_back({{"name", u.name},
+                   {"model", u.model},
+                   {"aliases", u.aliases},
+                   {"circuit", to_string(h.state)},
+                   {"consecutive_failures", h.consecutive_failures},
+                   {"probe_in_flight", h.probe_in_flight},
+                   {"probe_in_seconds", h.probe_in_seconds},
+                   {"transitions", std::move(transitions)}});
+  }
+  return out;
 }
 
 }  // namespace
@@ -208,6 +242,7 @@ json Gateway::Impl::state() const {
             {"abandoned", p.abandoned}}},
           {"budget", budget},
           {"ledger", ledger_state(ledger.write_stats())},
+          {"upstreams", upstreams_state(*this)},
           {"in_flight_requests", in_flight.load()},
           {"draining", draining.load()},
           {"predictor", predictor ? predictor->backbone() : std::string()},
@@ -229,6 +264,9 @@ std::string Gateway::Impl::metrics_text() const {
   const ledger::LedgerWriteStats ledger_stats = ledger.write_stats();
   g.ledger_unapplied_writes = static_cast<std::int64_t>(ledger_stats.unapplied_writes);
   g.ledger_apply_failures = ledger_stats.apply_failures;
+  for (std::size_t k = 0; k < config.upstreams.size(); ++k) {
+    g.upstream_health.emplace_back(config.upstreams[k].name, upstream_health.snapshot(k));
+  }
   return metrics.render(g);
 }
 

@@ -6,10 +6,13 @@
 // Routes: POST /v1/chat/completions and /v1/completions (streaming SSE or not), GET /v1/models,
 // GET /health, GET /metrics (Prometheus), GET /admin/state (admin key only).
 //
-// A completion request: authenticate (Bearer key, stored hashed) -> parse -> predict the threshold
-// tau_hat -> the pacer's cap t*(lambda) or abandonment (429, refusal.h, or a small cap under
-// on_abandon: degrade) -> cap = min(ours, the client's) -> pick the upstream (auction when several)
-// -> reserve cap x choices in the ledger (a 429 when the budget cannot fit it) -> forward -> relay
+// A completion request: authenticate (Bearer key, stored hashed) -> parse -> the upstreams serving
+// its model (model_routes.h: 400 without one, 404 model_not_found for one nobody serves, 503 when
+// all of them are marked down, upstream_health.h) -> predict the threshold tau_hat -> the pacer's
+// cap t*(lambda) or abandonment (429, refusal.h, or a small cap under on_abandon: degrade) -> cap =
+// min(ours, the client's) -> pick the upstream (auction among those up, upstream_route.h) ->
+// reserve cap x choices in the ledger (a 429 when the budget cannot fit it) -> forward (once more
+// on the next-best upstream when the call failed before answering, failover.h) -> relay
 // -> settle what was generated (usage as reported, else estimated; a timeout with nothing known
 // counts the whole reservation) -> the rest returns to the pool -> feed the pacer. Every reserved
 // request is settled or released exactly once, on every path: success, upstream error, timeout, the

@@ -3,7 +3,8 @@
 //   reserve        the cap x choices in the ledger (shrunk to what is left, or a refusal)
 //   forward_whole  one upstream call, the answer returned whole
 //   forward_stream the upstream's SSE relayed as it arrives (relay_stream)
-// and both forwards settle through the one rule of charge.h. The forwards are coroutines on the
+// both retried once on the next-best upstream when the call failed before answering (failover.h),
+// and both settle through the one rule of charge.h. The forwards are coroutines on the
 // server's event loop: a request waiting for its upstream holds no thread.
 #include <fmt/format.h>
 
@@ -17,6 +18,7 @@
 
 #include "gateway/admission.h"
 #include "gateway/charge.h"
+#include "gateway/failover.h"
 #include "gateway/flight.h"
 #include "gateway/gateway_impl.h"
 #include "http/coro.h"
@@ -46,15 +48,6 @@ json upstream_error_body(std::string_view upstream, const http::UpstreamReply& r
     }
   }
   return http::error_body(status, message, {}, {}, code);
-}
-
-std::string_view failure_kind(http::UpstreamFailure failure) {
-  switch (failure) {
-    case http::UpstreamFailure::kConnect: return "connect";
-    case http::UpstreamFailure::kTimeout: return "timeout";
-    case http::UpstreamFailure::kClosed: return "protocol";
-    default: return "status";
-  }
 }
 
 // How an upstream's failure or error answer reaches the client: the status and the OpenAI error
@@ -93,12 +86,19 @@ Forward prepare_forward(const Gateway::Impl& g, const Admission& a, const Flight
            {"x-clearhouse-upstream", target.name}}};
 }
 
-http::Task<http::HttpResponse> forward_whole(Gateway::Impl& g, std::shared_ptr<Flight> flight,
-                                             Forward forward, std::int64_t start_ns) {
+http::Task<http::HttpResponse> forward_whole(Gateway::Impl& g, Admission& a,
+                                             std::shared_ptr<Flight> flight, Forward forward,
+                                             openai::Endpoint endpoint, std::int64_t start_ns) {
+  http::UpstreamReply reply;
+  double upstream_seconds = 0.0;
+  for (;;) {  // a second round when the upstream failed before answering (failover.h)
+    reply = co_await g.call_upstream_collect(flight->upstream(), forward.path, forward.body);
+    g.metrics.observe_upstream_seconds(flight->name(), reply.seconds);
+    upstream_seconds += reply.seconds;
+    if (!fail_over(g, a, *flight, reply)) break;
+    forward = prepare_forward(g, a, *flight, endpoint);
+  }
   const std::string& name = flight->name();
-  const http::UpstreamReply reply =
-      co_await g.call_upstream_collect(flight->upstream(), forward.path, forward.body);
-  g.metrics.observe_upstream_seconds(name, reply.seconds);
   const bool ok =
       reply.failure == http::UpstreamFailure::kNone && reply.status >= 200 && reply.status < 300;
   std::string text;
@@ -113,14 +113,14 @@ http::Task<http::HttpResponse> forward_whole(Gateway::Impl& g, std::shared_ptr<F
     response.status = reply.status;
     response.body = reply.body;
   } else {
-    g.metrics.count_upstream_error(name, failure_kind(reply.failure));
+    g.metrics.count_upstream_error(name, upstream_error_kind(reply.failure));
     const UpstreamErrorReport report = report_upstream_error(reply);
     response.status = report.status;
     response.body = upstream_error_body(name, reply, report.status, report.code).dump();
   }
   response.headers = std::move(forward.headers);
   g.metrics.observe_added_seconds(
-      std::max(0.0, seconds_between(start_ns, g.clock.monotonic_ns()) - reply.seconds));
+      std::max(0.0, seconds_between(start_ns, g.clock.monotonic_ns()) - upstream_seconds));
   co_return response;
 }
 
@@ -128,9 +128,10 @@ http::Task<http::HttpResponse> forward_whole(Gateway::Impl& g, std::shared_ptr<F
 // until the stream ends; a producer that never runs releases the reservation when the response
 // is dropped), the upstream body, and what the metrics need.
 struct StreamState {
+  Admission admission;
   std::shared_ptr<Flight> flight;
   Forward forward;
-  bool client_wants_usage = false;
+  openai::Endpoint endpoint;
   std::string route;
   std::int64_t start_ns = 0;
 };
@@ -142,8 +143,7 @@ struct StreamState {
 http::Task<bool> relay_stream(Gateway::Impl& g, StreamState& state, http::AsyncBodyWriter& out) {
   g.metrics.stream_opened();
   Flight& flight = *state.flight;
-  const std::string& name = flight.name();
-  openai::StreamRelay relay(state.client_wants_usage);
+  openai::StreamRelay relay(state.admission.request.include_usage);
   std::string error_bytes;
   bool client_gone = false;
   bool aborted = false;
@@ -183,9 +183,15 @@ http::Task<bool> relay_stream(Gateway::Impl& g, StreamState& state, http::AsyncB
     }
     co_return true;
   };
-  const http::UpstreamReply reply =
-      co_await g.call_upstream(flight.upstream(), state.forward.path, state.forward.body, sink);
-  g.metrics.observe_upstream_seconds(name, reply.seconds);
+  http::UpstreamReply reply;
+  for (;;) {  // a second round when the upstream failed before answering (failover.h)
+    reply =
+        co_await g.call_upstream(flight.upstream(), state.forward.path, state.forward.body, sink);
+    g.metrics.observe_upstream_seconds(flight.name(), reply.seconds);
+    if (!fail_over(g, state.admission, flight, reply)) break;
+    state.forward.body = prepare_forward(g, state.admission, flight, state.endpoint).body;
+  }
+  const std::string& name = flight.name();
   const bool error_answer =
       reply.failure == http::UpstreamFailure::kNone && (reply.status < 200 || reply.status >= 300);
   UpstreamCall call = call_so_far(reply.failure, reply.status);
@@ -211,7 +217,7 @@ http::Task<bool> relay_stream(Gateway::Impl& g, StreamState& state, http::AsyncB
       described.failure = http::UpstreamFailure::kClosed;
       described.message = "the stream ended without [DONE]";
     }
-    g.metrics.count_upstream_error(name, failure_kind(described.failure));
+    g.metrics.count_upstream_error(name, upstream_error_kind(described.failure));
     const std::string event =
         http::sse_data(upstream_error_body(name, described, report.status, report.code).dump());
     (void)co_await out.write(event);
@@ -222,13 +228,14 @@ http::Task<bool> relay_stream(Gateway::Impl& g, StreamState& state, http::AsyncB
   co_return complete && !client_gone;
 }
 
-http::HttpResponse forward_stream(Gateway::Impl& g, std::shared_ptr<Flight> flight, Forward forward,
-                                  bool client_wants_usage, std::string route,
+http::HttpResponse forward_stream(Gateway::Impl& g, Admission a, std::shared_ptr<Flight> flight,
+                                  Forward forward, openai::Endpoint endpoint, std::string route,
                                   std::int64_t start_ns) {
   auto state = std::make_shared<StreamState>(
-      StreamState{std::move(flight),
+      StreamState{std::move(a),
+                  std::move(flight),
                   {std::move(forward.path), std::move(forward.body), {}},
-                  client_wants_usage,
+                  endpoint,
                   std::move(route),
                   start_ns});
   http::HttpResponse response;
@@ -254,9 +261,10 @@ http::Task<http::HttpResponse> Gateway::Impl::completion(const http::HttpRequest
   if (auto refused = reserve(*this, a, *flight)) co_return std::move(*refused);
   Forward forward = prepare_forward(*this, a, *flight, endpoint);
   if (!a.request.stream) {
-    co_return co_await forward_whole(*this, std::move(flight), std::move(forward), start_ns);
+    co_return co_await forward_whole(*this, a, std::move(flight), std::move(forward), endpoint,
+                                     start_ns);
   }
-  co_return forward_stream(*this, std::move(flight), std::move(forward), a.request.include_usage,
+  co_return forward_stream(*this, std::move(a), std::move(flight), std::move(forward), endpoint,
                            std::string(route), start_ns);
 }
 

@@ -72,8 +72,34 @@ std::vector<AccuracyPoint> read_accuracy_curve(const config::YamlField& field) {
   return points;
 }
 
+std::string read_model_name(const config::YamlField& field) {
+  std::string name = field.string();
+  const bool printable = std::all_of(name.begin(), name.end(), [](char c) {
+    return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f;
+  });
+  if (!printable || name.size() > kMaxModelNameLength) {
+    field.fail_with_value("must be 1 to 256 printable ASCII characters without blanks");
+  }
+  return name;
+}
+
+// The names one upstream answers to besides `model`; a name twice (or equal to `model`) is an
+// error.
+std::vector<std::string> read_aliases(const config::YamlField& field, const std::string& model) {
+  std::vector<std::string> aliases;
+  for (const config::YamlField& element : field.sequence()) {
+    std::string alias = read_model_name(element);
+    if (alias == model) element.fail_with_value("repeats the upstream's model");
+    if (std::find(aliases.begin(), aliases.end(), alias) != aliases.end()) {
+      element.fail_with_value("is listed twice");
+    }
+    aliases.push_back(std::move(alias));
+  }
+  return aliases;
+}
+
 UpstreamConfig read_upstream(const config::YamlField& field, const EnvLookup& env) {
-  const config::YamlMapping map(field, {"name", "base_url", "model", "price_per_mtok",
+  const config::YamlMapping map(field, {"name", "base_url", "model", "aliases", "price_per_mtok",
                                         "api_key_env", "accuracy_curve", "timeouts"});
   UpstreamConfig upstream;
   upstream.name = read_name(map.required("name"));
@@ -83,9 +109,11 @@ UpstreamConfig read_upstream(const config::YamlField& field, const EnvLookup& en
   } catch (const std::invalid_argument& e) {
     base_url.fail(e.what());  // not echoed: the URL may hold credentials
   }
-  upstream.base_url = base_url.string();
-  while (upstream.base_url.back() == '/') upstream.base_url.pop_back();
-  upstream.model = map.required("model").string();
+  upstream.base_url = normalize_base_url(base_url.string());
+  upstream.model = read_model_name(map.required("model"));
+  if (auto aliases = map.optional("aliases")) {
+    upstream.aliases = read_aliases(*aliases, upstream.model);
+  }
   if (auto price = map.optional("price_per_mtok"))
     upstream.price_per_mtok = price->number(kNonNegative);
   if (auto key_env = map.optional("api_key_env")) {
@@ -300,6 +328,15 @@ void read_sections(const config::YamlMapping& root, const std::string& source, c
       config.auction.outside_value_usd = a->number(kNonNegative);
     }
   }
+  if (auto v = root.optional("health")) {
+    const config::YamlMapping health(*v, {"failure_threshold", "cooldown_seconds"});
+    if (auto h = health.optional("failure_threshold")) {
+      config.health.failure_threshold = static_cast<int>(h->integer({.min = 1, .max = 1'000'000}));
+    }
+    if (auto h = health.optional("cooldown_seconds")) {
+      config.health.cooldown_seconds = h->number(kSeconds);
+    }
+  }
   if (auto v = root.optional("limits")) read_limits(*v, config.limits);
 
   config.upstreams = read_upstreams(root.required("upstreams"), env);
@@ -324,6 +361,20 @@ const UpstreamConfig* GatewayConfig::find_upstream(std::string_view name) const 
     if (upstream.name == name) return &upstream;
   }
   return nullptr;
+}
+
+std::string normalize_base_url(std::string_view base_url) {
+  std::string url(base_url);
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  // Only the path's last segment: "http://v1" is a host, not a prefix.
+  const std::size_t scheme_end = url.find("://");
+  const std::size_t path_start =
+      url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+  if (path_start != std::string::npos && url.ends_with("/v1")) {
+    url.resize(url.size() - 3);
+    while (!url.empty() && url.back() == '/' && url.size() > path_start) url.pop_back();
+  }
+  return url;
 }
 
 EnvLookup process_environment() {
@@ -356,7 +407,7 @@ GatewayConfig parse_gateway_config(std::string_view yaml_text, const std::string
   const config::YamlMapping root(
       root_field,
       {"listen", "ledger", "budget", "predictor", "policy", "on_abandon", "degrade_tokens",
-       "utility", "pacer", "auction", "limits", "upstreams", "keys", "admin_key"});
+       "utility", "pacer", "auction", "health", "limits", "upstreams", "keys", "admin_key"});
   GatewayConfig config;
   config.source = source;
   read_sections(root, source, env, config);
@@ -387,6 +438,7 @@ nlohmann::json describe_config(const GatewayConfig& config) {
     upstreams.push_back({{"name", u.name},
                          {"base_url", u.base_url},
                          {"model", u.model},
+                         {"aliases", u.aliases},
                          {"price_per_mtok", u.price_per_mtok},
                          {"api_key_env", u.api_key_env},
                          {"api_key_set", !u.api_key.empty()},
@@ -425,6 +477,9 @@ nlohmann::json describe_config(const GatewayConfig& config) {
       {"auction",
        {{"value_usd", config.auction.value_usd},
         {"outside_value_usd", config.auction.outside_value_usd}}},
+      {"health",
+       {{"failure_threshold", config.health.failure_threshold},
+        {"cooldown_seconds", config.health.cooldown_seconds}}},
       {"limits",
        {{"max_body_bytes", l.max_body_bytes},
         {"header_timeout_seconds", l.header_timeout_seconds},

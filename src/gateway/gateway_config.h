@@ -45,11 +45,18 @@ namespace clearhouse::gateway {
 // keeping them bounded keeps conversions to std::chrono durations far from overflow.
 inline constexpr double kMaxConfigSeconds = 86400.0;
 
+// The longest model name or alias (printable ASCII without blanks, like every model id we know:
+// "gpt-4o-2024-08-06", "Qwen/Qwen2-7B-Instruct", "qwen2:7b").
+inline constexpr std::size_t kMaxModelNameLength = 256;
+
 struct UpstreamConfig {
-  std::string name;             // unique, [A-Za-z0-9._-]{1,64}
-  std::string base_url;         // http://host:port[/prefix] (https allowed in the string; the
-                                // gateway reports it as unsupported if no TLS) - no trailing '/'
-  std::string model;            // model name sent upstream (required)
+  std::string name;  // unique, [A-Za-z0-9._-]{1,64}
+  // http://host:port[/prefix] (https allowed in the string; the gateway reports it as unsupported
+  // if no TLS), normalised by normalize_base_url: no trailing '/' and no trailing "/v1".
+  std::string base_url;
+  std::string model;  // model name sent upstream (required); requests naming it are routed here
+  // More names requests may use for this upstream's model (routed here, sent upstream as `model`).
+  std::vector<std::string> aliases;
   double price_per_mtok = 0.0;  // USD per million completion tokens, >= 0
   std::string api_key_env;      // env var holding the upstream API key; "" = none
   std::string api_key;          // resolved from the environment at load; NEVER printed/logged
@@ -90,6 +97,14 @@ struct AuctionConfig {
   double outside_value_usd = 0.0;  // >= 0
 };
 
+// The circuit breaker of every upstream (upstream_health.h): failure_threshold consecutive failed
+// calls (no response head: refused, timed out, closed) open it; after cooldown_seconds one probe
+// request is let through.
+struct HealthConfig {
+  int failure_threshold = 3;       // >= 1
+  double cooldown_seconds = 10.0;  // > 0
+};
+
 // The front door's limits (http/server.h enforces them; docs/gateway.md lists the answers).
 struct LimitsConfig {
   std::size_t max_body_bytes = 1u << 20;  // larger bodies get 413, whatever the transfer encoding
@@ -124,6 +139,7 @@ struct GatewayConfig {
   UtilityConfig utility;
   PacerConfig pacer;
   AuctionConfig auction;
+  HealthConfig health;
   LimitsConfig limits;
   std::vector<UpstreamConfig> upstreams;  // at least one
   std::vector<ClientKeyConfig> keys;      // empty = no client authentication (serve warns)
@@ -132,6 +148,13 @@ struct GatewayConfig {
   // The upstream called `name`, or nullptr.
   [[nodiscard]] const UpstreamConfig* find_upstream(std::string_view name) const;
 };
+
+// The form of an upstream's base_url the gateway uses: without trailing '/' and without a trailing
+// "/v1" (the gateway appends "/v1/chat/completions" etc., and OpenAI clients are commonly
+// configured with base URLs ending in /v1: "http://host:8000/v1/" becomes "http://host:8000", and
+// "https://host/openai/v1" becomes "https://host/openai"). The one place this is done: the parser
+// applies it; a GatewayConfig filled in code must hold normalised URLs.
+[[nodiscard]] std::string normalize_base_url(std::string_view base_url);
 
 // Looks up an environment variable (tests pass a map; production passes getenv).
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;

@@ -16,8 +16,10 @@
 #include "gateway/budget_view_cache.h"
 #include "gateway/gateway.h"
 #include "gateway/metrics.h"
+#include "gateway/model_routes.h"
 #include "gateway/pacer.h"
 #include "gateway/upstream_auction.h"
+#include "gateway/upstream_health.h"
 #include "http/async_upstream_client.h"
 #include "http/blocking_pool.h"
 #include "http/upstream_client.h"
@@ -67,6 +69,8 @@ struct Gateway::Impl {
   BudgetViewCache budget_view{
       ledger};  // what the pacer sees of the budget (no ledger read per request)
   UpstreamAuction auction;
+  ModelRoutes routes;              // which upstreams serve each model name
+  UpstreamHealth upstream_health;  // a circuit breaker per upstream, in config order
   // In config order; async_upstreams[i] is null when upstream i is https (see call_upstream).
   std::vector<std::unique_ptr<http::UpstreamClient>> upstreams;
   std::vector<std::unique_ptr<http::AsyncUpstreamClient>> async_upstreams;

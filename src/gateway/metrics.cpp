@@ -37,6 +37,7 @@ struct GatewayMetrics::UpstreamSeries {
   std::array<Counter, kUpstreamErrorKinds.size() + 1> errors;  // the last: "other"
   Counter protocol_errors;
   prometheus::DoubleCounter payment_usd;
+  Counter retries;
 };
 
 GatewayMetrics::GatewayMetrics(std::vector<std::string> route_labels,
@@ -142,6 +143,10 @@ void GatewayMetrics::add_payment_usd(std::string_view upstream_name, double usd)
   upstream(upstream_name).payment_usd.add(usd);
 }
 
+void GatewayMetrics::count_upstream_retry(std::string_view upstream_name) {
+  upstream(upstream_name).retries.add();
+}
+
 void GatewayMetrics::stream_opened() {
   open_streams_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -208,6 +213,12 @@ void GatewayMetrics::render_upstreams(TextWriter& out) const {
     out.sample("clearhouse_upstream_protocol_errors_total", {{"upstream", series->name}},
                series->protocol_errors.value());
   }
+  out.family("clearhouse_upstream_retries_total", "counter",
+             "Requests moved to the next-best upstream after this one failed before answering.");
+  for (const UpstreamSeries* series : upstreams) {
+    out.sample("clearhouse_upstream_retries_total", {{"upstream", series->name}},
+               series->retries.value());
+  }
   out.family("clearhouse_upstream_payment_usd_total", "counter",
              "Money paid to each upstream, in US dollars.");
   for (const UpstreamSeries* series : upstreams) {
@@ -216,10 +227,36 @@ void GatewayMetrics::render_upstreams(TextWriter& out) const {
   }
 }
 
+void GatewayMetrics::render_health(
+    TextWriter& out, const std::vector<std::pair<std::string, HealthSnapshot>>& health) {
+  out.family("clearhouse_upstream_up", "gauge",
+             "1 while the upstream's circuit is closed; 0 while open (no calls) or half-open "
+             "(one probe call).");
+  for (const auto& [name, s] : health) {
+    out.sample("clearhouse_upstream_up", {{"upstream", name}},
+               std::int64_t{s.state == CircuitState::kClosed ? 1 : 0});
+  }
+  out.family("clearhouse_upstream_consecutive_failures", "gauge",
+             "The upstream's failed calls in a row (refused, timed out, closed before answering).");
+  for (const auto& [name, s] : health) {
+    out.sample("clearhouse_upstream_consecutive_failures", {{"upstream", name}},
+               std::int64_t{s.consecutive_failures});
+  }
+  out.family("clearhouse_upstream_circuit_transitions_total", "counter",
+             "Times the upstream's circuit breaker went into each state.");
+  for (const auto& [name, s] : health) {
+    for (std::size_t i = 0; i < kCircuitStates.size(); ++i) {
+      out.sample("clearhouse_upstream_circuit_transitions_total",
+                 {{"upstream", name}, {"state", to_string(kCircuitStates[i])}}, s.transitions[i]);
+    }
+  }
+}
+
 std::string GatewayMetrics::render(const Gauges& gauges) const {
   TextWriter out;
   render_requests(out);
   render_upstreams(out);
+  render_health(out, gauges.upstream_health);
 
   const auto counter = [&out](std::string_view name, std::string_view help, const Counter& c) {
     out.family(name, "counter", help);

@@ -11,6 +11,11 @@
 //   upstream_errors_total{upstream,kind}     counter    kind: connect|timeout|status|protocol
 //   upstream_protocol_errors_total{upstream} counter    usage reported that cannot be true
 //                                                       (charged the whole reservation)
+//   upstream_retries_total{upstream}         counter    requests moved away after it failed
+//   upstream_up{upstream}                    gauge      1 while its circuit is closed
+//   upstream_consecutive_failures{upstream}  gauge      failed calls in a row
+//   upstream_circuit_transitions_total{upstream,state}
+//                                            counter    state: closed|open|half_open
 //   upstream_payment_usd_total{upstream}     counter    USD paid to the upstream
 //   tokens_reserved_total, tokens_used_total, tokens_released_total
 //                                            counter    output tokens through the ledger
@@ -55,8 +60,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "gateway/upstream_health.h"
 #include "metrics/prometheus.h"
 
 namespace clearhouse::gateway {
@@ -108,6 +115,8 @@ class GatewayMetrics {
   // The ledger refused to close a reservation, also as fully used (gateway/flight.h).
   void count_ledger_close_failure();
   void add_payment_usd(std::string_view upstream, double usd);
+  // A request moved away from this upstream after it failed before answering (failover.h).
+  void count_upstream_retry(std::string_view upstream);
   void stream_opened();
   void stream_closed();
 
@@ -123,6 +132,8 @@ class GatewayMetrics {
     double usage_ratio = 1.0;
     std::int64_t ledger_unapplied_writes = 0;
     std::uint64_t ledger_apply_failures = 0;
+    // Each upstream's circuit breaker (upstream_health.h), by upstream name.
+    std::vector<std::pair<std::string, HealthSnapshot>> upstream_health;
   };
   // The whole /metrics body.
   [[nodiscard]] std::string render(const Gauges& gauges) const;
@@ -132,6 +143,8 @@ class GatewayMetrics {
   UpstreamSeries& upstream(std::string_view name);
   void render_requests(prometheus::TextWriter& out) const;
   void render_upstreams(prometheus::TextWriter& out) const;
+  static void render_health(prometheus::TextWriter& out,
+                            const std::vector<std::pair<std::string, HealthSnapshot>>& health);
   [[nodiscard]] std::vector<const UpstreamSeries*> upstreams_in_order() const;
 
   // Codes 100..599 and one slot for anything else.

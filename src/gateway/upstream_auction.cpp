@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <numeric>
 #include <stdexcept>
+#include <utility>
 
 #include "market/second_price.h"
 
@@ -43,19 +45,42 @@ double UpstreamAuction::cost(std::size_t k, std::int64_t tokens) const {
 }
 
 AuctionPick UpstreamAuction::pick(std::int64_t cap) const {
-  assert(cap >= 0);
-  const market::ScoreRanking ranking = market::rank_by_score(
-      bidders_.size(), [&](std::size_t k) { return quality(k, cap) - cost(k, cap); });
+  std::vector<std::size_t> all(bidders_.size());
+  std::iota(all.begin(), all.end(), std::size_t{0});
+  return pick(cap, all, bidders_.size() == 1);
+}
+
+AuctionPick UpstreamAuction::pick(std::int64_t cap, std::span<const std::size_t> eligible,
+                                  bool sole_upstream) const {
+  assert(cap >= 0 && !eligible.empty());
+  assert(std::is_sorted(eligible.begin(), eligible.end()) && eligible.back() < bidders_.size());
+  // Ranked by position in `eligible`, which is ascending: ties still go to the lower index.
+  const market::ScoreRanking ranking = market::rank_by_score(eligible.size(), [&](std::size_t i) {
+    return quality(eligible[i], cap) - cost(eligible[i], cap);
+  });
   AuctionPick out;
-  out.winner = ranking.winner;
-  out.runner_up = ranking.runner_up;
-  out.winner_quality_usd = quality(ranking.winner, cap);
+  out.winner = eligible[ranking.winner];
+  if (ranking.runner_up) out.runner_up = eligible[*ranking.runner_up];
+  out.winner_quality_usd = quality(out.winner, cap);
   out.winner_score_usd = ranking.winner_score;
   out.runner_up_score_usd = ranking.runner_up_score;
   // A sole upstream always wins: the operator configured it to be used.
-  out.sold =
-      !ranking.runner_up || market::second_price_sells(ranking.winner_score, outside_value_usd_);
+  out.sold = sole_upstream || market::second_price_sells(ranking.winner_score, outside_value_usd_);
   return out;
+}
+
+std::vector<std::size_t> UpstreamAuction::rank(std::int64_t cap,
+                                               std::span<const std::size_t> eligible) const {
+  assert(cap >= 0 && std::is_sorted(eligible.begin(), eligible.end()));
+  std::vector<std::pair<double, std::size_t>> scored;
+  scored.reserve(eligible.size());
+  for (const std::size_t k : eligible) scored.emplace_back(quality(k, cap) - cost(k, cap), k);
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::size_t> order;
+  order.reserve(scored.size());
+  for (const auto& [score, k] : scored) order.push_back(k);
+  return order;
 }
 
 double UpstreamAuction::payment_usd(const AuctionPick& pick, std::int64_t cap,

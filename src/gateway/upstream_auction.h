@@ -8,10 +8,13 @@
 //   cost_k(t) = usd_per_token_k * t            posted price of t tokens, USD
 //   S_k     = q_k(c) - cost_k(c)               score; the highest wins (ties: lower index)
 //
-// With several upstreams, nothing is sold (AuctionPick::sold = false) when the best score is below
-// the user's outside value v0; the best upstream is still named so a gateway may serve anyway. An
-// operator who configured a single upstream wants it used: it always wins (sold) and is paid its
-// posted price.
+// The bidders of one request are the upstreams that serve its model and may be called now (their
+// circuit is not open, upstream_health.h); pick(cap, eligible, sole_upstream) runs the auction
+// among them and rank() orders them best first, the order a failed request is retried in. With
+// several upstreams for the model, nothing is sold (AuctionPick::sold = false) when the best score
+// is below the user's outside value v0; the best upstream is still named so a gateway may serve
+// anyway. An operator who configured a single upstream for the model wants it used: it always wins
+// (sold) and is paid its posted price.
 //
 // Payment, once the request used u tokens: the second-price rule with the costs at u,
 //   pay = max( q_win(c) - max(S_second(u), v0),  cost_win(u) ),   S_second(u) = q_second(c) -
@@ -35,6 +38,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,8 +68,19 @@ class UpstreamAuction {
   // std::invalid_argument.
   UpstreamAuction(std::vector<UpstreamBidder> bidders, double value_usd, double outside_value_usd);
 
-  // The auction at cap `cap` (tokens, >= 0).
+  // The auction at cap `cap` (tokens, >= 0) among every bidder.
   [[nodiscard]] AuctionPick pick(std::int64_t cap) const;
+  // The auction among `eligible` only (indices into bidders(), ascending, at least one): the ones
+  // that serve the request's model and may be called now. `sole_upstream`: the operator configured
+  // one upstream for this model, which is then sold whatever its score (see above); else the sale
+  // needs the winner's score to reach the outside value, also when only one is eligible.
+  [[nodiscard]] AuctionPick pick(std::int64_t cap, std::span<const std::size_t> eligible,
+                                 bool sole_upstream) const;
+  // `eligible` ordered best first (by score at `cap`, ties to the lower index): the winner of
+  // pick(cap, eligible, ...), then its runner-up, then the next best, ... A request failing over
+  // goes down this list.
+  [[nodiscard]] std::vector<std::size_t> rank(std::int64_t cap,
+                                              std::span<const std::size_t> eligible) const;
   // What the user pays once the request used `used_tokens` (>= 0) of `cap` (see above); a sole
   // upstream pays exactly its posted price for the tokens used.
   [[nodiscard]] double payment_usd(const AuctionPick& pick, std::int64_t cap,

@@ -91,6 +91,7 @@ degrade_tokens: 32
 utility: {alpha: 3.5, beta: 0.01}
 pacer: {window_queries: 128, min_tokens: 8, max_tokens: 4096, default_tau: 300, headroom_share: 0.2, price_band_share: 0.1, horizon_seconds: 86400}
 auction: {value_usd: 0.02, outside_value_usd: 0.001}
+health: {failure_threshold: 5, cooldown_seconds: 2.5}
 limits: {max_body_bytes: 65536, header_timeout_seconds: 2.5, idle_timeout_seconds: 1, max_connections: 100, max_json_depth: 32, shutdown_grace_seconds: 0}
 upstreams:
   - name: local
@@ -102,6 +103,7 @@ upstreams:
   - name: remote.v2
     base_url: https://api.example.com/v1
     model: gpt-x
+    aliases: [gpt-x-latest, default]
     price_per_mtok: 10
     api_key_env: REMOTE_KEY
 keys:
@@ -157,7 +159,11 @@ TEST(GatewayConfig, ParsesEveryFieldOfAFullConfig) {
   EXPECT_DOUBLE_EQ(local.total_timeout_seconds, 90.0);
   const UpstreamConfig& remote = c.upstreams[1];
   EXPECT_EQ(remote.name, "remote.v2");
-  EXPECT_EQ(remote.base_url, "https://api.example.com/v1");
+  EXPECT_EQ(remote.base_url, "https://api.example.com");  // the gateway appends /v1/...
+  EXPECT_EQ(remote.aliases, (std::vector<std::string>{"gpt-x-latest", "default"}));
+  EXPECT_TRUE(local.aliases.empty());
+  EXPECT_EQ(c.health.failure_threshold, 5);
+  EXPECT_DOUBLE_EQ(c.health.cooldown_seconds, 2.5);
   EXPECT_EQ(remote.api_key_env, "REMOTE_KEY");
   EXPECT_EQ(remote.api_key, kUpstreamSecret);
   EXPECT_TRUE(remote.accuracy_curve.empty());
@@ -202,7 +208,10 @@ TEST(GatewayConfig, MinimalConfigTakesTheDocumentedDefaults) {
   EXPECT_EQ(c.limits.max_connections, 10000u);
   EXPECT_EQ(c.limits.max_json_depth, 64);
   EXPECT_DOUBLE_EQ(c.limits.shutdown_grace_seconds, 30.0);
+  EXPECT_EQ(c.health.failure_threshold, 3);
+  EXPECT_DOUBLE_EQ(c.health.cooldown_seconds, 10.0);
   ASSERT_EQ(c.upstreams.size(), 1u);
+  EXPECT_TRUE(c.upstreams[0].aliases.empty());
   EXPECT_DOUBLE_EQ(c.upstreams[0].price_per_mtok, 0.0);
   EXPECT_DOUBLE_EQ(c.upstreams[0].connect_timeout_seconds, 5.0);
   EXPECT_DOUBLE_EQ(c.upstreams[0].read_timeout_seconds, 120.0);
@@ -213,6 +222,28 @@ TEST(GatewayConfig, MinimalConfigTakesTheDocumentedDefaults) {
   EXPECT_EQ(c.window_seconds, d.window_seconds);
   EXPECT_EQ(c.pacer.max_tokens, d.pacer.max_tokens);
   EXPECT_EQ(c.limits.max_body_bytes, d.limits.max_body_bytes);
+  EXPECT_EQ(c.health.failure_threshold, d.health.failure_threshold);
+  EXPECT_DOUBLE_EQ(c.health.cooldown_seconds, d.health.cooldown_seconds);
+}
+
+// OpenAI clients are configured with base URLs ending in /v1; the gateway appends /v1/... itself,
+// so the config drops one trailing /v1 (and trailing slashes), and only from the path.
+TEST(GatewayConfig, BaseUrlLosesATrailingV1) {
+  EXPECT_EQ(normalize_base_url("http://h:8000"), "http://h:8000");
+  EXPECT_EQ(normalize_base_url("http://h:8000/"), "http://h:8000");
+  EXPECT_EQ(normalize_base_url("http://h:8000/v1"), "http://h:8000");
+  EXPECT_EQ(normalize_base_url("http://h:8000/v1/"), "http://h:8000");
+  EXPECT_EQ(normalize_base_url("http://h:8000/v1//"), "http://h:8000");
+  EXPECT_EQ(normalize_base_url("https://h/openai/v1"), "https://h/openai");
+  EXPECT_EQ(normalize_base_url("https://h/openai/"), "https://h/openai");
+  EXPECT_EQ(normalize_base_url("http://h/v1/v1"), "http://h/v1");  // one, as written twice
+  EXPECT_EQ(normalize_base_url("http://h/v10"), "http://h/v10");
+  EXPECT_EQ(normalize_base_url("http://h/api-v1"), "http://h/api-v1");
+  EXPECT_EQ(normalize_base_url("http://v1"), "http://v1");  // a host, not a path
+  const GatewayConfig c = parse(
+      "ledger: x.db\nbudget: {completion_tokens: 1}\nupstreams:\n"
+      "  - {name: a, base_url: 'http://127.0.0.1:9000/v1/', model: m}\n");
+  EXPECT_EQ(c.upstreams[0].base_url, "http://127.0.0.1:9000");
 }
 
 TEST(GatewayConfig, NullValuesOfOptionalFieldsMeanDefault) {
@@ -388,6 +419,40 @@ TEST(GatewayConfigErrors, UpstreamFields) {
             HasSubstr("upstreams[0].timeouts.total_seconds: must be a number > 0 and <= 86400")));
 }
 
+TEST(GatewayConfigErrors, ModelNamesAndAliases) {
+  const std::string head = "ledger: x.db\nbudget: {completion_tokens: 1}\nupstreams:\n";
+  EXPECT_TRUE(Check(error_of(head + "  - {name: a, base_url: 'http://h:1', model: 'm x'}\n"),
+                    StartsWith("gateway.yaml:4: upstreams[0].model: must be 1 to 256 printable "
+                               "ASCII characters without blanks (got \"m x\")")));
+  EXPECT_TRUE(Check(error_of(head + "  - {name: a, base_url: 'http://h:1', model: ''}\n"),
+                    StartsWith("gateway.yaml:4: upstreams[0].model:")));
+  EXPECT_TRUE(
+      Check(error_of(head + "  - {name: a, base_url: 'http://h:1', model: m, aliases: [n, m]}\n"),
+            StartsWith("gateway.yaml:4: upstreams[0].aliases[1]: repeats the upstream's model (got "
+                       "\"m\")")));
+  EXPECT_TRUE(
+      Check(error_of(head + "  - {name: a, base_url: 'http://h:1', model: m, aliases: [n, n]}\n"),
+            StartsWith("gateway.yaml:4: upstreams[0].aliases[1]: is listed twice (got \"n\")")));
+  EXPECT_TRUE(
+      Check(error_of(head + "  - {name: a, base_url: 'http://h:1', model: m, aliases: n}\n"),
+            StartsWith("gateway.yaml:4: upstreams[0].aliases:")));
+  // Several upstreams may serve one name: that is what the auction chooses between.
+  const GatewayConfig c = parse(head +
+                                "  - {name: a, base_url: 'http://h:1', model: m, aliases: [n]}\n"
+                                "  - {name: b, base_url: 'http://h:2', model: n, aliases: [m]}\n");
+  EXPECT_EQ(c.upstreams[1].aliases, std::vector<std::string>{"m"});
+}
+
+TEST(GatewayConfigErrors, HealthSettings) {
+  EXPECT_TRUE(Check(error_of(kMinimal + "health: {failure_threshold: 0}\n"),
+                    HasSubstr("health.failure_threshold: must be an integer")));
+  EXPECT_TRUE(Check(error_of(kMinimal + "health: {cooldown_seconds: 0}\n"),
+                    HasSubstr("health.cooldown_seconds: must be a number > 0 and <= 86400")));
+  EXPECT_TRUE(Check(error_of(kMinimal + "health: {cooldown: 5}\n"),
+                    HasSubstr("health.cooldown: unknown key (known: failure_threshold, "
+                              "cooldown_seconds)")));
+}
+
 TEST(GatewayConfigErrors, AccuracyCurveIsValidated) {
   const std::string head =
       "ledger: x.db\nbudget: {completion_tokens: 1}\nupstreams:\n"
@@ -511,6 +576,8 @@ TEST(GatewayConfig, DescribeConfigHasSettingsButNoSecrets) {
   EXPECT_TRUE(d["keys"][1]["budget_tokens"].is_null());
   EXPECT_EQ(d["admin_enabled"], true);
   EXPECT_EQ(d["limits"]["max_json_depth"], 32);
+  EXPECT_EQ(d["upstreams"][1]["aliases"], nlohmann::json({"gpt-x-latest", "default"}));
+  EXPECT_EQ(d["health"]["failure_threshold"], 5);
 }
 
 TEST(GatewayConfig, TheShippedExampleParses) {

@@ -328,19 +328,26 @@ TEST(GatewayMetrics, RendersAValidExpositionWithEveryFamily) {
   m.count_abandoned("reject");
   m.count_budget_rejection();
   m.add_payment_usd("openai", 0.125);
+  m.count_upstream_retry("openai");
   m.stream_opened();
   m.stream_opened();
   m.stream_closed();
-  const std::string body = m.render({.shadow_price = 0.0025,
-                                     .allowance_tokens = 300.5,
-                                     .budget_tokens = 1'000'000,
-                                     .budget_remaining_tokens = 400'000,
-                                     .reserved_tokens = 512,
-                                     .open_reservations = 1,
-                                     .in_flight_requests = 3,
-                                     .usage_ratio = 0.97,
-                                     .ledger_unapplied_writes = 42,
-                                     .ledger_apply_failures = 2});
+  HealthSnapshot openai_down;
+  openai_down.state = CircuitState::kOpen;
+  openai_down.consecutive_failures = 3;
+  openai_down.transitions = {0, 2, 1};  // closed, open, half_open
+  const std::string body =
+      m.render({.shadow_price = 0.0025,
+                .allowance_tokens = 300.5,
+                .budget_tokens = 1'000'000,
+                .budget_remaining_tokens = 400'000,
+                .reserved_tokens = 512,
+                .open_reservations = 1,
+                .in_flight_requests = 3,
+                .usage_ratio = 0.97,
+                .ledger_unapplied_writes = 42,
+                .ledger_apply_failures = 2,
+                .upstream_health = {{"vllm", HealthSnapshot{}}, {"openai", openai_down}}});
   const Exposition e = parse_exposition(body);
   ASSERT_EQ(problems_of(e), "") << body;
 
@@ -350,10 +357,24 @@ TEST(GatewayMetrics, RendersAValidExpositionWithEveryFamily) {
       EXPECT_TRUE(name.ends_with("_total")) << name;
     }
   }
-  EXPECT_EQ(e.types.size(), 25u);
+  EXPECT_EQ(e.types.size(), 29u);
   EXPECT_EQ(e.value("clearhouse_upstream_protocol_errors_total", {{"upstream", "vllm"}}), 2);
   EXPECT_EQ(e.value("clearhouse_upstream_protocol_errors_total", {{"upstream", "openai"}}), 0);
   EXPECT_EQ(e.value("clearhouse_ledger_close_failures_total", {}), 1);
+  EXPECT_EQ(e.value("clearhouse_upstream_retries_total", {{"upstream", "openai"}}), 1);
+  EXPECT_EQ(e.value("clearhouse_upstream_retries_total", {{"upstream", "vllm"}}), 0);
+  EXPECT_EQ(e.value("clearhouse_upstream_up", {{"upstream", "vllm"}}), 1);
+  EXPECT_EQ(e.value("clearhouse_upstream_up", {{"upstream", "openai"}}), 0);
+  EXPECT_EQ(e.value("clearhouse_upstream_consecutive_failures", {{"upstream", "openai"}}), 3);
+  EXPECT_EQ(e.value("clearhouse_upstream_circuit_transitions_total",
+                    {{"upstream", "openai"}, {"state", "open"}}),
+            2);
+  EXPECT_EQ(e.value("clearhouse_upstream_circuit_transitions_total",
+                    {{"upstream", "openai"}, {"state", "half_open"}}),
+            1);
+  EXPECT_EQ(e.value("clearhouse_upstream_circuit_transitions_total",
+                    {{"upstream", "vllm"}, {"state", "closed"}}),
+            0);
   EXPECT_EQ(e.value("clearhouse_ledger_unapplied_writes", {}), 42);
   EXPECT_EQ(e.value("clearhouse_ledger_apply_failures_total", {}), 2);
   EXPECT_EQ(e.value("clearhouse_requests_total", {{"route", "chat_completions"}, {"code", "200"}}),

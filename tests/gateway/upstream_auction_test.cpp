@@ -136,5 +136,67 @@ TEST(UpstreamAuction, PaymentsAreBoundedAndIndependentOfTheWinnersOwnPrice) {
   EXPECT_GT(checked_truthfulness, 500);
 }
 
+// Only the upstreams that serve the model and may be called bid; the ranking is the order a failed
+// request is retried in: the winner, its runner-up, then the rest.
+TEST(UpstreamAuction, AmongEligibleUpstreamsOnly) {
+  const UpstreamAuction auction(
+      {{"cheapest", 1e-7, {}}, {"dear", 3e-6, {}}, {"cheap", 1e-6, {}}, {"dearest", 5e-6, {}}},
+      0.01, 0.0);
+  const std::vector<std::size_t> all{0, 1, 2, 3};
+  EXPECT_EQ(auction.rank(1000, all), (std::vector<std::size_t>{0, 2, 1, 3}));
+  const std::vector<std::size_t> without_cheapest{1, 2, 3};
+  const AuctionPick pick = auction.pick(1000, without_cheapest, false);
+  EXPECT_EQ(pick.winner, 2u);
+  EXPECT_EQ(pick.runner_up, std::optional<std::size_t>{1});
+  EXPECT_EQ(auction.rank(1000, without_cheapest), (std::vector<std::size_t>{2, 1, 3}));
+  // The second price is the eligible runner-up's, not the excluded cheapest one's.
+  EXPECT_DOUBLE_EQ(auction.payment_usd(pick, 1000, 1000), 0.01 - (0.01 - 3e-6 * 1000));
+  const std::vector<std::size_t> one{3};
+  const AuctionPick alone = auction.pick(1000, one, false);
+  EXPECT_EQ(alone.winner, 3u);
+  EXPECT_FALSE(alone.runner_up.has_value());
+  // Ties keep the lower index, in the ranking as in the pick.
+  const UpstreamAuction tied({{"a", 1e-6, {}}, {"b", 1e-6, {}}, {"c", 1e-6, {}}}, 0.01, 0.0);
+  const std::vector<std::size_t> bc{1, 2};
+  EXPECT_EQ(tied.rank(10, bc), (std::vector<std::size_t>{1, 2}));
+  EXPECT_EQ(tied.pick(10, bc, false).winner, 1u);
+}
+
+TEST(UpstreamAuction, ASoleUpstreamForTheModelIsSoldAnotherLeftAloneIsNot) {
+  // Both score below the outside value.
+  const UpstreamAuction auction({{"a", 1e-5, {}}, {"b", 2e-5, {}}}, 0.01, 0.005);
+  const std::vector<std::size_t> only_b{1};
+  EXPECT_TRUE(auction.pick(1000, only_b, /*sole_upstream=*/true).sold);
+  // b is the only one left (a is down) of two serving the model: the reserve still applies.
+  EXPECT_FALSE(auction.pick(1000, only_b, /*sole_upstream=*/false).sold);
+}
+
+// The ranking agrees with the pick on random markets: its head is the winner, then the runner-up.
+TEST(UpstreamAuction, RankingStartsWithTheWinnerAndTheRunnerUp) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> price(1e-7, 1e-5);
+  std::uniform_real_distribution<double> acc(0.05, 0.95);
+  for (int trial = 0; trial < 500; ++trial) {
+    std::vector<UpstreamBidder> bidders;
+    for (int k = 0; k < 5; ++k) {
+      const double a = acc(rng);
+      bidders.push_back({"u" + std::to_string(k), price(rng), AccuracyCurve({{256, a}})});
+    }
+    const UpstreamAuction auction(bidders, 0.05, 0.0);
+    std::vector<std::size_t> eligible;
+    for (std::size_t k = 0; k < bidders.size(); ++k) {
+      if (rng() % 3 != 0) eligible.push_back(k);
+    }
+    if (eligible.empty()) continue;
+    const std::vector<std::size_t> order = auction.rank(512, eligible);
+    const AuctionPick pick = auction.pick(512, eligible, false);
+    ASSERT_EQ(order.size(), eligible.size());
+    EXPECT_EQ(order[0], pick.winner);
+    if (order.size() > 1) {
+      EXPECT_EQ(std::optional<std::size_t>(order[1]), pick.runner_up);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace clearhouse::gateway
