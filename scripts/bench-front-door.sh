@@ -46,31 +46,9 @@ done
 [[ -x "$BINARY" ]] || { echo "bench-front-door: no binary at $BINARY" >&2; exit 2; }
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# start_server NAME CMD...: background server; waits for "listening on HOST:PORT" on its stdout.
-start_server() {
-  local name=$1; shift
-  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-  local pid=$! tries=0
-  PIDS+=("$pid")
-  until grep -q '^listening on ' "$WORK/$name.out" 2>/dev/null; do
-    kill -0 "$pid" 2>/dev/null || { echo "bench-front-door: $name exited:" >&2; cat "$WORK/$name.err" >&2; exit 1; }
-    (( ++tries > 600 )) && { echo "bench-front-door: $name did not start" >&2; exit 1; }
-    sleep 0.05
-  done
-  printf -v "PID_$name" '%s' "$pid"
-  printf -v "PORT_$name" '%s' "$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/$name.out" | head -1)"
-}
-
-cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
+BENCH_NAME=bench-front-door
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 
 start_server upstream "$BINARY" replay-upstream --data data --port 0 \
   --tokens-per-second "$STREAM_TPS" --threads 16384

@@ -54,35 +54,9 @@ command -v jq >/dev/null || { echo "bench-gateway: needs jq" >&2; exit 2; }
 # 1,000 streams need ~2,000 descriptors in the gateway and 1,000 in the generator and the upstream.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# start_server NAME CMD...: starts a server in the background (its pid in PID_<NAME>) and waits for
-# the first stdout line "listening on HOST:PORT" (the port in PORT_<NAME>).
-start_server() {
-  local name=$1; shift
-  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-  local pid=$! tries=0
-  PIDS+=("$pid")
-  until grep -q '^listening on ' "$WORK/$name.out" 2>/dev/null; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "bench-gateway: $name exited:" >&2; cat "$WORK/$name.err" >&2; exit 1
-    fi
-    (( ++tries > 600 )) && { echo "bench-gateway: $name did not start" >&2; exit 1; }
-    sleep 0.05
-  done
-  printf -v "PID_$name" '%s' "$pid"
-  printf -v "PORT_$name" '%s' "$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/$name.out" | head -1)"
-}
-
-# CPU seconds (user + system) a process has used so far.
-cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
+BENCH_NAME=bench-gateway
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
