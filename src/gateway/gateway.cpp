@@ -301,6 +301,7 @@ http::HttpServerOptions front_door_options(const GatewayConfig& config) {
   o.max_header_bytes = limits.max_header_bytes;
   o.max_header_count = limits.max_header_count;
   o.max_url_bytes = limits.max_url_bytes;
+  o.io_threads = limits.event_loops;
   o.header_timeout = milliseconds(limits.header_timeout_seconds);
   o.body_timeout = milliseconds(limits.body_timeout_seconds);
   o.keep_alive_timeout = milliseconds(limits.idle_timeout_seconds);

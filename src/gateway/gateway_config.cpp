@@ -237,10 +237,10 @@ std::vector<std::string> read_extra_length_fields(const config::YamlField& field
 
 void read_limits(const config::YamlField& field, LimitsConfig& limits) {
   const config::YamlMapping map(
-      field,
-      {"max_body_bytes", "header_timeout_seconds", "body_timeout_seconds", "idle_timeout_seconds",
-       "max_connections", "max_connections_per_client", "max_header_bytes", "max_header_count",
-       "max_url_bytes", "max_json_depth", "shutdown_grace_seconds", "extra_length_fields"});
+      field, {"max_body_bytes", "header_timeout_seconds", "body_timeout_seconds",
+              "idle_timeout_seconds", "max_connections", "max_connections_per_client",
+              "max_header_bytes", "max_header_count", "max_url_bytes", "event_loops",
+              "max_json_depth", "shutdown_grace_seconds", "extra_length_fields"});
   if (auto v = map.optional("max_body_bytes"))
     limits.max_body_bytes = static_cast<std::size_t>(v->integer(kCount));
   if (auto v = map.optional("header_timeout_seconds"))
@@ -258,6 +258,9 @@ void read_limits(const config::YamlField& field, LimitsConfig& limits) {
   }
   if (auto v = map.optional("max_header_count")) {
     limits.max_header_count = static_cast<std::size_t>(v->integer({.min = 8, .max = 10'000}));
+  }
+  if (auto v = map.optional("event_loops")) {
+    limits.event_loops = static_cast<std::size_t>(v->integer({.min = 0, .max = 256}));
   }
   if (auto v = map.optional("max_url_bytes")) {
     limits.max_url_bytes = static_cast<std::size_t>(v->integer({.min = 64, .max = 1 << 20}));

@@ -116,6 +116,7 @@ struct LimitsConfig {
   std::size_t max_header_bytes = 16u << 10u;   // request line and header fields
   std::size_t max_header_count = 100;
   std::size_t max_url_bytes = 8u << 10u;
+  std::size_t event_loops = 0;  // threads serving connections; 0 = one per core
   int max_json_depth = 64;
   double shutdown_grace_seconds = 30.0;  // in-flight requests get this long on SIGTERM
   // Request body fields that set the output's length on some upstream, removed from every body sent

@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "gateway/gateway.h"
 #include "support/run_binary.h"
 
 namespace clearhouse::gateway {
@@ -228,6 +229,26 @@ TEST(GatewayConfig, MinimalConfigTakesTheDocumentedDefaults) {
 
 // OpenAI clients are configured with base URLs ending in /v1; the gateway appends /v1/... itself,
 // so the config drops one trailing /v1 (and trailing slashes), and only from the path.
+TEST(GatewayConfig, ReadsTheFrontDoorLimitsAndPassesThemToTheServer) {
+  const std::string yaml = kMinimal +
+                           "limits: {body_timeout_seconds: 4, max_connections_per_client: 8, "
+                           "max_header_bytes: 4096, max_header_count: 20, max_url_bytes: 512, "
+                           "event_loops: 1, header_timeout_seconds: 0.25}\n";
+  const GatewayConfig c = parse_gateway_config(yaml, "gateway.yaml", env_of({}));
+  const http::HttpServerOptions o = front_door_options(c);
+  EXPECT_EQ(o.body_timeout, std::chrono::milliseconds(4000));
+  EXPECT_EQ(o.header_timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(o.max_connections_per_client, 8u);
+  EXPECT_EQ(o.max_header_bytes, 4096u);
+  EXPECT_EQ(o.max_header_count, 20u);
+  EXPECT_EQ(o.max_url_bytes, 512u);
+  EXPECT_EQ(o.io_threads, 1u);
+  EXPECT_EQ(o.max_body_bytes, c.limits.max_body_bytes);
+  EXPECT_THROW(parse_gateway_config(kMinimal + "limits: {max_header_count: 2}\n", "gateway.yaml",
+                                    env_of({})),
+               config::ConfigError);
+}
+
 TEST(GatewayConfig, BaseUrlLosesATrailingV1) {
   EXPECT_EQ(normalize_base_url("http://h:8000"), "http://h:8000");
   EXPECT_EQ(normalize_base_url("http://h:8000/"), "http://h:8000");
