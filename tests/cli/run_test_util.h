@@ -107,7 +107,7 @@ struct Batch {
 
 struct BatchSpec {
   std::size_t n = 0;
-  std::string fault;           // goes into the body of line fault_line (metadata.replay_fault)
+  std::string fault{};         // goes into the body of line fault_line (metadata.replay_fault)
   std::size_t fault_line = 0;  // 0-based
   bool fault_every_line = false;
   double tau = 0;          // > 0: every line's tau

@@ -109,7 +109,7 @@ TEST(GatewayE2ERouting, AnAliasIsSentUpstreamAsTheModelItStandsFor) {
   EXPECT_TRUE(s.ends_with_done()) << s.body;
   const std::vector<RecordingUpstream::Seen> seen = upstream.seen();
   ASSERT_EQ(seen.size(), 2u);
-  for (const RecordingUpstream::Seen& s : seen) EXPECT_EQ(s.body["model"], kModel);
+  for (const RecordingUpstream::Seen& one : seen) EXPECT_EQ(one.body["model"], kModel);
   EXPECT_TRUE(rig.ledger_settled());
 }
 
