@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <future>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -276,12 +275,7 @@ http::Task<http::UpstreamReply> Gateway::Impl::call_upstream(std::size_t i, std:
   const auto loop = co_await boost::asio::this_coro::executor;
   co_return co_await blocking.run<http::UpstreamReply>([&] {
     return upstreams[i]->post(path, std::string(body), [&](int status, std::string_view bytes) {
-      std::promise<bool> done;
-      auto result = done.get_future();
-      boost::asio::co_spawn(loop, sink(status, bytes), [&done](std::exception_ptr e, bool go_on) {
-        done.set_value(!e && go_on);
-      });
-      return result.get();
+      return http::wait_on_loop(loop, sink(status, bytes));
     });
   });
 }

@@ -1,8 +1,17 @@
 #include "http/blocking_pool.h"
 
 #include <algorithm>
+#include <future>
 
 namespace clearhouse::http {
+
+bool wait_on_loop(const boost::asio::any_io_executor& loop, Task<bool> task) {
+  std::promise<bool> done;
+  auto result = done.get_future();
+  boost::asio::co_spawn(loop, std::move(task),
+                        [&done](std::exception_ptr e, bool ok) { done.set_value(!e && ok); });
+  return result.get();
+}
 
 BlockingPool::BlockingPool(std::size_t max_threads)
     : max_threads_(std::max<std::size_t>(1, max_threads)) {}

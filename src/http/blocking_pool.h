@@ -8,6 +8,7 @@
 
 #include "http/coro.h"
 // (first: see coro.h)
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
@@ -26,6 +27,11 @@
 #include "http/http.h"
 
 namespace clearhouse::http {
+
+// The way back, from a pool thread: runs `task` on the event loop `loop` and waits for its result
+// (false when it threw). The caller's coroutine must be suspended (awaiting BlockingPool::run), so
+// the loop is free to run the task.
+bool wait_on_loop(const boost::asio::any_io_executor& loop, Task<bool> task);
 
 class BlockingPool {
  public:

@@ -23,7 +23,6 @@
 #include <boost/beast/http.hpp>
 #include <condition_variable>
 #include <cstdio>
-#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -198,13 +197,7 @@ class BlockingWriter : public BodyWriter {
   BlockingWriter(ConnectionWriter& out, asio::any_io_executor loop)
       : out_(out), loop_(std::move(loop)) {}
 
-  bool write(std::string_view data) override {
-    std::promise<bool> done;
-    auto result = done.get_future();
-    asio::co_spawn(loop_, out_.write(data),
-                   [&done](std::exception_ptr e, bool ok) { done.set_value(!e && ok); });
-    return result.get();
-  }
+  bool write(std::string_view data) override { return wait_on_loop(loop_, out_.write(data)); }
 
  private:
   ConnectionWriter& out_;
@@ -239,9 +232,8 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
       idle.erase(id);
     }
   };
-  // Answers a request that cannot be served and ends the connection.
-  const auto refuse = [&](unsigned version, int status, const std::string& message) -> Task<void> {
-    const HttpResponse response = error_response(status, message);
+  // Sends a response that ends the connection (a refusal, or admit_head's answer).
+  const auto send_and_close = [&](unsigned version, const HttpResponse& response) -> Task<void> {
     const std::string bytes =
         response_head(response, version, false, response.body.size(), false) + response.body;
     beast::error_code ec;
@@ -249,6 +241,9 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
     co_await asio::async_write(stream, asio::buffer(bytes),
                                asio::redirect_error(use_awaitable, ec));
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  };
+  const auto refuse = [&](unsigned version, int status, const std::string& message) -> Task<void> {
+    co_await send_and_close(version, error_response(status, message));
   };
 
   for (std::size_t served = 0; served < o.keep_alive_max_requests && !stopping; ++served) {
@@ -280,12 +275,7 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
     HttpRequest request = request_head(parser);
     if (o.admit_head) {
       if (std::optional<HttpResponse> early = o.admit_head(request)) {
-        const std::string bytes =
-            response_head(*early, version, false, early->body.size(), false) + early->body;
-        stream.expires_after(o.write_timeout);
-        co_await asio::async_write(stream, asio::buffer(bytes),
-                                   asio::redirect_error(use_awaitable, ec));
-        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        co_await send_and_close(version, *early);
         break;
       }
     }
