@@ -23,6 +23,11 @@ writeFileSync(join(dir, "gateway.yaml"), [
   "",
 ].join("\n"));
 
+// The SDK's error headers: a Headers object (SDK 5 and later) or a plain object (SDK 4).
+function header(headers, name) {
+  return typeof headers?.get === "function" ? headers.get(name) : headers?.[name];
+}
+
 function fail(message) {
   console.error(`sdk check: FAILED: ${message}`);
   process.exitCode = 1;
@@ -58,8 +63,8 @@ try {
   const ms = performance.now() - started;
   if (!(error instanceof OpenAI.RateLimitError)) {
     fail(`expected a RateLimitError, got ${error?.constructor?.name}: ${error?.message}`);
-  } else if (error.code !== "query_abandoned" || error.headers?.["x-should-retry"] !== "false") {
-    fail(`unexpected refusal: code ${error.code}, headers ${JSON.stringify(error.headers)}`);
+  } else if (error.code !== "query_abandoned" || header(error.headers, "x-should-retry") !== "false") {
+    fail(`unexpected refusal: code ${error.code}, x-should-retry ${header(error.headers, "x-should-retry")}`);
   } else {
     const metrics = await (await fetch(`http://${address}/metrics`)).text();
     const line = metrics.split("\n").find((l) =>
