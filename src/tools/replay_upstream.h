@@ -16,10 +16,10 @@
 // a 404 `prompt_not_recorded` error with UnknownPrompt::kError. Response headers `x-replay-match`
 // (qid | text | none) and `x-replay-qid` (dataset/qid) tell what was served.
 //
-// Cap: the smaller of max_tokens and max_completion_tokens; see replay_upstream_answer.h for the
-// cut and the token estimates. Streams send one chunk per token, the k-th token at k /
-// tokens_per_second after the start, measured on a PacingClock that tests replace with
-// InstantPacingClock. Faults: replay_upstream_fault.h.
+// Cap: the smaller of max_tokens and max_completion_tokens (responses: max_output_tokens); see
+// replay_upstream_answer.h for the cut and the token estimates. Streams send one chunk per token,
+// the k-th token at k / tokens_per_second after the start, measured on a PacingClock that tests
+// replace with InstantPacingClock. Faults: replay_upstream_fault.h.
 //
 // Usage (options): chat and completions streams report it in the UsageShape of a real server
 // (OpenAI, llama.cpp, vLLM's continuous usage, or none; replay_upstream_format.h). Reasoning mode
