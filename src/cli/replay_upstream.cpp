@@ -33,6 +33,9 @@ struct ReplayUpstreamCliOptions {
   std::int64_t lorem_tokens = 128;
   std::string fault;
   std::size_t max_body_bytes = 8u << 20u;
+  std::string usage_shape = "openai";
+  double reasoning_share = 0;
+  bool reasoning_item = false;
 };
 
 void run_replay_upstream(const ReplayUpstreamCliOptions& o) {
@@ -42,6 +45,13 @@ void run_replay_upstream(const ReplayUpstreamCliOptions& o) {
       o.unknown == "error" ? tools::UnknownPrompt::kError : tools::UnknownPrompt::kLorem;
   options.lorem_tokens = o.lorem_tokens;
   options.default_model = o.model;
+  options.reasoning_share = o.reasoning_share;
+  options.reasoning_item = o.reasoning_item;
+  try {
+    options.usage_shape = tools::parse_usage_shape(o.usage_shape);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--usage-shape: ") + e.what());
+  }
   try {
     options.fault = tools::parse_fault_spec(o.fault);
   } catch (const std::invalid_argument& e) {
@@ -76,8 +86,11 @@ void run_replay_upstream(const ReplayUpstreamCliOptions& o) {
   std::string models;
   for (const auto& m : store->models()) models += (models.empty() ? "" : ", ") + m;
   std::fprintf(stderr,
-               "replay-upstream: %zu recorded outputs of %s; default model %s; %g tokens/s%s%s\n",
+               "replay-upstream: %zu recorded outputs of %s; default model %s; %g tokens/s; usage "
+               "shape %s; reasoning share %g%s%s%s\n",
                records, models.c_str(), upstream->default_model().c_str(), o.tokens_per_second,
+               o.usage_shape.c_str(), o.reasoning_share,
+               o.reasoning_item ? " (reasoning items)" : "",
                options.fault.empty() ? "" : "; fault ", tools::to_string(options.fault).c_str());
 
   run_until_signal(server, signals, [&](int signal) {
@@ -124,6 +137,18 @@ void add_replay_upstream_command(CLI::App& app) {
   cmd->add_option(
       "--fault", options->fault,
       "fault for requests that name none, e.g. status=500 or delay-ms=2000,close-after=3");
+  cmd->add_option(
+         "--usage-shape", options->usage_shape,
+         "how streams report usage: openai (a last chunk with no choices, when the request "
+         "asks stream_options.include_usage), llamacpp (on the finish chunk), "
+         "vllm-continuous (every chunk, counts so far) or none (no usage, streamed or not)")
+      ->capture_default_str();
+  cmd->add_option("--reasoning-share", options->reasoning_share,
+                  "share of each answer's tokens reported as reasoning tokens (0..1; 0 = none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--reasoning-item", options->reasoning_item,
+                "/v1/responses answers start with a reasoning output item");
   cmd->add_option("--max-body-bytes", options->max_body_bytes,
                   "larger request bodies are refused with 413")
       ->capture_default_str();

@@ -6,6 +6,8 @@
 // Endpoints (through handle(), which needs no socket; HttpServer serves it over HTTP):
 //   POST /v1/chat/completions   the last user message is the prompt
 //   POST /v1/completions        `prompt` (a string, or an array of one string)
+//   POST /v1/responses          the Responses API: `input` (its last user message) and
+//                               `max_output_tokens` (replay_upstream_responses.h)
 //   GET  /v1/models, GET /health
 //
 // Prompt lookup, for the request's `model` (an unknown model name is served by the default model):
@@ -14,10 +16,17 @@
 // a 404 `prompt_not_recorded` error with UnknownPrompt::kError. Response headers `x-replay-match`
 // (qid | text | none) and `x-replay-qid` (dataset/qid) tell what was served.
 //
-// Cap: the smaller of max_tokens and max_completion_tokens; see replay_upstream_answer.h for the
-// cut and the token estimates. Streams send one chunk per token, the k-th token at k /
-// tokens_per_second after the start, measured on a PacingClock that tests replace with
-// InstantPacingClock. Faults: replay_upstream_fault.h.
+// Cap: the smaller of max_tokens and max_completion_tokens (responses: max_output_tokens); see
+// replay_upstream_answer.h for the cut and the token estimates. Streams send one chunk per token,
+// the k-th token at k / tokens_per_second after the start, measured on a PacingClock that tests
+// replace with InstantPacingClock. Faults: replay_upstream_fault.h.
+//
+// Usage (options): chat and completions streams report it in the UsageShape of a real server
+// (OpenAI, llama.cpp, vLLM's continuous usage, or none; replay_upstream_format.h). Reasoning mode
+// reports round(reasoning_share · completion tokens) of each answer as reasoning tokens (chat and
+// completions: usage.completion_tokens_details.reasoning_tokens; responses:
+// output_tokens_details.reasoning_tokens), still inside completion/output tokens and the cap; the
+// text served is the whole answer either way.
 //
 // Thread-safety: handle() is const and safe from many threads; the stream producers it returns hold
 // shared pointers to the store and the clock, so they may outlive nothing but the process.
@@ -33,6 +42,7 @@
 
 #include "http/http.h"
 #include "tools/replay_upstream_fault.h"
+#include "tools/replay_upstream_format.h"
 #include "tools/replay_upstream_store.h"
 
 namespace clearhouse::tools {
@@ -79,6 +89,8 @@ class InstantPacingClock final : public PacingClock {
   std::atomic<bool> interrupted_{false};
 };
 
+struct ReplayRequest;  // replay_upstream_request.h
+
 enum class UnknownPrompt { kLorem, kError };
 
 struct ReplayUpstreamOptions {
@@ -87,12 +99,15 @@ struct ReplayUpstreamOptions {
   std::int64_t lorem_tokens = 128;  // length of the answer to an unknown prompt
   FaultSpec fault;                  // for requests that name no fault
   std::string default_model;        // serves unknown model names; "" = first model
+  UsageShape usage_shape = UsageShape::kOpenAI;
+  double reasoning_share = 0;   // in [0, 1]; 0 = not a reasoning model (no reasoning counts)
+  bool reasoning_item = false;  // responses: output starts with a reasoning item
 };
 
 class ReplayUpstream {
  public:
-  // Throws std::invalid_argument for a negative rate or lorem length, or a default_model the store
-  // does not have. A null clock means SteadyPacingClock.
+  // Throws std::invalid_argument for a negative rate or lorem length, a reasoning share outside
+  // [0, 1], or a default_model the store does not have. A null clock means SteadyPacingClock.
   ReplayUpstream(std::shared_ptr<const ReplayStore> store, ReplayUpstreamOptions options,
                  std::shared_ptr<PacingClock> clock = nullptr);
 
@@ -107,8 +122,9 @@ class ReplayUpstream {
   [[nodiscard]] const std::string& default_model() const { return default_model_; }
 
  private:
-  struct Completion;
-  http::HttpResponse completions(const http::HttpRequest& request, bool chat) const;
+  struct Selected;
+  Selected select(const ReplayRequest& request) const;
+  http::HttpResponse answer(const http::HttpRequest& request, ApiKind api) const;
   http::HttpResponse models() const;
 
   std::shared_ptr<const ReplayStore> store_;

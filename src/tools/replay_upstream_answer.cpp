@@ -9,6 +9,11 @@
 
 namespace clearhouse::tools {
 
+std::int64_t reasoning_tokens_of(double share, std::int64_t tokens) {
+  const auto r = std::llround(std::clamp(share, 0.0, 1.0) * static_cast<double>(tokens));
+  return std::clamp<std::int64_t>(r, 0, std::max<std::int64_t>(0, tokens));
+}
+
 std::optional<std::int64_t> effective_cap(std::optional<std::int64_t> max_tokens,
                                           std::optional<std::int64_t> max_completion_tokens) {
   if (max_tokens && max_completion_tokens) return std::min(*max_tokens, *max_completion_tokens);

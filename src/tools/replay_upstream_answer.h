@@ -67,6 +67,11 @@ inline constexpr std::int64_t kChatMessageOverheadTokens = 4;
 std::int64_t estimate_prompt_tokens(std::int64_t chars, std::int64_t messages,
                                     double chars_per_token);
 
+// Reasoning mode: of `tokens` generated tokens, round(share · tokens) are reported as reasoning
+// (share in [0, 1]). The share is of what was generated, so a cut answer reports the share of its
+// cap, and a stream's running count grows with it.
+std::int64_t reasoning_tokens_of(double share, std::int64_t tokens);
+
 // The deterministic answer to an unknown prompt: `words` lorem-ipsum words, counted as one token
 // each.
 std::string lorem_text(std::int64_t words);

@@ -1,5 +1,7 @@
 #include "tools/replay_upstream_format.h"
 
+#include <stdexcept>
+
 namespace clearhouse::tools {
 namespace {
 
@@ -22,10 +24,33 @@ json envelope(ApiKind kind, const CompletionIdentity& identity, bool chunk) {
 
 }  // namespace
 
+UsageShape parse_usage_shape(std::string_view name) {
+  for (const UsageShape shape : {UsageShape::kOpenAI, UsageShape::kLlamaCpp,
+                                 UsageShape::kVllmContinuous, UsageShape::kNone}) {
+    if (name == to_string(shape)) return shape;
+  }
+  throw std::invalid_argument("unknown usage shape '" + std::string(name) +
+                              "' (openai, llamacpp, vllm-continuous or none)");
+}
+
+std::string_view to_string(UsageShape shape) {
+  switch (shape) {
+    case UsageShape::kOpenAI: return "openai";
+    case UsageShape::kLlamaCpp: return "llamacpp";
+    case UsageShape::kVllmContinuous: return "vllm-continuous";
+    case UsageShape::kNone: return "none";
+  }
+  return "openai";
+}
+
 json usage_json(const Usage& usage) {
-  return json{{"prompt_tokens", usage.prompt_tokens},
-              {"completion_tokens", usage.completion_tokens},
-              {"total_tokens", usage.total_tokens()}};
+  json out{{"prompt_tokens", usage.prompt_tokens},
+           {"completion_tokens", usage.completion_tokens},
+           {"total_tokens", usage.total_tokens()}};
+  if (usage.reasoning_tokens) {
+    out["completion_tokens_details"] = json{{"reasoning_tokens", *usage.reasoning_tokens}};
+  }
+  return out;
 }
 
 json completion_body(ApiKind kind, const CompletionIdentity& identity, std::string_view text,

@@ -227,6 +227,81 @@ TEST(ReplayUpstreamE2E, StreamsWithAndWithoutUsage) {
   EXPECT_EQ(c[0]["choices"][0]["text"].get<std::string>().rfind("Lorem", 0), 0u);
 }
 
+// Each --usage-shape as a client reads it off the wire: where the stream's usage is.
+TEST(ReplayUpstreamE2E, UsageShapes) {
+  const std::string q = first_question();
+  const json body =
+      chat(q, {{"stream", true}, {"max_tokens", 6}, {"stream_options", {{"include_usage", true}}}});
+  {
+    ReplayProcess server({"--usage-shape", "llamacpp"});
+    ASSERT_GT(server.port(), 0) << server.stderr_text();
+    const auto c = chunks_of(post(server, "/v1/chat/completions", body).body);
+    ASSERT_EQ(c.size(), 1u + 6u + 1u);
+    EXPECT_EQ(c.back()["choices"][0]["finish_reason"], "length");
+    EXPECT_EQ(c.back()["usage"]["completion_tokens"], 6);
+    EXPECT_FALSE(c[3].contains("usage"));
+  }
+  {
+    ReplayProcess server({"--usage-shape", "vllm-continuous"});
+    ASSERT_GT(server.port(), 0) << server.stderr_text();
+    const auto c = chunks_of(post(server, "/v1/chat/completions", body).body);
+    ASSERT_EQ(c.size(), 1u + 6u + 2u);
+    for (std::size_t i = 1; i <= 6; ++i) EXPECT_EQ(c[i]["usage"]["completion_tokens"], i);
+    EXPECT_TRUE(c.back()["choices"].empty());
+    EXPECT_EQ(c.back()["usage"]["completion_tokens"], 6);
+  }
+  {
+    ReplayProcess server({"--usage-shape", "none"});
+    ASSERT_GT(server.port(), 0) << server.stderr_text();
+    const Received r = post(server, "/v1/chat/completions", body);
+    EXPECT_EQ(http::parse_sse(r.body).back(), "[DONE]");
+    EXPECT_EQ(r.body.find("usage"), std::string::npos);
+    const Received plain = post(server, "/v1/chat/completions", chat(q));
+    EXPECT_FALSE(json::parse(plain.body).contains("usage"));
+  }
+}
+
+TEST(ReplayUpstreamE2E, ResponsesWithReasoning) {
+  ReplayProcess server({"--reasoning-share", "0.25", "--reasoning-item"});
+  ASSERT_GT(server.port(), 0) << server.stderr_text();
+  const std::string q = first_question();
+  const json request = {
+      {"model", "Qwen2-7B-Instruct"},
+      {"input", {{{"role", "user"}, {"content", {{{"type", "input_text"}, {"text", q}}}}}}},
+      {"max_output_tokens", 20}};
+  const Received r = post(server, "/v1/responses", request);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json b = json::parse(r.body);
+  EXPECT_EQ(b["object"], "response");
+  EXPECT_EQ(b["status"], "incomplete");
+  EXPECT_EQ(b["incomplete_details"]["reason"], "max_output_tokens");
+  ASSERT_EQ(b["output"].size(), 2u);
+  EXPECT_EQ(b["output"][0]["type"], "reasoning");
+  EXPECT_EQ(b["usage"]["output_tokens"], 20);
+  EXPECT_EQ(b["usage"]["output_tokens_details"]["reasoning_tokens"], 5);
+  const std::string text = b["output"][1]["content"][0]["text"];
+
+  json streamed = request;
+  streamed["stream"] = true;
+  const Received s = post(server, "/v1/responses", streamed);
+  ASSERT_EQ(s.status, 200);
+  EXPECT_EQ(s.body.find("[DONE]"), std::string::npos);
+  EXPECT_EQ(s.body.rfind("event: response.created\n", 0), 0u);
+  const auto events = chunks_of(s.body);
+  ASSERT_FALSE(events.empty());
+  std::string deltas;
+  for (const json& e : events) {
+    if (e["type"] == "response.output_text.delta") deltas += e["delta"].get<std::string>();
+  }
+  EXPECT_EQ(deltas, text);
+  EXPECT_EQ(events.back()["type"], "response.incomplete");
+  EXPECT_EQ(events.back()["response"]["usage"]["output_tokens_details"]["reasoning_tokens"], 5);
+
+  const Received bad = post(server, "/v1/responses", {{"input", q}, {"max_output_tokens", 0}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body)["error"]["param"], "max_output_tokens");
+}
+
 TEST(ReplayUpstreamE2E, UnknownPromptIsA404WhenAsked) {
   ReplayProcess server({"--unknown", "error"});
   ASSERT_GT(server.port(), 0) << server.stderr_text();
@@ -353,6 +428,14 @@ TEST(ReplayUpstreamE2E, BadOptionsAreUsageErrors) {
                                           " --port 0 --model NoSuchModel");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("NoSuchModel"), std::string::npos) << r.err;
+  r = clearhouse::testing::run_clearhouse("replay-upstream --data " + data +
+                                          " --port 0 --usage-shape vllm");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("usage shape 'vllm'"), std::string::npos) << r.err;
+  r = clearhouse::testing::run_clearhouse("replay-upstream --data " + data +
+                                          " --port 0 --reasoning-share 1.5");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--reasoning-share"), std::string::npos) << r.err;
 }
 
 }  // namespace
