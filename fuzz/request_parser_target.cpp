@@ -78,7 +78,11 @@ void check_request(const openai::CompletionRequest& r, openai::Endpoint endpoint
   };
   require(sent_cap("max_tokens") || sent_cap("max_completion_tokens"), "the upstream gets our cap");
   if (r.max_tokens) require(sent_cap("max_tokens"), "a client's max_tokens is lowered to our cap");
-  if (r.max_completion_tokens) {
+  if (endpoint == openai::Endpoint::kCompletions) {
+    // vLLM ignores max_completion_tokens on /v1/completions: the cap goes as max_tokens alone.
+    require(sent_cap("max_tokens") && !upstream.contains("max_completion_tokens"),
+            "completions carry the cap as max_tokens alone");
+  } else if (r.max_completion_tokens) {
     require(sent_cap("max_completion_tokens"), "a client's max_completion_tokens is lowered");
   }
   if (r.stream) {
@@ -154,7 +158,7 @@ bool check_upstream_answer(std::string_view bytes) {
   for (const bool client_wants_usage : {false, true}) {
     openai::StreamRelay relay(client_wants_usage);
     (void)relay.feed(bytes);
-    const openai::ReportedUsage& streamed = relay.reported_completion_tokens();
+    const openai::ReportedUsage& streamed = relay.reported();
     check_usage(streamed);
     const std::int64_t settled = relay.tokens_generated(kCap);
     require(settled >= 0 && settled <= kCap, "a stream settles within [0, cap]");

@@ -1,7 +1,9 @@
 // `clearhouse ledger --db FILE [--csv OUT] [--json] [--now MS]`: reads the gateway's token ledger
 // (read-only; safe while the gateway runs) and prints totals overall, for the current budget
-// window, per client key and per upstream; --csv writes every request as CSV (see ledger/csv.h). A
-// missing, corrupt or newer-version ledger is a usage error (exit 2) naming the file.
+// window, per client key and per upstream (spent tokens include reasoning tokens; the reasoning
+// column says how many of them were reasoning); --csv writes every request as CSV (see
+// ledger/csv.h). A missing, corrupt or newer-version ledger is a usage error (exit 2) naming the
+// file.
 #include "ledger/ledger.h"
 
 #include <fmt/format.h>
@@ -42,6 +44,7 @@ ordered_json totals_json(const Totals& t) {
   return {{"requests", t.requests},
           {"open_requests", t.open_requests},
           {"spent_tokens", t.spent_tokens},
+          {"reasoning_tokens", t.reasoning_tokens},
           {"reserved_tokens", t.reserved_tokens},
           {"payment_usd", t.payment_usd}};
 }
@@ -77,14 +80,14 @@ std::string render_json(const std::string& db, const ledger::BudgetConfig& budge
 
 std::string totals_table(const std::string& title, const std::map<std::string, Totals>& rows,
                          const std::map<std::string, ledger::WindowTotals>* windows) {
-  std::string out = fmt::format("{:<24} {:>9} {:>6} {:>12} {:>12} {:>12}", title, "requests",
-                                "open", "spent", "reserved", "paid_usd");
+  std::string out = fmt::format("{:<24} {:>9} {:>6} {:>12} {:>12} {:>12} {:>12}", title, "requests",
+                                "open", "spent", "reasoning", "reserved", "paid_usd");
   if (windows != nullptr) out += fmt::format(" {:>12} {:>12}", "win_budget", "win_remain");
   out += "\n";
   for (const auto& [name, t] : rows) {
-    out +=
-        fmt::format("{:<24} {:>9} {:>6} {:>12} {:>12} {:>12.6f}", name.empty() ? "(none)" : name,
-                    t.requests, t.open_requests, t.spent_tokens, t.reserved_tokens, t.payment_usd);
+    out += fmt::format("{:<24} {:>9} {:>6} {:>12} {:>12} {:>12} {:>12.6f}",
+                       name.empty() ? "(none)" : name, t.requests, t.open_requests, t.spent_tokens,
+                       t.reasoning_tokens, t.reserved_tokens, t.payment_usd);
     if (windows != nullptr) {
       const auto it = windows->find(name);
       const ledger::WindowTotals w = it == windows->end() ? ledger::WindowTotals{} : it->second;
@@ -100,9 +103,10 @@ std::string render_text(const std::string& db, const ledger::BudgetConfig& budge
                         const ledger::LedgerTotals& t) {
   std::string out = fmt::format("ledger {}\n", db);
   out += fmt::format(
-      "overall: {} requests ({} open), spent {} tokens, reserved {} tokens, paid {:.6f} USD\n",
+      "overall: {} requests ({} open), spent {} tokens, reserved {} tokens, paid {:.6f} USD; "
+      "{} of the spent tokens were reasoning\n",
       t.overall.requests, t.overall.open_requests, t.overall.spent_tokens,
-      t.overall.reserved_tokens, t.overall.payment_usd);
+      t.overall.reserved_tokens, t.overall.payment_usd, t.overall.reasoning_tokens);
   const std::string span =
       budget.window_seconds == 0
           ? std::string("all time")

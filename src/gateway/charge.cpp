@@ -18,7 +18,7 @@ Charge charge_for(const UpstreamCall& call) {
                                 " completion tokens, more than the " +
                                 std::to_string(call.reserved) + " it could generate"};
     }
-    return {.tokens = *reported};
+    return {.tokens = *reported, .reasoning_tokens = call.reported.reasoning_tokens().value_or(0)};
   }
   const bool answered = call.failure == UpstreamFailure::kNone;
   if (answered && (call.status < 200 || call.status >= 300)) return {.tokens = 0};

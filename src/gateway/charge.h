@@ -8,7 +8,9 @@
 //   different values, or more than the request   counts it): an upstream that lies about usage is
 //   could generate (the reservation, cap x       never believed, in either direction
 //   choices)
-//   usage reported by the upstream               that usage
+//   usage reported by the upstream               that usage (completion tokens, which include
+//                                                reasoning; the reasoning count is passed on to
+//                                                be recorded apart, never added)
 //   an error answer (4xx/5xx) without usage      0 (the upstream refused the request)
 //   sent, then no response head at all          the whole reservation (nothing tells what was
 //                                                generated; spend that may have happened is never
@@ -34,7 +36,7 @@ namespace clearhouse::gateway {
 struct UpstreamCall {
   http::UpstreamFailure failure = http::UpstreamFailure::kNone;
   int status = 0;                        // the upstream's HTTP status; 0 = no response head
-  openai::ReportedUsage reported = {};   // completion tokens the upstream reported
+  openai::ReportedUsage reported = {};   // completion (and reasoning) tokens it reported
   std::optional<std::int64_t> observed;  // tokens counted or estimated from what arrived
   std::int64_t reserved = 0;             // the reservation, tokens
 };
@@ -42,6 +44,8 @@ struct UpstreamCall {
 struct Charge {
   bool release = false;     // true: release the reservation (nothing was spent)
   std::int64_t tokens = 0;  // else: settle this many tokens
+  // Of `tokens`, reasoning: only from a report that is settled as it came (else 0).
+  std::int64_t reasoning_tokens = 0;
   // Not empty: the upstream broke the protocol (what it did, for a log line: no bytes of its
   // answer, no secrets); `tokens` is then the whole reservation.
   std::string protocol_error = {};

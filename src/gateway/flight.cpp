@@ -30,8 +30,8 @@ void Flight::reserved(std::string id, std::size_t upstream, AuctionPick pick, st
   g_.metrics.add_tokens_reserved(tokens);
 }
 
-void Flight::settle(std::int64_t used) {
-  finish(/*release=*/false, used);
+void Flight::settle(std::int64_t used, std::int64_t reasoning) {
+  finish(/*release=*/false, used, reasoning);
 }
 
 void Flight::close(const Charge& charge) {
@@ -43,21 +43,21 @@ void Flight::close(const Charge& charge) {
                  name().c_str(), id_.c_str(), charge.protocol_error.c_str(),
                  static_cast<long long>(tokens_));
   }
-  finish(charge.release, charge.tokens);
+  finish(charge.release, charge.tokens, charge.reasoning_tokens);
 }
 
 void Flight::release() {
-  finish(/*release=*/true, 0);
+  finish(/*release=*/true, 0, 0);
 }
 
-void Flight::finish(bool release, std::int64_t used) {
+void Flight::finish(bool release, std::int64_t used, std::int64_t reasoning) {
   if (!reserved_ || closed_) return;
   closed_ = true;
   // Counted open while the ledger holds it open: only a close the ledger took ends it.
-  if (close_in_ledger(release, used)) g_.open_reservations.fetch_sub(1);
+  if (close_in_ledger(release, used, reasoning)) g_.open_reservations.fetch_sub(1);
 }
 
-bool Flight::close_in_ledger(bool release, std::int64_t used) {
+bool Flight::close_in_ledger(bool release, std::int64_t used, std::int64_t reasoning) {
   try {
     if (release) {
       const ledger::CloseResult r = g_.ledger.release(id_);
@@ -65,7 +65,7 @@ bool Flight::close_in_ledger(bool release, std::int64_t used) {
         g_.metrics.add_tokens_released(r.released_tokens);
       }
     } else {
-      settle_in_ledger(used);
+      settle_in_ledger(used, reasoning);
     }
     return true;
   } catch (const std::exception& e) {
@@ -76,7 +76,7 @@ bool Flight::close_in_ledger(bool release, std::int64_t used) {
                  static_cast<long long>(tokens_));
   }
   try {
-    settle_in_ledger(tokens_);
+    settle_in_ledger(tokens_, 0);
     return true;
   } catch (const std::exception& e) {
     g_.metrics.count_ledger_close_failure();
@@ -88,11 +88,12 @@ bool Flight::close_in_ledger(bool release, std::int64_t used) {
   return false;
 }
 
-void Flight::settle_in_ledger(std::int64_t used) {
+void Flight::settle_in_ledger(std::int64_t used, std::int64_t reasoning) {
   const double usd = g_.auction.payment_usd(pick_, cap_, used);
-  const ledger::CloseResult r = g_.ledger.settle(id_, used, usd);
+  const ledger::CloseResult r = g_.ledger.settle(id_, used, usd, reasoning);
   if (r.status != ledger::CloseStatus::kClosed) return;  // closed before: counted then
   g_.metrics.add_tokens_used(r.used_tokens);
+  g_.metrics.add_reasoning_tokens(r.reasoning_tokens);
   g_.metrics.add_tokens_released(r.released_tokens);
   g_.metrics.add_payment_usd(name(), usd);
   g_.pacer.record_usage(tokens_, r.used_tokens);

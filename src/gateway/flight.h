@@ -37,8 +37,9 @@ class Flight {
   // request fails over to another upstream (failover.h): the flight then stands for the new one.
   void reserved(std::string id, std::size_t upstream, AuctionPick pick, std::int64_t cap,
                 std::int64_t tokens);
-  // used: tokens the upstream generated (may exceed the reservation only if it ignored the cap).
-  void settle(std::int64_t used);
+  // used: tokens the upstream generated (may exceed the reservation only if it ignored the cap);
+  // reasoning: how many of them were reasoning (recorded apart, 0 <= reasoning <= used).
+  void settle(std::int64_t used, std::int64_t reasoning = 0);
   // Settles or releases, as the charge says; logs and counts its protocol error, if any.
   void close(const Charge& charge);
   void release();
@@ -52,9 +53,9 @@ class Flight {
  private:
   // Closes the reservation in the ledger (settles `used`, or releases), falling back to settling
   // the whole reservation; false when the ledger refused both (the reservation is still open).
-  bool close_in_ledger(bool release, std::int64_t used);
-  void settle_in_ledger(std::int64_t used);
-  void finish(bool release, std::int64_t used);
+  bool close_in_ledger(bool release, std::int64_t used, std::int64_t reasoning);
+  void settle_in_ledger(std::int64_t used, std::int64_t reasoning);
+  void finish(bool release, std::int64_t used, std::int64_t reasoning);
 
   Gateway::Impl& g_;
   std::string id_;

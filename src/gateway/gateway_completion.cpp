@@ -78,7 +78,8 @@ Forward prepare_forward(const Gateway::Impl& g, const Admission& a, const Flight
                         openai::Endpoint endpoint) {
   const UpstreamConfig& target = g.config.upstreams[flight.upstream()];
   return {std::string(openai::endpoint_path(endpoint)),
-          openai::upstream_body(a.request, a.cap, target.model, g.config.limits.extra_length_fields)
+          openai::upstream_body(a.request, a.cap, target.model,
+                                target.lengths(g.config.limits.extra_length_fields))
               .dump(),
           {{"x-clearhouse-request-id", flight.id()},
            {"x-clearhouse-cap", std::to_string(a.cap)},
@@ -149,8 +150,8 @@ http::Task<bool> relay_stream(Gateway::Impl& g, StreamState& state, http::AsyncB
   bool over_cap = false;  // the upstream streamed more chunks than it was allowed tokens
   // What the stream says so far: usage reported, or the chunks that arrived.
   const auto call_so_far = [&](http::UpstreamFailure failure, int status) {
-    return UpstreamCall{failure, status, relay.reported_completion_tokens(),
-                        relay.tokens_generated(flight.tokens()), flight.tokens()};
+    return UpstreamCall{failure, status, relay.reported(), relay.tokens_generated(flight.tokens()),
+                        flight.tokens()};
   };
   const http::AsyncUpstreamSink sink = [&](int status, std::string_view bytes) -> http::Task<bool> {
     if (g.aborting) {

@@ -98,9 +98,44 @@ std::vector<std::string> read_aliases(const config::YamlField& field, const std:
   return aliases;
 }
 
-UpstreamConfig read_upstream(const config::YamlField& field, const EnvLookup& env) {
-  const config::YamlMapping map(field, {"name", "base_url", "model", "aliases", "price_per_mtok",
-                                        "api_key_env", "accuracy_curve", "timeouts"});
+// max_tokens_field and thinking_budget: how the upstream's bodies carry their length fields.
+void read_length_fields(const config::YamlMapping& map, std::int64_t max_cap,
+                        UpstreamConfig& upstream) {
+  if (auto v = map.optional("max_tokens_field")) {
+    const std::string name = v->string();
+    if (name == "max_tokens") {
+      upstream.max_tokens_field = openai::MaxTokensField::kMaxTokens;
+    } else if (name == "max_completion_tokens") {
+      upstream.max_tokens_field = openai::MaxTokensField::kMaxCompletionTokens;
+    } else {
+      v->fail_with_value("must be one of max_tokens, max_completion_tokens");
+    }
+  }
+  const auto budget_field = map.optional("thinking_budget");
+  if (!budget_field) return;
+  const config::YamlMapping budget(*budget_field, {"field", "answer_reserve"});
+  const config::YamlField name = budget.required("field");
+  upstream.thinking_budget_field = name.string();
+  if (!config::is_config_name(upstream.thinking_budget_field)) {
+    name.fail_with_value("must be a body field name: 1 to 64 characters of A-Z a-z 0-9 . _ -");
+  }
+  if (openai::is_field_the_gateway_reads(upstream.thinking_budget_field)) {
+    name.fail_with_value("names a field the gateway reads or sets itself");
+  }
+  if (auto reserve = budget.optional("answer_reserve")) {
+    upstream.answer_reserve = reserve->integer({.min = 0, .max = ledger::kMaxLedgerTokens});
+    if (upstream.answer_reserve >= max_cap) {
+      reserve->fail("must be below pacer.max_tokens (" + std::to_string(max_cap) +
+                    "), or every thinking budget would be 0");
+    }
+  }
+}
+
+UpstreamConfig read_upstream(const config::YamlField& field, const EnvLookup& env,
+                             std::int64_t max_cap) {
+  const config::YamlMapping map(
+      field, {"name", "base_url", "model", "aliases", "price_per_mtok", "api_key_env",
+              "accuracy_curve", "timeouts", "max_tokens_field", "thinking_budget"});
   UpstreamConfig upstream;
   upstream.name = read_name(map.required("name"));
   const config::YamlField base_url = map.required("base_url");
@@ -138,16 +173,18 @@ UpstreamConfig read_upstream(const config::YamlField& field, const EnvLookup& en
     if (auto v = timeouts.optional("total_seconds"))
       upstream.total_timeout_seconds = v->number(kSeconds);
   }
+  read_length_fields(map, max_cap, upstream);
   return upstream;
 }
 
-std::vector<UpstreamConfig> read_upstreams(const config::YamlField& field, const EnvLookup& env) {
+std::vector<UpstreamConfig> read_upstreams(const config::YamlField& field, const EnvLookup& env,
+                                           std::int64_t max_cap) {
   const std::vector<config::YamlField> elements = field.sequence();
   if (elements.empty()) field.fail("needs at least one upstream");
   std::vector<UpstreamConfig> upstreams;
   std::map<std::string, std::pair<std::string, int>> seen;  // name -> (path, line)
   for (const config::YamlField& element : elements) {
-    UpstreamConfig upstream = read_upstream(element, env);
+    UpstreamConfig upstream = read_upstream(element, env, max_cap);
     const auto [it, inserted] =
         seen.emplace(upstream.name, std::pair(element.path(), element.line()));
     if (!inserted) {
@@ -342,7 +379,7 @@ void read_sections(const config::YamlMapping& root, const std::string& source, c
   }
   if (auto v = root.optional("limits")) read_limits(*v, config.limits);
 
-  config.upstreams = read_upstreams(root.required("upstreams"), env);
+  config.upstreams = read_upstreams(root.required("upstreams"), env, config.pacer.max_tokens);
   if (auto v = root.optional("keys")) config.keys = read_keys(*v);
   if (auto v = root.optional("admin_key")) {
     const config::YamlMapping admin(*v, {"sha256"});
@@ -432,6 +469,17 @@ GatewayConfig load_gateway_config(const std::filesystem::path& path) {
   return parse_gateway_config(text.str(), path.string(), process_environment());
 }
 
+namespace {
+std::string max_tokens_field_name(openai::MaxTokensField f) {
+  switch (f) {
+    case openai::MaxTokensField::kMaxTokens: return "max_tokens";
+    case openai::MaxTokensField::kMaxCompletionTokens: return "max_completion_tokens";
+    case openai::MaxTokensField::kAsClientSent: break;
+  }
+  return "as_client_sent";
+}
+}  // namespace
+
 nlohmann::json describe_config(const GatewayConfig& config) {
   using nlohmann::json;
   json upstreams = json::array();
@@ -449,7 +497,12 @@ nlohmann::json describe_config(const GatewayConfig& config) {
                          {"timeouts",
                           {{"connect_seconds", u.connect_timeout_seconds},
                            {"read_seconds", u.read_timeout_seconds},
-                           {"total_seconds", u.total_timeout_seconds}}}});
+                           {"total_seconds", u.total_timeout_seconds}}},
+                         {"max_tokens_field", max_tokens_field_name(u.max_tokens_field)},
+                         {"thinking_budget", u.thinking_budget_field.empty()
+                                                 ? json(nullptr)
+                                                 : json{{"field", u.thinking_budget_field},
+                                                        {"answer_reserve", u.answer_reserve}}}});
   }
   json keys = json::array();
   for (const ClientKeyConfig& k : config.keys) {

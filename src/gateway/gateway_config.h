@@ -30,6 +30,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -38,6 +39,7 @@
 #include "config/config_error.h"
 #include "gateway/accuracy_curve.h"
 #include "gateway/pacing_policy.h"
+#include "openai/request.h"
 
 namespace clearhouse::gateway {
 
@@ -64,6 +66,22 @@ struct UpstreamConfig {
   double connect_timeout_seconds = 5.0;
   double read_timeout_seconds = 120.0;   // longest wait for the next bytes from the upstream
   double total_timeout_seconds = 600.0;  // longest whole upstream call
+  // The cap field this upstream honours on chat completions (/v1/completions always gets
+  // max_tokens): max_tokens_field in the file; unset = each cap field the client sent.
+  openai::MaxTokensField max_tokens_field = openai::MaxTokensField::kAsClientSent;
+  // thinking_budget.field: a body field capping the reasoning tokens ("" = none declared); the
+  // upstream gets cap - answer_reserve in it (openai::thinking_budget), answer_reserve < the
+  // pacer's max_tokens.
+  std::string thinking_budget_field;
+  std::int64_t answer_reserve = openai::kDefaultAnswerReserve;
+
+  // How this upstream's bodies carry their length fields (openai::upstream_body).
+  [[nodiscard]] openai::UpstreamLengths lengths(std::span<const std::string> extra) const {
+    return {.extra_length_fields = extra,
+            .max_tokens_field = max_tokens_field,
+            .thinking_budget_field = thinking_budget_field,
+            .answer_reserve = answer_reserve};
+  }
 };
 
 struct ClientKeyConfig {

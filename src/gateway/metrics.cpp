@@ -119,6 +119,9 @@ void GatewayMetrics::add_tokens_reserved(std::int64_t tokens) {
 void GatewayMetrics::add_tokens_used(std::int64_t tokens) {
   tokens_used_.add(token_count(tokens));
 }
+void GatewayMetrics::add_reasoning_tokens(std::int64_t tokens) {
+  reasoning_tokens_.add(token_count(tokens));
+}
 void GatewayMetrics::add_tokens_released(std::int64_t tokens) {
   tokens_released_.add(token_count(tokens));
 }
@@ -265,6 +268,10 @@ std::string GatewayMetrics::render(const Gauges& gauges) const {
   counter("clearhouse_tokens_reserved_total",
           "Output tokens reserved in the ledger (request caps).", tokens_reserved_);
   counter("clearhouse_tokens_used_total", "Output tokens settled as used.", tokens_used_);
+  counter("clearhouse_reasoning_tokens_total",
+          "Output tokens settled as used that the upstream reported as reasoning (part of "
+          "clearhouse_tokens_used_total, not added to it).",
+          reasoning_tokens_);
   counter("clearhouse_tokens_released_total",
           "Output tokens returned to the budget (unused reservations).", tokens_released_);
   out.family("clearhouse_abandoned_requests_total", "counter",

@@ -19,6 +19,8 @@
 //   upstream_payment_usd_total{upstream}     counter    USD paid to the upstream
 //   tokens_reserved_total, tokens_used_total, tokens_released_total
 //                                            counter    output tokens through the ledger
+//   reasoning_tokens_total                   counter    of tokens_used_total, those the upstream
+//                                                       reported as reasoning (not extra spend)
 //   abandoned_requests_total{action}         counter    CLEAR abandoned: reject|degrade
 //   budget_rejections_total                  counter    the ledger had no room
 //   ledger_close_failures_total              counter    closes the ledger refused, also as fully
@@ -106,6 +108,7 @@ class GatewayMetrics {
   void count_upstream_protocol_error(std::string_view upstream);
   void add_tokens_reserved(std::int64_t tokens);
   void add_tokens_used(std::int64_t tokens);
+  void add_reasoning_tokens(std::int64_t tokens);
   void add_tokens_released(std::int64_t tokens);
   // action is one of kAbandonActions.
   void count_abandoned(std::string_view action);
@@ -157,7 +160,7 @@ class GatewayMetrics {
   std::unique_ptr<prometheus::Counter[]> requests_;  // [route * kCodeSlots + code slot]
   std::vector<std::unique_ptr<prometheus::Histogram>> request_seconds_;  // per route
   prometheus::Histogram added_seconds_;
-  prometheus::Counter tokens_reserved_, tokens_used_, tokens_released_;
+  prometheus::Counter tokens_reserved_, tokens_used_, tokens_released_, reasoning_tokens_;
   std::array<prometheus::Counter, kAbandonActions.size() + 1> abandoned_;  // the last: "other"
   prometheus::Counter budget_rejections_;
   prometheus::Counter client_aborts_;

@@ -33,7 +33,7 @@ std::string csv_field(std::string_view value) {
 
 std::string ledger_csv_header() {
   return "request_id,key_id,upstream,state,reserved_tokens,used_tokens,payment_usd,"
-         "window_start_ms,reserved_at_ms,closed_at_ms\n";
+         "window_start_ms,reserved_at_ms,closed_at_ms,reasoning_tokens\n";
 }
 
 std::string ledger_csv_row(const RequestRecord& r) {
@@ -47,7 +47,8 @@ std::string ledger_csv_row(const RequestRecord& r) {
   row += shortest(r.payment_usd) + ',';
   row += std::to_string(r.window_start_ms) + ',';
   row += std::to_string(r.reserved_at_ms) + ',';
-  row += optional_number(r.closed_at_ms) + '\n';
+  row += optional_number(r.closed_at_ms) + ',';
+  row += std::to_string(r.reasoning_tokens) + '\n';
   return row;
 }
 

@@ -19,8 +19,10 @@ namespace {
 constexpr std::size_t kHeaderBytes = sizeof(std::uint32_t) + sizeof(std::uint64_t);
 // kind + seq + four i64 + payment + three u16 sizes.
 constexpr std::size_t kFixedPayloadBytes = 1 + 8 + 4 * 8 + 8 + 3 * 2;
+// The reasoning tokens after the strings: absent from records of older builds.
+constexpr std::size_t kTrailerBytes = 8;
 constexpr std::size_t kMaxPayloadBytes =
-    kFixedPayloadBytes + 3 * std::numeric_limits<std::uint16_t>::max();
+    kFixedPayloadBytes + 3 * std::numeric_limits<std::uint16_t>::max() + kTrailerBytes;
 
 std::uint64_t fnv1a(std::string_view bytes) {
   std::uint64_t h = 14695981039346656037ULL;
@@ -73,10 +75,14 @@ bool decode_payload(std::string_view payload, JournalRecord& r) {
   std::uint8_t kind = 0;
   if (!in.get(kind) || kind < 1 || kind > 3) return false;
   r.kind = static_cast<JournalRecord::Kind>(kind);
-  return in.get(r.seq) && in.get(r.reserved_tokens) && in.get(r.window_start_ms) &&
-         in.get(r.at_ms) && in.get(r.used_tokens) && in.get(r.payment_usd) &&
-         in.get_string(r.request_id) && in.get_string(r.key_id) && in.get_string(r.upstream) &&
-         in.at_end();
+  const bool fixed = in.get(r.seq) && in.get(r.reserved_tokens) && in.get(r.window_start_ms) &&
+                     in.get(r.at_ms) && in.get(r.used_tokens) && in.get(r.payment_usd) &&
+                     in.get_string(r.request_id) && in.get_string(r.key_id) &&
+                     in.get_string(r.upstream);
+  if (!fixed) return false;
+  r.reasoning_tokens = 0;
+  if (in.at_end()) return true;  // a record of a build before the reasoning field
+  return in.get(r.reasoning_tokens) && in.at_end();
 }
 
 [[noreturn]] void fail(const std::string& path, std::string_view what) {
@@ -87,7 +93,8 @@ bool decode_payload(std::string_view payload, JournalRecord& r) {
 
 void encode_journal_record(const JournalRecord& r, std::string& out) {
   std::string payload;
-  payload.reserve(kFixedPayloadBytes + r.request_id.size() + r.key_id.size() + r.upstream.size());
+  payload.reserve(kFixedPayloadBytes + r.request_id.size() + r.key_id.size() + r.upstream.size() +
+                  kTrailerBytes);
   put<std::uint8_t>(payload, static_cast<std::uint8_t>(r.kind));
   put(payload, r.seq);
   put(payload, r.reserved_tokens);
@@ -98,6 +105,7 @@ void encode_journal_record(const JournalRecord& r, std::string& out) {
   put_string(payload, r.request_id);
   put_string(payload, r.key_id);
   put_string(payload, r.upstream);
+  put(payload, r.reasoning_tokens);
   put<std::uint32_t>(out, static_cast<std::uint32_t>(payload.size()));
   put(out, fnv1a(payload));
   out.append(payload);

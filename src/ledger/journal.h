@@ -7,7 +7,9 @@
 //
 // Record format (native byte order: the file is read back only by the machine that wrote it, when
 // the ledger next opens): u32 payload size, u64 FNV-1a checksum of the payload, payload. Payload:
-// u8 kind, u64 seq, four i64 fields, f64 payment, then three strings each as u16 size + bytes. A
+// u8 kind, u64 seq, four i64 fields, f64 payment, three strings each as u16 size + bytes, then
+// i64 reasoning tokens (added with ledger schema 3; a payload ending after the strings, as every
+// record of older builds does, reads as 0 reasoning tokens, so their journals still apply). A
 // record cut short at the end of the file (a crash during the write) is a torn tail and is ignored;
 // a bad record followed by more data is corruption and an error naming the file and offset.
 //
@@ -27,12 +29,13 @@ struct JournalRecord {
   std::uint64_t seq = 0;  // strictly increasing across the ledger's life
   std::string request_id;
   std::string key_id;
-  std::string upstream;              // reserve only
-  std::int64_t reserved_tokens = 0;  // the reservation (also on close records: to apply them)
-  std::int64_t window_start_ms = 0;  // the window the request is charged to
-  std::int64_t at_ms = 0;            // reserved at (reserve) or closed at (settle, release)
-  std::int64_t used_tokens = 0;      // settle only
-  double payment_usd = 0.0;          // settle only
+  std::string upstream;               // reserve only
+  std::int64_t reserved_tokens = 0;   // the reservation (also on close records: to apply them)
+  std::int64_t window_start_ms = 0;   // the window the request is charged to
+  std::int64_t at_ms = 0;             // reserved at (reserve) or closed at (settle, release)
+  std::int64_t used_tokens = 0;       // settle only
+  double payment_usd = 0.0;           // settle only
+  std::int64_t reasoning_tokens = 0;  // settle only: of used_tokens, reasoning
 
   bool operator==(const JournalRecord&) const = default;
 };

@@ -40,6 +40,7 @@ CloseResult describe(const RequestRecord& r, CloseStatus status) {
   c.used_tokens = r.used_tokens.value_or(0);
   c.released_tokens = std::max<std::int64_t>(0, c.reserved_tokens - c.used_tokens);
   c.overrun_tokens = std::max<std::int64_t>(0, c.used_tokens - c.reserved_tokens);
+  c.reasoning_tokens = r.reasoning_tokens;
   return c;
 }
 
@@ -94,7 +95,7 @@ struct Ledger::Impl {
   };
 
   CloseResult close_request(std::string_view request_id, RequestState state, std::int64_t used,
-                            double payment);
+                            double payment, std::int64_t reasoning);
 
   const base::Clock& clock;
   LedgerOptions options;
@@ -113,7 +114,7 @@ struct Ledger::Impl {
 
 // settle() and release(): state is kSettled or kReleased.
 CloseResult Ledger::Impl::close_request(std::string_view request_id, RequestState state,
-                                        std::int64_t used, double payment) {
+                                        std::int64_t used, double payment, std::int64_t reasoning) {
   require_writable();
   const std::string id(request_id);
   {
@@ -130,12 +131,14 @@ CloseResult Ledger::Impl::close_request(std::string_view request_id, RequestStat
       record.at_ms = clock.now_ms();
       record.used_tokens = used;
       record.payment_usd = payment;
+      record.reasoning_tokens = reasoning;
       applier->journal(record);
       book.close_request(id, r.key_id, r.window_start_ms, r.reserved_tokens, used);
       RequestRecord closed;
       closed.state = state;
       closed.reserved_tokens = r.reserved_tokens;
       closed.used_tokens = used;
+      closed.reasoning_tokens = reasoning;
       applier->queue(std::move(record));
       return describe(closed, CloseStatus::kClosed);
     }
@@ -307,18 +310,24 @@ ReserveResult Ledger::reserve(std::string_view request_id, std::string_view key_
 }
 
 CloseResult Ledger::settle(std::string_view request_id, std::int64_t used_tokens,
-                           double payment_usd) {
+                           double payment_usd, std::int64_t reasoning_tokens) {
   check_id(request_id, "request id", false);
   check_tokens(used_tokens, "used tokens");
+  if (reasoning_tokens < 0 || reasoning_tokens > used_tokens) {
+    throw std::invalid_argument("ledger: reasoning tokens (" + std::to_string(reasoning_tokens) +
+                                ") must be in [0, used tokens (" + std::to_string(used_tokens) +
+                                ")]");
+  }
   if (!(payment_usd >= 0.0) || payment_usd > 1e15) {
     throw std::invalid_argument("ledger: payment_usd must be finite and >= 0");
   }
-  return impl_->close_request(request_id, RequestState::kSettled, used_tokens, payment_usd);
+  return impl_->close_request(request_id, RequestState::kSettled, used_tokens, payment_usd,
+                              reasoning_tokens);
 }
 
 CloseResult Ledger::release(std::string_view request_id) {
   check_id(request_id, "request id", false);
-  return impl_->close_request(request_id, RequestState::kReleased, 0, 0.0);
+  return impl_->close_request(request_id, RequestState::kReleased, 0, 0.0, 0);
 }
 
 ReconcileReport Ledger::reconcile_after_restart(

@@ -5,10 +5,11 @@
 // crash left open are closed by reconcile_after_restart() under a rule that never forgets spend
 // that may have happened.
 //
-// Units: tokens are completion (output) tokens, as whole numbers; payments are USD (double, as
-// reported by the caller: the ledger records them, it does not price anything); times are
-// milliseconds since the Unix epoch from the Clock passed at open (the ledger never reads the wall
-// clock).
+// Units: tokens are completion (output) tokens, as whole numbers, reasoning included: a settle may
+// say how many of the used tokens were reasoning (reported apart, never charged twice); payments
+// are USD (double, as reported by the caller: the ledger records them, it does not price anything);
+// times are milliseconds since the Unix epoch from the Clock passed at open (the ledger never reads
+// the wall clock).
 //
 // Budgets: an optional global budget and optional per-key budgets, in tokens per window of
 // `window_seconds` (fixed windows aligned to the epoch; 0 = one window for all time). A request is
@@ -118,9 +119,10 @@ struct CloseResult {
   CloseStatus status = CloseStatus::kClosed;
   RequestState state = RequestState::kSettled;  // the request's state after the call
   std::int64_t reserved_tokens = 0;
-  std::int64_t used_tokens = 0;      // as recorded (by this call, or the earlier one)
-  std::int64_t released_tokens = 0;  // max(0, reserved - used): returned to the pool
-  std::int64_t overrun_tokens = 0;   // max(0, used - reserved): spent beyond the reservation
+  std::int64_t used_tokens = 0;       // as recorded (by this call, or the earlier one)
+  std::int64_t released_tokens = 0;   // max(0, reserved - used): returned to the pool
+  std::int64_t overrun_tokens = 0;    // max(0, used - reserved): spent beyond the reservation
+  std::int64_t reasoning_tokens = 0;  // of used_tokens, reasoning (as recorded)
 };
 
 // One row of the ledger.
@@ -135,6 +137,7 @@ struct RequestRecord {
   std::int64_t window_start_ms = 0;
   std::int64_t reserved_at_ms = 0;
   std::optional<std::int64_t> closed_at_ms;
+  std::int64_t reasoning_tokens = 0;  // of used_tokens, reasoning; 0 when not reported
 };
 
 // All-time totals of a set of requests. spent counts closed requests' used tokens (settled and
@@ -145,6 +148,7 @@ struct Totals {
   std::int64_t spent_tokens = 0;
   std::int64_t reserved_tokens = 0;
   double payment_usd = 0.0;
+  std::int64_t reasoning_tokens = 0;  // of spent_tokens, reasoning
 };
 
 // One budget's current window.
@@ -226,9 +230,12 @@ class Ledger {
                         std::string_view upstream, std::int64_t tokens);
 
   // Closes an open request with the tokens it used and what it cost; the rest of the reservation
-  // returns to the pool. Idempotent: a second call (or a call after release/reconcile) changes
+  // returns to the pool. reasoning_tokens says how many of used_tokens were reasoning (recorded
+  // apart; the budget is charged used_tokens alone); more than used_tokens throws
+  // std::invalid_argument. Idempotent: a second call (or a call after release/reconcile) changes
   // nothing and reports kAlreadyClosed with what was recorded first.
-  CloseResult settle(std::string_view request_id, std::int64_t used_tokens, double payment_usd);
+  CloseResult settle(std::string_view request_id, std::int64_t used_tokens, double payment_usd,
+                     std::int64_t reasoning_tokens = 0);
 
   // Closes an open request that never reached an upstream: used = 0, payment = 0. Idempotent.
   CloseResult release(std::string_view request_id);

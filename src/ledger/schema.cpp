@@ -47,8 +47,14 @@ CREATE TABLE journal_state (
 INSERT INTO journal_state (id, applied_seq) VALUES (1, 0);
 )sql";
 
+// Version 3: reasoning tokens are recorded apart (they are part of used_tokens, never added to it).
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE requests ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0
+  CHECK (reasoning_tokens >= 0);
+)sql";
+
 // migrations[v] brings version v to v + 1. Version 0 is an empty file.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
 static_assert(std::size(kMigrations) == kLedgerSchemaVersion);
 
 bool has_table(sqlite::Connection& db, const char* name) {

@@ -20,6 +20,9 @@
 // Version 2 adds:
 //   journal_state(id = 1, applied_seq)            the last journal record (journal.h) applied,
 //                                                 updated in the transaction that applies it
+// Version 3 adds:
+//   requests.reasoning_tokens                     of used_tokens, the reasoning ones (0 when not
+//                                                 reported, and for every request of older files)
 //
 // Thread-safety: none (called once while opening).
 #pragma once
@@ -28,7 +31,7 @@
 
 namespace clearhouse::ledger {
 
-inline constexpr int kLedgerSchemaVersion = 2;
+inline constexpr int kLedgerSchemaVersion = 3;
 
 // Brings the file to kLedgerSchemaVersion (read_only: only checks it is exactly that version) and
 // returns the version found on disk before any migration (0 for a new file).

@@ -16,7 +16,7 @@ RequestState parse_state(const std::string& s) {
 
 constexpr const char* kRequestColumns =
     "request_id, key_id, upstream, state, reserved_tokens, used_tokens, payment_usd, "
-    "window_start_ms, reserved_at_ms, closed_at_ms";
+    "window_start_ms, reserved_at_ms, closed_at_ms, reasoning_tokens";
 
 RequestRecord read_record(const sqlite::Statement& s) {
   RequestRecord r;
@@ -30,6 +30,7 @@ RequestRecord read_record(const sqlite::Statement& s) {
   r.window_start_ms = s.int64(7);
   r.reserved_at_ms = s.int64(8);
   r.closed_at_ms = s.optional_int64(9);
+  r.reasoning_tokens = s.int64(10);
   return r;
 }
 
@@ -63,7 +64,7 @@ constexpr const char* kTotalsColumns =
     "count(*), coalesce(sum(state = 'open'), 0), "
     "coalesce(sum(CASE WHEN state = 'open' THEN 0 ELSE used_tokens END), 0), "
     "coalesce(sum(CASE WHEN state = 'open' THEN reserved_tokens ELSE 0 END), 0), "
-    "coalesce(sum(payment_usd), 0.0)";
+    "coalesce(sum(payment_usd), 0.0), coalesce(sum(reasoning_tokens), 0)";
 
 void accumulate(sqlite::Statement& s, const std::function<void(std::string, Totals)>& put) {
   while (s.step()) {
@@ -73,6 +74,7 @@ void accumulate(sqlite::Statement& s, const std::function<void(std::string, Tota
     t.spent_tokens = s.int64(3);
     t.reserved_tokens = s.int64(4);
     t.payment_usd = s.real(5);
+    t.reasoning_tokens = s.int64(6);
     put(s.text(0), t);
   }
 }
@@ -104,8 +106,8 @@ LedgerStore::LedgerStore(const std::string& path, const LedgerOptions& options)
           "used_tokens = used_tokens + excluded.used_tokens"),
       close_stmt_(
           db_,
-          "UPDATE requests SET state = ?, used_tokens = ?, payment_usd = ?, closed_at_ms = ? "
-          "WHERE request_id = ? AND state = 'open'"),
+          "UPDATE requests SET state = ?, used_tokens = ?, payment_usd = ?, closed_at_ms = ?, "
+          "reasoning_tokens = ? WHERE request_id = ? AND state = 'open'"),
       applied_stmt_(db_, "SELECT applied_seq FROM journal_state WHERE id = 1"),
       set_applied_stmt_(db_, "UPDATE journal_state SET applied_seq = ? WHERE id = 1") {}
 
@@ -196,7 +198,8 @@ void LedgerStore::apply(const JournalRecord& r) {
   }
   const bool settle = r.kind == JournalRecord::Kind::kSettle;
   if (!close_open(r.request_id, settle ? RequestState::kSettled : RequestState::kReleased,
-                  settle ? r.used_tokens : 0, settle ? r.payment_usd : 0.0, r.at_ms)) {
+                  settle ? r.used_tokens : 0, settle ? r.payment_usd : 0.0, r.at_ms,
+                  settle ? r.reasoning_tokens : 0)) {
     throw LedgerError(db_.path() + ": journal record " + std::to_string(r.seq) +
                       " closes request " + r.request_id + ", which is not open in the ledger");
   }
@@ -212,13 +215,14 @@ void LedgerStore::close(const RequestRecord& r, RequestState state, std::int64_t
 }
 
 bool LedgerStore::close_open(std::string_view request_id, RequestState state, std::int64_t used,
-                             double payment, std::int64_t at_ms) {
+                             double payment, std::int64_t at_ms, std::int64_t reasoning) {
   close_stmt_.reset()
       .bind(1, to_string(state))
       .bind(2, used)
       .bind(3, payment)
       .bind(4, at_ms)
-      .bind(5, request_id)
+      .bind(5, reasoning)
+      .bind(6, request_id)
       .run();
   return db_.changes() == 1;
 }

@@ -68,7 +68,7 @@ class LedgerStore {
  private:
   // Closes the request's row if it is open; false when no open row had that id.
   bool close_open(std::string_view request_id, RequestState state, std::int64_t used,
-                  double payment, std::int64_t at_ms);
+                  double payment, std::int64_t at_ms, std::int64_t reasoning = 0);
   void add_usage(std::int64_t window_start, std::string_view key, std::int64_t reserved,
                  std::int64_t used);
 

@@ -166,17 +166,33 @@ bool is_field_the_gateway_reads(std::string_view name) {
   return std::find(kRead.begin(), kRead.end(), name) != kRead.end();
 }
 
+std::int64_t thinking_budget(std::int64_t cap, std::int64_t answer_reserve) {
+  return std::max<std::int64_t>(0, cap - answer_reserve);
+}
+
 json upstream_body(const CompletionRequest& request, std::int64_t cap,
-                   std::string_view upstream_model,
-                   std::span<const std::string> extra_length_fields) {
+                   std::string_view upstream_model, const UpstreamLengths& lengths) {
   json body = request.body;
   for (const std::string_view name : kVendorLengthFields) body.erase(std::string(name));
-  for (const std::string& name : extra_length_fields) body.erase(name);
+  for (const std::string& name : lengths.extra_length_fields) body.erase(name);
   if (!upstream_model.empty()) body["model"] = upstream_model;
-  const bool has_max = field(body, "max_tokens") != nullptr;
-  const bool has_completion_max = field(body, "max_completion_tokens") != nullptr;
-  if (has_max || !has_completion_max) body["max_tokens"] = cap;
-  if (has_completion_max) body["max_completion_tokens"] = cap;
+  MaxTokensField cap_field = lengths.max_tokens_field;
+  if (request.endpoint == Endpoint::kCompletions) cap_field = MaxTokensField::kMaxTokens;
+  bool set_max = field(body, "max_tokens") != nullptr;
+  bool set_completion_max = field(body, "max_completion_tokens") != nullptr;
+  if (cap_field == MaxTokensField::kAsClientSent) {
+    set_max = set_max || !set_completion_max;
+  } else {
+    set_max = cap_field == MaxTokensField::kMaxTokens;
+    set_completion_max = !set_max;
+  }
+  body.erase("max_tokens");
+  body.erase("max_completion_tokens");
+  if (set_max) body["max_tokens"] = cap;
+  if (set_completion_max) body["max_completion_tokens"] = cap;
+  if (!lengths.thinking_budget_field.empty()) {
+    body[std::string(lengths.thinking_budget_field)] = thinking_budget(cap, lengths.answer_reserve);
+  }
   if (request.stream) {
     if (!body.contains("stream_options") || !body["stream_options"].is_object()) {
       body["stream_options"] = json::object();

@@ -1,6 +1,7 @@
 // A client's OpenAI completion request (POST /v1/chat/completions or /v1/completions), parsed and
 // validated into what the gateway (and the replay upstream) need to decide on it, and rebuilt for
-// the upstream with the gateway's token cap.
+// the upstream with the gateway's token cap (and, for reasoning models, a thinking budget below
+// it).
 //
 // Parsing keeps the client's whole JSON body, so fields we do not interpret (temperature, tools,
 // response_format, ...) reach the upstream unchanged, except the fields that set the output's
@@ -90,14 +91,52 @@ inline constexpr std::array<std::string_view, 9> kVendorLengthFields = {
 // best_of, stream, stream_options): they cannot be listed as extra length fields to remove.
 [[nodiscard]] bool is_field_the_gateway_reads(std::string_view name);
 
-// The body to send upstream: the client's, with `model` replaced by upstream_model (when not
-// empty), every cap field the client sent set to `cap` (max_tokens when it sent none), the fields
-// of kVendorLengthFields and extra_length_fields removed, and, for streams,
+// Which cap field an upstream honours on chat completions. For /v1/completions the body always
+// carries max_tokens alone: that is the field every server reads there (vLLM ignores
+// max_completion_tokens on it, so a client's max_completion_tokens would leave the output
+// uncapped).
+enum class MaxTokensField {
+  kAsClientSent,         // each cap field the client sent, set to the cap; max_tokens if none
+  kMaxTokens,            // max_tokens alone
+  kMaxCompletionTokens,  // max_completion_tokens alone
+};
+
+// The answer reserve of a thinking budget when the config does not set one: room for a short final
+// answer after the reasoning (tokens).
+inline constexpr std::int64_t kDefaultAnswerReserve = 256;
+
+// How the length fields of one upstream's bodies are written (the config's per-upstream
+// max_tokens_field and thinking_budget, and limits.extra_length_fields).
+struct UpstreamLengths {
+  std::span<const std::string> extra_length_fields = {};  // removed, besides kVendorLengthFields
+  MaxTokensField max_tokens_field = MaxTokensField::kAsClientSent;
+  // A body field capping the reasoning part of the output (vLLM's thinking_token_budget): when not
+  // empty, it is set to thinking_budget(cap, answer_reserve), whatever the client sent in it.
+  std::string_view thinking_budget_field = {};
+  std::int64_t answer_reserve = kDefaultAnswerReserve;
+};
+
+// The reasoning budget sent with a cap: cap - answer_reserve, and 0 when the cap is at most the
+// reserve (the model must answer without reasoning rather than reason to the cap and end
+// mid-thought with nothing answered).
+[[nodiscard]] std::int64_t thinking_budget(std::int64_t cap, std::int64_t answer_reserve);
+
+// The body to send upstream, the one place length fields are written: the client's, with `model`
+// replaced by upstream_model (when not empty), the fields of kVendorLengthFields and
+// extra_length_fields removed, the cap written as max_tokens_field says (max_tokens alone for
+// /v1/completions), the thinking budget field set when one is declared, and, for streams,
 // stream_options.include_usage = true so the upstream reports usage (and
-// stream_options.continuous_usage_stats removed: the gateway takes one usage report per answer,
-// usage.h). `cap` must not exceed client_cap(): the gateway lowers a client's cap, never raises it.
+// stream_options.continuous_usage_stats removed: the gateway asks for one report per answer, though
+// the relay settles continuous usage from an upstream that sends it anyway, stream_relay.h).
+// `cap` must not exceed client_cap(): the gateway lowers a client's cap, never raises it.
 [[nodiscard]] nlohmann::json upstream_body(const CompletionRequest& request, std::int64_t cap,
                                            std::string_view upstream_model,
-                                           std::span<const std::string> extra_length_fields = {});
+                                           const UpstreamLengths& lengths);
+[[nodiscard]] inline nlohmann::json upstream_body(
+    const CompletionRequest& request, std::int64_t cap, std::string_view upstream_model,
+    std::span<const std::string> extra_length_fields = {}) {
+  return upstream_body(request, cap, upstream_model,
+                       UpstreamLengths{.extra_length_fields = extra_length_fields});
+}
 
 }  // namespace clearhouse::openai

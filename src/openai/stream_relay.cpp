@@ -26,6 +26,13 @@ void append_choice_text(const json& choice, std::string& out) {
   if (t != choice.end() && t->is_string()) out += t->get_ref<const std::string&>();
 }
 
+// A choice still generating: no finish_reason yet (absent or null).
+bool unfinished(const json& choice) {
+  if (!choice.is_object()) return false;
+  const auto reason = choice.find("finish_reason");
+  return reason == choice.end() || reason->is_null();
+}
+
 }  // namespace
 
 std::string StreamRelay::feed(std::string_view bytes) {
@@ -45,9 +52,18 @@ std::string StreamRelay::relay_event(const std::string& payload) {
   json chunk = json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (!chunk.is_object()) return http::sse_data(payload);
   if (chunk.contains("error")) saw_error_ = true;
-  reported_.merge(reported_usage(chunk));
   const auto choices = chunk.find("choices");
   const bool has_choices = choices != chunk.end() && choices->is_array() && !choices->empty();
+  const ReportedUsage usage = reported_usage(chunk);
+  if (!usage.absent() && reported_.absent() && has_choices &&
+      std::any_of(choices->begin(), choices->end(), unfinished)) {
+    continuous_ = true;  // the first report came mid-answer (stream_relay.h)
+  }
+  if (continuous_) {
+    reported_.advance(usage);
+  } else {
+    reported_.merge(usage);
+  }
   if (has_choices) {
     std::string text;
     for (const json& choice : *choices) append_choice_text(choice, text);

@@ -7,8 +7,19 @@
 // the ledger must settle what was generated (usage.h: a report that cannot be a token count, or a
 // second report that differs from the first, is kept as implausible, never clamped). A client that
 // did not ask for it must not see it: the relay drops the usage-only chunk (empty `choices`) and
-// removes `usage` from other chunks. Events the relay cannot parse as JSON are passed on unchanged.
-// Pure: no I/O; one relay per stream, not shared between threads.
+// removes `usage` from other chunks, keeping their choices. Events the relay cannot parse as JSON
+// are passed on unchanged. Pure: no I/O; one relay per stream, not shared between threads.
+//
+// The usage shapes it settles, each counted once:
+//   OpenAI      a final chunk with `choices: []` and `usage`
+//   llama.cpp   a final chunk with both `choices` (carrying finish_reason) and `usage`
+//   vLLM        with stream_options.continuous_usage_stats, `usage` on every chunk, growing; the
+//               last report is the answer's (and repeats in a final usage-only chunk)
+//   none        no usage at all: the tokens are estimated from the content chunks
+// Which rule applies: a stream whose first report arrives on a chunk with a choice that has not
+// finished (no finish_reason) reports continuously, and its reports advance (usage.h: they may
+// grow, never shrink); any other stream reports once, and a second report must repeat the first
+// (merge). An upstream cannot switch to continuous after a final report: that stays merge.
 //
 //   StreamRelay relay(/*client_wants_usage=*/false);
 //   client.write(relay.feed(upstream_bytes));            // complete events only
@@ -34,9 +45,11 @@ class StreamRelay {
   std::string feed(std::string_view bytes);
 
   [[nodiscard]] bool done() const { return done_; }  // `data: [DONE]` arrived
-  // usage.completion_tokens as the upstream reported it: absent, one count (repeated reports of
-  // the same count are one), or implausible (ReportedUsage::merge).
-  [[nodiscard]] const ReportedUsage& reported_completion_tokens() const { return reported_; }
+  // The usage the upstream reported (completion tokens, reasoning among them): absent, one report
+  // (repeated identical reports are one; continuous reports: the last), or implausible.
+  [[nodiscard]] const ReportedUsage& reported() const { return reported_; }
+  // The upstream reported usage continuously (on chunks of an unfinished answer).
+  [[nodiscard]] bool continuous_usage() const { return continuous_; }
   // Chunks that carried generated text: servers stream about one token per chunk.
   [[nodiscard]] std::int64_t content_chunks() const { return content_chunks_; }
   // The upstream sent an {"error": ...} event.
@@ -52,6 +65,7 @@ class StreamRelay {
   http::SseParser parser_;
   bool done_ = false;
   bool saw_error_ = false;
+  bool continuous_ = false;
   ReportedUsage reported_;
   std::int64_t content_chunks_ = 0;
 };
@@ -60,7 +74,7 @@ class StreamRelay {
 // per four code points, rounded up (English and code average about four characters per token).
 [[nodiscard]] std::int64_t estimate_tokens_from_text(std::string_view text);
 
-// usage.completion_tokens of a whole (non-streamed) completion response (absent when the body is
+// The usage of a whole (non-streamed) completion response (absent when the body is
 // not a JSON object). `generated_text` receives the choices' text (message.content / text, joined)
 // for estimates.
 [[nodiscard]] ReportedUsage completion_usage(std::string_view response_body,

@@ -29,6 +29,24 @@ TEST(Charge, ReportedUsageIsChargedOnEveryOtherPath) {
   EXPECT_FALSE(charge(UpstreamFailure::kCanceled, 200, 40, 30).release);
 }
 
+// Reasoning tokens are part of the completion count: passed on to be recorded apart, never added;
+// and lost with a report that is not settled as it came.
+TEST(Charge, ReasoningTokensArePassedOnNotAdded) {
+  const auto with_reasoning = [](std::int64_t tokens, std::int64_t reasoning) {
+    return charge_for({UpstreamFailure::kNone, 200, openai::ReportedUsage::of(tokens, reasoning),
+                       std::nullopt, kReserved});
+  };
+  const Charge c = with_reasoning(300, 250);
+  EXPECT_EQ(c.tokens, 300);
+  EXPECT_EQ(c.reasoning_tokens, 250);
+  EXPECT_TRUE(c.protocol_error.empty());
+  const Charge over = with_reasoning(kReserved + 1, 10);
+  EXPECT_EQ(over.tokens, kReserved);
+  EXPECT_EQ(over.reasoning_tokens, 0);
+  EXPECT_FALSE(over.protocol_error.empty());
+  EXPECT_EQ(charge(UpstreamFailure::kNone, 200, 30, 10).reasoning_tokens, 0);
+}
+
 TEST(Charge, AnErrorAnswerWithoutUsageCostsNothing) {
   EXPECT_EQ(charge(UpstreamFailure::kNone, 429, std::nullopt, std::nullopt).tokens, 0);
   EXPECT_EQ(charge(UpstreamFailure::kNone, 503, std::nullopt, 0).tokens, 0);

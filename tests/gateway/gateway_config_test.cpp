@@ -642,5 +642,67 @@ TEST(GatewayConfigErrors, BadExtraLengthFieldsAreClearErrors) {
                     HasSubstr("limits.extra_length_fields[0]:")));
 }
 
+const std::string kUpstreamsHead =
+    "ledger: gw.db\n"
+    "budget: {completion_tokens: 1000}\n"
+    "pacer: {max_tokens: 2048}\n"
+    "upstreams:\n";
+
+TEST(GatewayConfig, LengthFieldsOfAnUpstreamAreReadAndDescribed) {
+  const GatewayConfig c =
+      parse(kUpstreamsHead +
+            "  - {name: vllm, base_url: 'http://127.0.0.1:9000', model: m,\n"
+            "     max_tokens_field: max_completion_tokens,\n"
+            "     thinking_budget: {field: thinking_token_budget, answer_reserve: 300}}\n"
+            "  - {name: llama, base_url: 'http://127.0.0.1:9001', model: n, max_tokens_field: "
+            "max_tokens,\n"
+            "     thinking_budget: {field: reasoning_budget}}\n"
+            "  - {name: plain, base_url: 'http://127.0.0.1:9002', model: o}\n");
+  ASSERT_EQ(c.upstreams.size(), 3u);
+  EXPECT_EQ(c.upstreams[0].max_tokens_field, openai::MaxTokensField::kMaxCompletionTokens);
+  EXPECT_EQ(c.upstreams[0].thinking_budget_field, "thinking_token_budget");
+  EXPECT_EQ(c.upstreams[0].answer_reserve, 300);
+  EXPECT_EQ(c.upstreams[1].max_tokens_field, openai::MaxTokensField::kMaxTokens);
+  EXPECT_EQ(c.upstreams[1].thinking_budget_field, "reasoning_budget");
+  EXPECT_EQ(c.upstreams[1].answer_reserve, openai::kDefaultAnswerReserve);
+  EXPECT_EQ(c.upstreams[2].max_tokens_field, openai::MaxTokensField::kAsClientSent);
+  EXPECT_TRUE(c.upstreams[2].thinking_budget_field.empty());
+  const nlohmann::json d = describe_config(c);
+  EXPECT_EQ(d["upstreams"][0]["max_tokens_field"], "max_completion_tokens");
+  EXPECT_EQ(d["upstreams"][0]["thinking_budget"],
+            (nlohmann::json{{"field", "thinking_token_budget"}, {"answer_reserve", 300}}));
+  EXPECT_EQ(d["upstreams"][2]["max_tokens_field"], "as_client_sent");
+  EXPECT_TRUE(d["upstreams"][2]["thinking_budget"].is_null());
+  const openai::UpstreamLengths lengths = c.upstreams[0].lengths({});
+  EXPECT_EQ(lengths.thinking_budget_field, "thinking_token_budget");
+  EXPECT_EQ(lengths.answer_reserve, 300);
+}
+
+TEST(GatewayConfigErrors, BadLengthFieldsOfAnUpstreamAreClearErrors) {
+  const auto upstream = [](const std::string& fields) {
+    return error_of(kUpstreamsHead + "  - {name: u, base_url: 'http://127.0.0.1:9000', model: m, " +
+                    fields + "}\n");
+  };
+  EXPECT_EQ(upstream("max_tokens_field: n_predict"),
+            "gateway.yaml:5: upstreams[0].max_tokens_field: must be one of max_tokens, "
+            "max_completion_tokens (got \"n_predict\")");
+  EXPECT_EQ(upstream("thinking_budget: thinking_token_budget"),
+            "gateway.yaml:5: upstreams[0].thinking_budget: must be a mapping (got a scalar)");
+  EXPECT_TRUE(Check(upstream("thinking_budget: {answer_reserve: 10}"),
+                    HasSubstr("upstreams[0].thinking_budget.field: is required")));
+  EXPECT_TRUE(Check(upstream("thinking_budget: {field: 'a b'}"),
+                    HasSubstr("upstreams[0].thinking_budget.field: must be a body field name")));
+  EXPECT_TRUE(Check(upstream("thinking_budget: {field: max_tokens}"),
+                    HasSubstr("upstreams[0].thinking_budget.field: names a field the gateway "
+                              "reads or sets itself (got \"max_tokens\")")));
+  EXPECT_TRUE(Check(upstream("thinking_budget: {field: t, answer_reserve: -1}"),
+                    HasSubstr("upstreams[0].thinking_budget.answer_reserve:")));
+  EXPECT_EQ(upstream("thinking_budget: {field: t, answer_reserve: 2048}"),
+            "gateway.yaml:5: upstreams[0].thinking_budget.answer_reserve: must be below "
+            "pacer.max_tokens (2048), or every thinking budget would be 0");
+  EXPECT_TRUE(Check(upstream("thinking_budget: {field: t, reserve: 5}"),
+                    HasSubstr("upstreams[0].thinking_budget")));
+}
+
 }  // namespace
 }  // namespace clearhouse::gateway

@@ -324,6 +324,7 @@ TEST(GatewayMetrics, RendersAValidExpositionWithEveryFamily) {
   m.count_ledger_close_failure();
   m.add_tokens_reserved(512);
   m.add_tokens_used(200);
+  m.add_reasoning_tokens(120);
   m.add_tokens_released(312);
   m.count_abandoned("reject");
   m.count_budget_rejection();
@@ -357,7 +358,8 @@ TEST(GatewayMetrics, RendersAValidExpositionWithEveryFamily) {
       EXPECT_TRUE(name.ends_with("_total")) << name;
     }
   }
-  EXPECT_EQ(e.types.size(), 29u);
+  EXPECT_EQ(e.types.size(), 30u);
+  EXPECT_EQ(e.value("clearhouse_reasoning_tokens_total", {}), 120);
   EXPECT_EQ(e.value("clearhouse_upstream_protocol_errors_total", {{"upstream", "vllm"}}), 2);
   EXPECT_EQ(e.value("clearhouse_upstream_protocol_errors_total", {{"upstream", "openai"}}), 0);
   EXPECT_EQ(e.value("clearhouse_ledger_close_failures_total", {}), 1);

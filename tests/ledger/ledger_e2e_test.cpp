@@ -26,7 +26,7 @@ std::string make_ledger(const std::filesystem::path& dir) {
   ledger.configure_budget({.window_seconds = 3600, .global_tokens = 10000});
   ledger.set_key_budget("alice", 2000);
   ledger.reserve("r1", "alice", "vllm", 500);
-  ledger.settle("r1", 320, 0.0032);
+  ledger.settle("r1", 320, 0.0032, /*reasoning_tokens=*/200);
   ledger.reserve("r2", "bob", "openai", 1000);
   ledger.release("r2");
   ledger.reserve("r3", "bob", "vllm", 700);
@@ -42,6 +42,10 @@ TEST(LedgerE2E, JsonTotalsPerKeyAndUpstream) {
   EXPECT_EQ(j["overall"]["requests"], 3);
   EXPECT_EQ(j["overall"]["open_requests"], 1);
   EXPECT_EQ(j["overall"]["spent_tokens"], 320);
+  EXPECT_EQ(j["overall"]["reasoning_tokens"], 200);  // of the 320, never added to them
+  EXPECT_EQ(j["by_key"]["alice"]["reasoning_tokens"], 200);
+  EXPECT_EQ(j["by_upstream"]["vllm"]["reasoning_tokens"], 200);
+  EXPECT_EQ(j["by_upstream"]["openai"]["reasoning_tokens"], 0);
   EXPECT_EQ(j["overall"]["reserved_tokens"], 700);
   EXPECT_NEAR(j["overall"]["payment_usd"].get<double>(), 0.0032, 1e-12);
   EXPECT_EQ(j["window"]["budget_tokens"], 10000);
@@ -70,6 +74,8 @@ TEST(LedgerE2E, TextReportAndCsvExport) {
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("remaining 8980"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("200 of the spent tokens were reasoning"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("reasoning"), r.out.rfind("reasoning")) << r.out;  // and a column
   EXPECT_NE(r.out.find("alice"), std::string::npos);
   EXPECT_NE(r.out.find("openai"), std::string::npos);
   base::ManualClock clock(kT0);

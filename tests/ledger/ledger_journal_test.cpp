@@ -68,6 +68,65 @@ TEST(LedgerJournal, RecordsRoundTripIncludingAnyBytesInStrings) {
   EXPECT_EQ(back.torn_tail_bytes, 0u);
 }
 
+std::uint64_t fnv1a(std::string_view bytes) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (const char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+// A record as builds before ledger schema 3 wrote it: the payload ends after the three strings.
+std::string encode_without_reasoning(const JournalRecord& r) {
+  std::string whole;
+  encode_journal_record(r, whole);
+  const std::string payload = whole.substr(12, whole.size() - 12 - 8);
+  std::string out;
+  const auto size = static_cast<std::uint32_t>(payload.size());
+  const std::uint64_t sum = fnv1a(payload);
+  out.append(reinterpret_cast<const char*>(&size), sizeof size);
+  out.append(reinterpret_cast<const char*>(&sum), sizeof sum);
+  return out + payload;
+}
+
+TEST(LedgerJournal, ReasoningTokensRoundTripAndOldRecordsReadAsZero) {
+  JournalRecord settle = settle_record(2, "a", 100, 37);
+  settle.reasoning_tokens = 30;
+  const JournalContents back = decode_journal(encode({settle}), "j");
+  ASSERT_EQ(back.records.size(), 1u);
+  EXPECT_EQ(back.records[0].reasoning_tokens, 30);
+
+  const std::string old = encode_without_reasoning(reserve_record(1, "a", 100)) +
+                          encode_without_reasoning(settle_record(2, "a", 100, 37));
+  const JournalContents read = decode_journal(old, "j");
+  ASSERT_EQ(read.records.size(), 2u);
+  EXPECT_EQ(read.torn_tail_bytes, 0u);
+  EXPECT_EQ(read.records[1].used_tokens, 37);
+  EXPECT_EQ(read.records[1].reasoning_tokens, 0);
+}
+
+// A journal an older gateway left after a crash is applied by this one.
+TEST(LedgerJournal, AJournalOfAnOlderBuildIsAppliedAtOpen) {
+  const std::string path = testing::ledger_path();
+  base::ManualClock clock(kT0);
+  { Ledger::open(path, clock).configure_budget({.window_seconds = 0, .global_tokens = 1000}); }
+  JournalRecord new_settle = settle_record(4, "b", 50, 20);
+  new_settle.reasoning_tokens = 15;
+  std::string mixed = encode_without_reasoning(reserve_record(1, "a", 100)) +
+                      encode_without_reasoning(settle_record(2, "a", 100, 37));
+  encode_journal_record(reserve_record(3, "b", 50), mixed);
+  encode_journal_record(new_settle, mixed);
+  write_file(path + "-writes-0", mixed);
+  Ledger ledger = Ledger::open(path, clock);
+  EXPECT_EQ(ledger.write_stats().recovered_writes, 4u);
+  EXPECT_EQ(ledger.find("a")->used_tokens, 37);
+  EXPECT_EQ(ledger.find("a")->reasoning_tokens, 0);
+  EXPECT_EQ(ledger.find("b")->reasoning_tokens, 15);
+  EXPECT_EQ(ledger.totals().overall.reasoning_tokens, 15);
+  EXPECT_EQ(ledger.window_totals().spent_tokens, 57);
+}
+
 TEST(LedgerJournal, ARecordCutShortAtTheEndIsATornTailAtEveryCut) {
   const std::string whole = encode({reserve_record(1, "a", 10), reserve_record(2, "b", 20)});
   const std::size_t first = encode({reserve_record(1, "a", 10)}).size();

@@ -387,8 +387,10 @@ TEST(Ledger, AVersionOneFileIsMigratedAndKeepsItsRequests) {
     ASSERT_EQ(ledger.reserve("old", "k", "u", 30).status, ReserveStatus::kReserved);
     ASSERT_EQ(ledger.settle("old", 20, 0.0).status, CloseStatus::kClosed);
   }
-  // What version 1 looked like: no journal_state table.
-  exec_sql(path, "DROP TABLE journal_state; UPDATE schema_version SET version = 1");
+  // What version 1 looked like: no journal_state table, no reasoning_tokens column.
+  exec_sql(path,
+           "DROP TABLE journal_state; ALTER TABLE requests DROP COLUMN reasoning_tokens; "
+           "UPDATE schema_version SET version = 1");
   EXPECT_NE(open_error(path, {.read_only = true}).find("open it once read-write"),
             std::string::npos);
   base::ManualClock clock(kT0);
@@ -398,6 +400,56 @@ TEST(Ledger, AVersionOneFileIsMigratedAndKeepsItsRequests) {
   EXPECT_EQ(ledger.reserve("new", "k", "u", 81).status, ReserveStatus::kOverGlobalBudget);
   EXPECT_EQ(ledger.reserve("new", "k", "u", 80).status, ReserveStatus::kReserved);
   EXPECT_EQ(ledger.reserve("old", "k", "u", 1).status, ReserveStatus::kDuplicateId);
+}
+
+// Version 3 records reasoning tokens apart: a version-2 file gains the column, its requests read
+// as 0 reasoning tokens, and new settles record theirs.
+TEST(Ledger, AVersionTwoFileIsMigratedToRecordReasoningTokens) {
+  const std::string path = ledger_path();
+  {
+    base::ManualClock clock(kT0);
+    Ledger ledger = Ledger::open(path, clock);
+    ledger.configure_budget({.window_seconds = 0, .global_tokens = 100});
+    ASSERT_EQ(ledger.reserve("old", "k", "u", 30).status, ReserveStatus::kReserved);
+    ASSERT_EQ(ledger.settle("old", 20, 0.5).status, CloseStatus::kClosed);
+    ASSERT_EQ(ledger.reserve("open", "k", "u", 10).status, ReserveStatus::kReserved);
+  }
+  exec_sql(path,
+           "ALTER TABLE requests DROP COLUMN reasoning_tokens; "
+           "UPDATE schema_version SET version = 2");
+  EXPECT_NE(open_error(path, {.read_only = true}).find("schema version 2 is older"),
+            std::string::npos);
+  base::ManualClock clock(kT0);
+  Ledger ledger = Ledger::open(path, clock);
+  EXPECT_EQ(ledger.schema_version(), 3);
+  EXPECT_EQ(ledger.find("old")->reasoning_tokens, 0);
+  EXPECT_EQ(ledger.find("old")->used_tokens, 20);
+  EXPECT_EQ(ledger.settle("open", 10, 0.0, 7).reasoning_tokens, 7);
+  EXPECT_EQ(ledger.find("open")->reasoning_tokens, 7);
+  const LedgerTotals t = ledger.totals();
+  EXPECT_EQ(t.overall.spent_tokens, 30);
+  EXPECT_EQ(t.overall.reasoning_tokens, 7);
+  EXPECT_EQ(t.by_key.at("k").reasoning_tokens, 7);
+  EXPECT_EQ(ledger.window_totals().spent_tokens, 30);  // the budget counts used tokens alone
+}
+
+TEST(Ledger, ReasoningTokensAreRecordedApartAndNeverAddedToTheCharge) {
+  base::ManualClock clock(kT0);
+  Ledger ledger = Ledger::open(ledger_path(), clock);
+  ledger.configure_budget({.window_seconds = 0, .global_tokens = 1000});
+  ASSERT_EQ(ledger.reserve("a", "k", "u", 500).status, ReserveStatus::kReserved);
+  EXPECT_THROW((void)ledger.settle("a", 100, 0.0, 101), std::invalid_argument);
+  EXPECT_THROW((void)ledger.settle("a", 100, 0.0, -1), std::invalid_argument);
+  const CloseResult r = ledger.settle("a", 100, 0.0, 60);
+  EXPECT_EQ(r.used_tokens, 100);
+  EXPECT_EQ(r.reasoning_tokens, 60);
+  // Settled again: already closed, with what was recorded first.
+  EXPECT_EQ(ledger.settle("a", 100, 0.0, 10).reasoning_tokens, 60);
+  EXPECT_EQ(ledger.window_totals().spent_tokens, 100);
+  EXPECT_EQ(ledger.window_totals().remaining_tokens, 900);
+  EXPECT_EQ(ledger.find("a")->reasoning_tokens, 60);
+  EXPECT_NE(ledger_csv(ledger).find(",60\n"), std::string::npos) << ledger_csv(ledger);
+  EXPECT_NE(ledger_csv_header().find(",reasoning_tokens\n"), std::string::npos);
 }
 
 TEST(Ledger, ForeignAndCorruptFilesFailNamingTheFile) {
@@ -426,8 +478,8 @@ TEST(Ledger, CsvQuotesFieldsAndLeavesOpenFieldsEmpty) {
   ledger.settle("r2", 15, 0.125);
   const std::string csv = ledger_csv(ledger);
   EXPECT_EQ(csv, ledger_csv_header() +
-                     "r1,\"key,with \"\"comma\"\"\",u,open,10,,0,0,1700000000000,\n"
-                     "r2,k,u,settled,20,15,0.125,0,1700000000000,1700000000000\n");
+                     "r1,\"key,with \"\"comma\"\"\",u,open,10,,0,0,1700000000000,,0\n"
+                     "r2,k,u,settled,20,15,0.125,0,1700000000000,1700000000000,0\n");
 }
 
 }  // namespace

@@ -168,6 +168,61 @@ TEST(OpenAiRequest, UpstreamStreamsReportUsageOnce) {
   EXPECT_EQ(body["stream_options"], (json{{"include_usage", true}}));
 }
 
+// vLLM ignores max_completion_tokens on /v1/completions: a client's cap there reaches the upstream
+// as max_tokens, whatever the upstream's max_tokens_field says for chat.
+TEST(OpenAiRequest, CompletionsAlwaysCarryMaxTokens) {
+  const auto r = parse_completion_request(
+      json{{"prompt", "Q"}, {"max_completion_tokens", 900}}.dump(), Endpoint::kCompletions);
+  for (const MaxTokensField f : {MaxTokensField::kAsClientSent, MaxTokensField::kMaxTokens,
+                                 MaxTokensField::kMaxCompletionTokens}) {
+    const json body = upstream_body(r, 40, "", UpstreamLengths{.max_tokens_field = f});
+    EXPECT_EQ(body["max_tokens"], 40);
+    EXPECT_FALSE(body.contains("max_completion_tokens"));
+  }
+}
+
+TEST(OpenAiRequest, MaxTokensFieldChoosesTheCapFieldOnChat) {
+  for (const json& caps :
+       {json{{"max_tokens", 900}}, json{{"max_completion_tokens", 900}},
+        json{{"max_tokens", 900}, {"max_completion_tokens", 800}}, json::object()}) {
+    const auto r = parse_completion_request(chat(caps).dump(), Endpoint::kChat);
+    const json a =
+        upstream_body(r, 30, "", UpstreamLengths{.max_tokens_field = MaxTokensField::kMaxTokens});
+    EXPECT_EQ(a["max_tokens"], 30) << caps;
+    EXPECT_FALSE(a.contains("max_completion_tokens")) << caps;
+    const json b = upstream_body(
+        r, 30, "", UpstreamLengths{.max_tokens_field = MaxTokensField::kMaxCompletionTokens});
+    EXPECT_EQ(b["max_completion_tokens"], 30) << caps;
+    EXPECT_FALSE(b.contains("max_tokens")) << caps;
+  }
+}
+
+// A declared thinking budget goes below the cap, so a reasoning model capped by the gateway still
+// has room to answer; the client's own value in that field never reaches the upstream.
+TEST(OpenAiRequest, ThinkingBudgetIsTheCapMinusTheAnswerReserve) {
+  const auto r = parse_completion_request(
+      chat({{"max_tokens", 5000}, {"thinking_token_budget", 100000}}).dump(), Endpoint::kChat);
+  const UpstreamLengths lengths{.thinking_budget_field = "thinking_token_budget",
+                                .answer_reserve = 256};
+  const json body = upstream_body(r, 1000, "", lengths);
+  EXPECT_EQ(body["max_tokens"], 1000);
+  EXPECT_EQ(body["thinking_token_budget"], 744);
+  // A cap at or below the reserve: no reasoning, the whole cap for the answer.
+  EXPECT_EQ(upstream_body(r, 256, "", lengths)["thinking_token_budget"], 0);
+  EXPECT_EQ(upstream_body(r, 10, "", lengths)["thinking_token_budget"], 0);
+  EXPECT_EQ(thinking_budget(257, 256), 1);
+  EXPECT_EQ(thinking_budget(100, 0), 100);
+  // Not declared: the field is the client's (the gateway does not know it).
+  EXPECT_EQ(upstream_body(r, 1000, "")["thinking_token_budget"], 100000);
+  // Declared with a name that is also listed as a length field: set, not removed.
+  const std::vector<std::string> extra = {"thinking_token_budget"};
+  EXPECT_EQ(upstream_body(r, 1000, "",
+                          UpstreamLengths{.extra_length_fields = extra,
+                                          .thinking_budget_field = "thinking_token_budget",
+                                          .answer_reserve = 900})["thinking_token_budget"],
+            100);
+}
+
 TEST(OpenAiRequest, BestOfMultipliesTheGenerationsOnChatToo) {
   const auto r = parse_completion_request(chat({{"best_of", 4}, {"n", 2}}).dump(), Endpoint::kChat);
   EXPECT_EQ(r.generations(), 4);
