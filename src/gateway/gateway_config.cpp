@@ -99,8 +99,9 @@ std::vector<std::string> read_aliases(const config::YamlField& field, const std:
 }
 
 UpstreamConfig read_upstream(const config::YamlField& field, const EnvLookup& env) {
-  const config::YamlMapping map(field, {"name", "base_url", "model", "aliases", "price_per_mtok",
-                                        "api_key_env", "accuracy_curve", "timeouts"});
+  const config::YamlMapping map(
+      field, {"name", "base_url", "model", "aliases", "api", "price_per_mtok", "api_key_env",
+              "accuracy_curve", "timeouts"});
   UpstreamConfig upstream;
   upstream.name = read_name(map.required("name"));
   const config::YamlField base_url = map.required("base_url");
@@ -113,6 +114,14 @@ UpstreamConfig read_upstream(const config::YamlField& field, const EnvLookup& en
   upstream.model = read_model_name(map.required("model"));
   if (auto aliases = map.optional("aliases")) {
     upstream.aliases = read_aliases(*aliases, upstream.model);
+  }
+  if (auto api = map.optional("api")) {
+    const std::string value = api->string();
+    if (value == "responses") {
+      upstream.api = UpstreamApi::kResponses;
+    } else if (value != "chat") {
+      api->fail_with_value("must be chat or responses");
+    }
   }
   if (auto price = map.optional("price_per_mtok"))
     upstream.price_per_mtok = price->number(kNonNegative);
@@ -432,6 +441,10 @@ GatewayConfig load_gateway_config(const std::filesystem::path& path) {
   return parse_gateway_config(text.str(), path.string(), process_environment());
 }
 
+std::string_view to_string(UpstreamApi api) {
+  return api == UpstreamApi::kResponses ? "responses" : "chat";
+}
+
 nlohmann::json describe_config(const GatewayConfig& config) {
   using nlohmann::json;
   json upstreams = json::array();
@@ -442,6 +455,7 @@ nlohmann::json describe_config(const GatewayConfig& config) {
                          {"base_url", u.base_url},
                          {"model", u.model},
                          {"aliases", u.aliases},
+                         {"api", to_string(u.api)},
                          {"price_per_mtok", u.price_per_mtok},
                          {"api_key_env", u.api_key_env},
                          {"api_key_set", !u.api_key.empty()},
