@@ -49,31 +49,21 @@ TEST(ResponsesRequest, ParsesAStringInput) {
 }
 
 TEST(ResponsesRequest, ParsesAListOfItems) {
-  const CompletionRequest r = parse(responses(
-      {
-  {
-    "input",
-        {{{"role", "developer"}, {"content", "be brief"}},
-         {{"type", "message"},
-          {"role", "user"},
-          {"content", {{{"type", "input_text"}, {"text", "first"}}}}}},
-        {{"role", "assistant"}, {"content", "ok"}},
-        {{"type", "function_call_output"}, {"call_id", "c1"}, {"output", "42"}}, {
-      {"role", "user"}, {
-        "content", {
-          {{"type", "input_text"}, {"text", "look"}}, {
-            {"type", "input_image"}, {
-              "image_url", "https://example.com/a.png"
-            }
-          }
-        }
-      }
-    }
-  }}}));
-EXPECT_EQ(r.prompt, "look");
-EXPECT_EQ(r.messages, 4);
-EXPECT_EQ(r.client_cap(), std::nullopt);
-EXPECT_FALSE(r.stream);
+  const CompletionRequest r = parse(json::parse(R"({
+    "model": "m",
+    "input": [
+      {"role": "developer", "content": "be brief"},
+      {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "first"}]},
+      {"role": "assistant", "content": "ok"},
+      {"type": "function_call_output", "call_id": "c1", "output": "42"},
+      {"role": "user", "content": [
+        {"type": "input_text", "text": "look"},
+        {"type": "input_image", "image_url": "https://example.com/a.png"}]}
+    ]})"));
+  EXPECT_EQ(r.prompt, "look");
+  EXPECT_EQ(r.messages, 4);
+  EXPECT_EQ(r.client_cap(), std::nullopt);
+  EXPECT_FALSE(r.stream);
 }
 
 TEST(ResponsesRequest, TheClientCapIsTheSmallestLengthField) {
