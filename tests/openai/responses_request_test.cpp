@@ -101,7 +101,7 @@ TEST(ResponsesRequest, RefusesBadInputNamingTheField) {
 }
 
 TEST(ResponsesRequest, MaxOutputTokensMustBeAPositiveInteger) {
-  for (const json bad : {json(0), json(-5), json(1.5), json("10"), json(true), json(1e300)}) {
+  for (const json& bad : {json(0), json(-5), json(1.5), json("10"), json(true), json(1e300)}) {
     EXPECT_EQ(param_of(responses({{"max_output_tokens", bad}})), "max_output_tokens") << bad;
   }
 }
