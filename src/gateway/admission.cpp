@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gateway/refusal.h"
+#include "openai/responses_translate.h"
 
 namespace clearhouse::gateway {
 namespace {
@@ -71,7 +72,18 @@ std::variant<Admission, http::HttpResponse> admit(Gateway::Impl& g,
   a.key_id = g.authenticate(request);
   a.request =
       openai::parse_completion_request(request.body, endpoint, g.config.limits.max_json_depth);
-  a.route = UpstreamRoute(g.upstream_health, serving(g, a.request.model));
+  const std::vector<std::size_t>& upstreams = serving(g, a.request.model);
+  if (endpoint == openai::Endpoint::kResponses) {
+    // Refused before anything is reserved, and whichever upstream the auction picks (or a
+    // failover reaches): a request that a chat upstream of this model could not be sent.
+    for (const std::size_t k : upstreams) {
+      if (g.config.upstreams[k].api == UpstreamApi::kChat) {
+        openai::check_chat_translatable(a.request);
+        break;
+      }
+    }
+  }
+  a.route = UpstreamRoute(g.upstream_health, upstreams);
   if (!a.route.any_callable()) return no_upstream_callable(a);
   const std::string_view dataset_header = request.header("x-clearhouse-dataset");
   const std::string dataset =

@@ -52,7 +52,7 @@ struct RouteEntry {
   bool needs_key = false;
 };
 
-constexpr std::array<RouteEntry, 6> kRoutes{{
+constexpr std::array<RouteEntry, 7> kRoutes{{
     {"POST", "/v1/chat/completions", "chat_completions", nullptr,
      [](Gateway::Impl& g, const http::HttpRequest& r) {
        return g.completion(r, openai::Endpoint::kChat, "chat_completions");
@@ -61,6 +61,11 @@ constexpr std::array<RouteEntry, 6> kRoutes{{
     {"POST", "/v1/completions", "completions", nullptr,
      [](Gateway::Impl& g, const http::HttpRequest& r) {
        return g.completion(r, openai::Endpoint::kCompletions, "completions");
+     },
+     true},
+    {"POST", "/v1/responses", "responses", nullptr,
+     [](Gateway::Impl& g, const http::HttpRequest& r) {
+       return g.completion(r, openai::Endpoint::kResponses, "responses");
      },
      true},
     {"GET", "/v1/models", "models",

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -21,6 +22,9 @@
 #include "gateway/flight.h"
 #include "gateway/gateway_impl.h"
 #include "http/coro.h"
+#include "openai/responses_request.h"
+#include "openai/responses_stream.h"
+#include "openai/responses_translate.h"
 #include "openai/stream_relay.h"
 
 namespace clearhouse::gateway {
@@ -32,10 +36,19 @@ double seconds_between(std::int64_t start_ns, std::int64_t end_ns) {
   return static_cast<double>(std::max<std::int64_t>(0, end_ns - start_ns)) * 1e-9;
 }
 
-// The OpenAI error body a client gets for an upstream that failed or answered with an error.
+// True when a Responses request goes to an upstream that serves chat completions only: the
+// gateway translates the request, the answer and the stream (openai/responses_translate.h).
+bool translated(const Gateway::Impl& g, openai::Endpoint endpoint, std::size_t upstream) {
+  return endpoint == openai::Endpoint::kResponses &&
+         g.config.upstreams[upstream].api == UpstreamApi::kChat;
+}
+
+// The OpenAI error body a client gets for an upstream that failed or answered with an error; the
+// upstream's `param` is kept (named as the client's field when the request was translated).
 json upstream_error_body(std::string_view upstream, const http::UpstreamReply& reply, int status,
-                         std::string_view code) {
+                         std::string_view code, bool translated_request = false) {
   std::string message;
+  std::string param;
   if (reply.failure != http::UpstreamFailure::kNone) {
     message = fmt::format("upstream '{}': {}", upstream, reply.message);
   } else {
@@ -44,9 +57,12 @@ json upstream_error_body(std::string_view upstream, const http::UpstreamReply& r
     if (body.is_object() && body.contains("error") && body["error"].is_object() &&
         body["error"].contains("message") && body["error"]["message"].is_string()) {
       message += ": " + body["error"]["message"].get<std::string>();
+      const auto p = body["error"].find("param");
+      if (p != body["error"].end() && p->is_string()) param = p->get<std::string>();
+      if (translated_request) param = openai::responses_param_from_chat(param);
     }
   }
-  return http::error_body(status, message, {}, {}, code);
+  return http::error_body(status, message, {}, param, code);
 }
 
 // How an upstream's failure or error answer reaches the client: the status and the OpenAI error
@@ -74,13 +90,31 @@ struct Forward {
   http::HttpHeaders headers;
 };
 
+// The upstream's path and body: a Responses request as the upstream's api needs it (translated
+// to chat, or passed through with max_output_tokens), other requests as request.h builds them.
+std::pair<std::string_view, json> upstream_request(const Gateway::Impl& g, const Admission& a,
+                                                   std::size_t upstream,
+                                                   openai::Endpoint endpoint) {
+  const UpstreamConfig& target = g.config.upstreams[upstream];
+  const openai::UpstreamLengths lengths = target.lengths(g.config.limits.extra_length_fields);
+  if (translated(g, endpoint, upstream)) {
+    return {openai::endpoint_path(openai::Endpoint::kChat),
+            openai::chat_body_from_responses(a.request, a.cap, target.model, lengths)};
+  }
+  if (endpoint == openai::Endpoint::kResponses) {
+    return {openai::endpoint_path(endpoint),
+            openai::responses_upstream_body(a.request, a.cap, target.model, lengths)};
+  }
+  return {openai::endpoint_path(endpoint),
+          openai::upstream_body(a.request, a.cap, target.model, lengths)};
+}
+
 Forward prepare_forward(const Gateway::Impl& g, const Admission& a, const Flight& flight,
                         openai::Endpoint endpoint) {
   const UpstreamConfig& target = g.config.upstreams[flight.upstream()];
-  return {std::string(openai::endpoint_path(endpoint)),
-          openai::upstream_body(a.request, a.cap, target.model,
-                                target.lengths(g.config.limits.extra_length_fields))
-              .dump(),
+  auto [path, body] = upstream_request(g, a, flight.upstream(), endpoint);
+  return {std::string(path),
+          body.dump(),
           {{"x-clearhouse-request-id", flight.id()},
            {"x-clearhouse-cap", std::to_string(a.cap)},
            {"x-clearhouse-upstream", target.name}}};
@@ -101,22 +135,34 @@ http::Task<http::HttpResponse> forward_whole(Gateway::Impl& g, Admission& a,
   const std::string& name = flight->name();
   const bool ok =
       reply.failure == http::UpstreamFailure::kNone && reply.status >= 200 && reply.status < 300;
+  const bool translate = translated(g, endpoint, flight->upstream());
+  const bool responses_api = endpoint == openai::Endpoint::kResponses && !translate;
+  const json parsed = json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
   std::string text;
-  UpstreamCall call{reply.failure, reply.status,
-                    openai::completion_usage(reply.body, ok ? &text : nullptr), std::nullopt,
-                    flight->tokens()};
+  UpstreamCall call{reply.failure, reply.status, {}, std::nullopt, flight->tokens()};
+  if (responses_api) {
+    call.reported = openai::reported_usage(parsed);
+    if (ok) text = openai::responses_output_text(parsed);
+  } else {
+    call.reported = openai::completion_usage_parsed(parsed, ok ? &text : nullptr);
+  }
   if (ok) call.observed = openai::estimate_tokens_from_text(text);
-  flight->close(charge_for(call));
+  const Charge charge = charge_for(call);
+  flight->close(charge);
 
   http::HttpResponse response;
   if (ok) {
     response.status = reply.status;
-    response.body = reply.body;
+    // Translated: the client is told the output tokens it was charged.
+    response.body = translate ? openai::response_from_chat(parsed, a.request,
+                                                           "resp_" + flight->id(), charge.tokens)
+                                    .dump()
+                              : reply.body;
   } else {
     g.metrics.count_upstream_error(name, upstream_error_kind(reply.failure));
     const UpstreamErrorReport report = report_upstream_error(reply);
     response.status = report.status;
-    response.body = upstream_error_body(name, reply, report.status, report.code).dump();
+    response.body = upstream_error_body(name, reply, report.status, report.code, translate).dump();
   }
   response.headers = std::move(forward.headers);
   g.metrics.observe_added_seconds(
@@ -136,6 +182,63 @@ struct StreamState {
   std::int64_t start_ns = 0;
 };
 
+// The relay of one upstream call's stream, by what the client asked and what the upstream serves:
+// chat and completions streams pass through StreamRelay; a Responses stream passes a Responses
+// upstream's typed events through, or is made from a chat upstream's chunks
+// (openai/responses_stream.h). Built anew for each call (a failover may reach another api).
+class StreamRelays {
+ public:
+  StreamRelays(const Gateway::Impl& g, const StreamState& state, const Flight& flight)
+      : relay_(make(g, state, flight)) {}
+
+  std::string feed(std::string_view bytes) {
+    return std::visit([&](auto& r) { return r.feed(bytes); }, relay_);
+  }
+  [[nodiscard]] bool done() const {
+    return std::visit([](const auto& r) { return r.done(); }, relay_);
+  }
+  [[nodiscard]] const openai::ReportedUsage& reported() const {
+    return std::visit([](const auto& r) -> const openai::ReportedUsage& { return r.reported(); },
+                      relay_);
+  }
+  [[nodiscard]] std::int64_t content_chunks() const {
+    return std::visit([](const auto& r) { return r.content_chunks(); }, relay_);
+  }
+  [[nodiscard]] std::int64_t tokens_generated(std::int64_t cap) const {
+    return std::visit([&](const auto& r) { return r.tokens_generated(cap); }, relay_);
+  }
+  // The event that tells the client its stream failed.
+  [[nodiscard]] std::string error_event(const json& error_body) const {
+    return std::visit(
+        [&](const auto& r) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(r)>, openai::StreamRelay>) {
+            return http::sse_data(error_body.dump());
+          } else {
+            return r.error_event(error_body);
+          }
+        },
+        relay_);
+  }
+  // What ends a complete stream, for the message of one cut short.
+  [[nodiscard]] std::string_view end_name() const {
+    return std::holds_alternative<openai::ResponsesStreamRelay>(relay_) ? "response.completed"
+                                                                        : "[DONE]";
+  }
+
+ private:
+  using Relay = std::variant<openai::StreamRelay, openai::ResponsesStreamRelay,
+                             openai::ChatToResponsesStream>;
+  static Relay make(const Gateway::Impl& g, const StreamState& state, const Flight& flight) {
+    const openai::CompletionRequest& request = state.admission.request;
+    if (state.endpoint != openai::Endpoint::kResponses)
+      return openai::StreamRelay(request.include_usage);
+    if (!translated(g, state.endpoint, flight.upstream())) return openai::ResponsesStreamRelay();
+    return openai::ChatToResponsesStream(request, "resp_" + flight.id(), flight.tokens());
+  }
+
+  Relay relay_;
+};
+
 // Relays one upstream stream to the client. A client that leaves mid-stream is not charged less
 // than the upstream generated: the rest of the upstream's stream (at most the cap) is read and
 // counted without being forwarded, then settled. A shutdown's abort stops reading at once and
@@ -143,7 +246,7 @@ struct StreamState {
 http::Task<bool> relay_stream(Gateway::Impl& g, StreamState& state, http::AsyncBodyWriter& out) {
   g.metrics.stream_opened();
   Flight& flight = *state.flight;
-  openai::StreamRelay relay(state.admission.request.include_usage);
+  StreamRelays relay(g, state, flight);
   std::string error_bytes;
   bool client_gone = false;
   bool aborted = false;
@@ -189,13 +292,22 @@ http::Task<bool> relay_stream(Gateway::Impl& g, StreamState& state, http::AsyncB
         co_await g.call_upstream(flight.upstream(), state.forward.path, state.forward.body, sink);
     g.metrics.observe_upstream_seconds(flight.name(), reply.seconds);
     if (!fail_over(g, state.admission, flight, reply)) break;
-    state.forward.body = prepare_forward(g, state.admission, flight, state.endpoint).body;
+    Forward next = prepare_forward(g, state.admission, flight, state.endpoint);
+    state.forward.path = std::move(next.path);
+    state.forward.body = std::move(next.body);
+    relay = StreamRelays(g, state, flight);
   }
   const std::string& name = flight.name();
   const bool error_answer =
       reply.failure == http::UpstreamFailure::kNone && (reply.status < 200 || reply.status >= 300);
   UpstreamCall call = call_so_far(reply.failure, reply.status);
-  if (error_answer) call.reported = openai::completion_usage(error_bytes, nullptr);
+  const bool translate = translated(g, state.endpoint, flight.upstream());
+  if (error_answer) {
+    const json error_json = json::parse(error_bytes, nullptr, /*allow_exceptions=*/false);
+    call.reported = state.endpoint == openai::Endpoint::kResponses && !translate
+                        ? openai::reported_usage(error_json)
+                        : openai::completion_usage_parsed(error_json, nullptr);
+  }
   if (aborted) call.observed.reset();  // the whole reservation (charge.h)
   if (over_cap) {
     // A protocol error of the upstream: the whole reservation, logged and counted by the Flight.
@@ -215,11 +327,11 @@ http::Task<bool> relay_stream(Gateway::Impl& g, StreamState& state, http::AsyncB
     } else if (reply.failure == http::UpstreamFailure::kNone && !relay.done() &&
                reply.status == 200) {
       described.failure = http::UpstreamFailure::kClosed;
-      described.message = "the stream ended without [DONE]";
+      described.message = fmt::format("the stream ended without {}", relay.end_name());
     }
     g.metrics.count_upstream_error(name, upstream_error_kind(described.failure));
-    const std::string event =
-        http::sse_data(upstream_error_body(name, described, report.status, report.code).dump());
+    const std::string event = relay.error_event(
+        upstream_error_body(name, described, report.status, report.code, translate));
     (void)co_await out.write(event);
   }
   g.metrics.stream_closed();

@@ -134,7 +134,7 @@ void read_length_fields(const config::YamlMapping& map, std::int64_t max_cap,
 UpstreamConfig read_upstream(const config::YamlField& field, const EnvLookup& env,
                              std::int64_t max_cap) {
   const config::YamlMapping map(
-      field, {"name", "base_url", "model", "aliases", "price_per_mtok", "api_key_env",
+      field, {"name", "base_url", "model", "aliases", "api", "price_per_mtok", "api_key_env",
               "accuracy_curve", "timeouts", "max_tokens_field", "thinking_budget"});
   UpstreamConfig upstream;
   upstream.name = read_name(map.required("name"));
@@ -148,6 +148,14 @@ UpstreamConfig read_upstream(const config::YamlField& field, const EnvLookup& en
   upstream.model = read_model_name(map.required("model"));
   if (auto aliases = map.optional("aliases")) {
     upstream.aliases = read_aliases(*aliases, upstream.model);
+  }
+  if (auto api = map.optional("api")) {
+    const std::string value = api->string();
+    if (value == "responses") {
+      upstream.api = UpstreamApi::kResponses;
+    } else if (value != "chat") {
+      api->fail_with_value("must be chat or responses");
+    }
   }
   if (auto price = map.optional("price_per_mtok"))
     upstream.price_per_mtok = price->number(kNonNegative);
@@ -469,6 +477,10 @@ GatewayConfig load_gateway_config(const std::filesystem::path& path) {
   return parse_gateway_config(text.str(), path.string(), process_environment());
 }
 
+std::string_view to_string(UpstreamApi api) {
+  return api == UpstreamApi::kResponses ? "responses" : "chat";
+}
+
 namespace {
 std::string max_tokens_field_name(openai::MaxTokensField f) {
   switch (f) {
@@ -490,6 +502,7 @@ nlohmann::json describe_config(const GatewayConfig& config) {
                          {"base_url", u.base_url},
                          {"model", u.model},
                          {"aliases", u.aliases},
+                         {"api", to_string(u.api)},
                          {"price_per_mtok", u.price_per_mtok},
                          {"api_key_env", u.api_key_env},
                          {"api_key_set", !u.api_key.empty()},

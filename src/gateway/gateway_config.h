@@ -51,6 +51,14 @@ inline constexpr double kMaxConfigSeconds = 86400.0;
 // "gpt-4o-2024-08-06", "Qwen/Qwen2-7B-Instruct", "qwen2:7b").
 inline constexpr std::size_t kMaxModelNameLength = 256;
 
+// The API an upstream serves, for the gateway's POST /v1/responses: kChat (chat completions only:
+// the gateway translates Responses requests to chat and the answers back,
+// openai/responses_translate.h) or kResponses (POST /v1/responses itself: passed through). Chat
+// and completions requests are forwarded as they are whatever the value.
+enum class UpstreamApi { kChat, kResponses };
+
+[[nodiscard]] std::string_view to_string(UpstreamApi api);
+
 struct UpstreamConfig {
   std::string name;  // unique, [A-Za-z0-9._-]{1,64}
   // http://host:port[/prefix] (https allowed in the string; the gateway reports it as unsupported
@@ -59,9 +67,10 @@ struct UpstreamConfig {
   std::string model;  // model name sent upstream (required); requests naming it are routed here
   // More names requests may use for this upstream's model (routed here, sent upstream as `model`).
   std::vector<std::string> aliases;
-  double price_per_mtok = 0.0;  // USD per million completion tokens, >= 0
-  std::string api_key_env;      // env var holding the upstream API key; "" = none
-  std::string api_key;          // resolved from the environment at load; NEVER printed/logged
+  UpstreamApi api = UpstreamApi::kChat;  // `api: chat | responses`
+  double price_per_mtok = 0.0;           // USD per million completion tokens, >= 0
+  std::string api_key_env;               // env var holding the upstream API key; "" = none
+  std::string api_key;  // resolved from the environment at load; NEVER printed/logged
   std::vector<AccuracyPoint> accuracy_curve;  // optional (accuracy_curve.h), validated
   double connect_timeout_seconds = 5.0;
   double read_timeout_seconds = 120.0;   // longest wait for the next bytes from the upstream

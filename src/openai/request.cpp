@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cmath>
 
 #include "base/utf8.h"
+#include "openai/json_fields.h"
+#include "openai/responses_request.h"
 
 namespace clearhouse::openai {
 namespace {
@@ -12,44 +13,11 @@ namespace {
 using nlohmann::json;
 
 [[noreturn]] void reject(const std::string& param, const std::string& what) {
-  throw http::HttpError(400, "'" + param + "' " + what, {}, param);
+  reject_field(param, what);
 }
 
 const json* field(const json& object, const char* key) {
-  const auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-std::optional<std::int64_t> optional_int(const json& body, const char* key, std::int64_t lo,
-                                         std::int64_t hi) {
-  const json* value = field(body, key);
-  if (value == nullptr) return std::nullopt;
-  // 512.0 is an integer to OpenAI's validator too; 512.5 is not.
-  if (value->is_number_float()) {
-    const double d = value->get<double>();
-    // The range first: converting a double outside int64's range (1e300) is undefined behaviour.
-    if (d >= static_cast<double>(lo) && d <= static_cast<double>(hi) && d == std::floor(d)) {
-      return static_cast<std::int64_t>(d);
-    }
-  }
-  if (value->is_number_unsigned() &&
-      value->get<std::uint64_t>() <= static_cast<std::uint64_t>(hi) &&
-      static_cast<std::int64_t>(value->get<std::uint64_t>()) >= lo) {
-    return static_cast<std::int64_t>(value->get<std::uint64_t>());
-  }
-  if (value->is_number_integer() && !value->is_number_unsigned()) {
-    const std::int64_t v = value->get<std::int64_t>();
-    if (v >= lo && v <= hi) return v;
-  }
-  reject(key, "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-}
-
-bool optional_bool(const json& object, const char* key, const std::string& param) {
-  const json* value = field(object, key);
-  if (value == nullptr) return false;
-  if (!value->is_boolean()) reject(param, "must be a boolean");
-  return value->get<bool>();
+  return json_field(object, key);
 }
 
 // A message's content: a string, null, or an array of parts whose "text" parts are joined by "\n".
@@ -107,12 +75,20 @@ void parse_prompt(const json& body, CompletionRequest& r) {
 }  // namespace
 
 std::string_view endpoint_path(Endpoint endpoint) {
-  return endpoint == Endpoint::kChat ? "/v1/chat/completions" : "/v1/completions";
+  switch (endpoint) {
+    case Endpoint::kChat: return "/v1/chat/completions";
+    case Endpoint::kCompletions: return "/v1/completions";
+    case Endpoint::kResponses: return "/v1/responses";
+  }
+  return "/v1/chat/completions";
 }
 
 std::optional<std::int64_t> CompletionRequest::client_cap() const {
-  if (max_tokens && max_completion_tokens) return std::min(*max_tokens, *max_completion_tokens);
-  return max_tokens ? max_tokens : max_completion_tokens;
+  std::optional<std::int64_t> cap;
+  for (const auto& c : {max_tokens, max_completion_tokens, max_output_tokens}) {
+    if (c) cap = cap ? std::min(*cap, *c) : *c;
+  }
+  return cap;
 }
 
 std::int64_t CompletionRequest::generations() const {
@@ -126,6 +102,7 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
 
 CompletionRequest completion_request_from_json(json body, Endpoint endpoint) {
   assert(body.is_object());
+  if (endpoint == Endpoint::kResponses) return responses_request_from_json(std::move(body));
   CompletionRequest r;
   r.endpoint = endpoint;
   r.body = std::move(body);
@@ -138,16 +115,15 @@ CompletionRequest completion_request_from_json(json body, Endpoint endpoint) {
   } else {
     parse_prompt(r.body, r);
   }
-  // A cap far beyond any model's context is still a valid request; the bound keeps sums finite.
-  constexpr std::int64_t kMaxCap = std::int64_t{1} << 32;
-  r.max_tokens = optional_int(r.body, "max_tokens", 1, kMaxCap);
-  r.max_completion_tokens = optional_int(r.body, "max_completion_tokens", 1, kMaxCap);
-  r.n = optional_int(r.body, "n", 1, kMaxChoices).value_or(1);
-  r.best_of = optional_int(r.body, "best_of", 1, kMaxChoices).value_or(1);
-  r.stream = optional_bool(r.body, "stream", "stream");
+  r.max_tokens = optional_int_field(r.body, "max_tokens", 1, kMaxClientCap);
+  r.max_completion_tokens = optional_int_field(r.body, "max_completion_tokens", 1, kMaxClientCap);
+  r.n = optional_int_field(r.body, "n", 1, kMaxChoices).value_or(1);
+  r.best_of = optional_int_field(r.body, "best_of", 1, kMaxChoices).value_or(1);
+  r.stream = optional_bool_field(r.body, "stream", "stream");
   if (const json* options = field(r.body, "stream_options")) {
     if (!options->is_object()) reject("stream_options", "must be an object");
-    r.include_usage = optional_bool(*options, "include_usage", "stream_options.include_usage");
+    r.include_usage =
+        optional_bool_field(*options, "include_usage", "stream_options.include_usage");
   }
   if (const json* metadata = field(r.body, "metadata");
       metadata != nullptr && metadata->is_object()) {

@@ -1,7 +1,8 @@
-// A client's OpenAI completion request (POST /v1/chat/completions or /v1/completions), parsed and
-// validated into what the gateway (and the replay upstream) need to decide on it, and rebuilt for
-// the upstream with the gateway's token cap (and, for reasoning models, a thinking budget below
-// it).
+// A client's OpenAI completion request (POST /v1/chat/completions or /v1/completions; a
+// Responses API request, POST /v1/responses, is parsed by responses_request.h into the same
+// struct), parsed and validated into what the gateway (and the replay upstream) need to decide on
+// it, and rebuilt for the upstream with the gateway's token cap (and, for reasoning models, a
+// thinking budget below it).
 //
 // Parsing keeps the client's whole JSON body, so fields we do not interpret (temperature, tools,
 // response_format, ...) reach the upstream unchanged, except the fields that set the output's
@@ -32,10 +33,14 @@
 
 namespace clearhouse::openai {
 
-enum class Endpoint { kChat, kCompletions };
+enum class Endpoint { kChat, kCompletions, kResponses };
 
-// The upstream path of an endpoint: "/v1/chat/completions" or "/v1/completions".
+// The upstream path of an endpoint: "/v1/chat/completions", "/v1/completions" or "/v1/responses".
 [[nodiscard]] std::string_view endpoint_path(Endpoint endpoint);
+
+// The largest cap a client may set: far beyond any model's context is still a valid request; the
+// bound keeps sums finite.
+inline constexpr std::int64_t kMaxClientCap = std::int64_t{1} << 32;
 
 // The largest n (choices) or best_of a request may ask for.
 inline constexpr std::int64_t kMaxChoices = 128;
@@ -49,19 +54,22 @@ struct CompletionRequest {
   std::int64_t messages = 0;      // chat messages (0 for completions)
   std::optional<std::int64_t> max_tokens;
   std::optional<std::int64_t> max_completion_tokens;
-  std::int64_t n = 1;        // choices
-  std::int64_t best_of = 1;  // candidates generated server-side
+  std::optional<std::int64_t> max_output_tokens;  // the Responses API's cap (kResponses only)
+  std::int64_t n = 1;                             // choices
+  std::int64_t best_of = 1;                       // candidates generated server-side
   bool stream = false;
   bool include_usage = false;  // the client asked for stream_options.include_usage
   std::string dataset;         // metadata.dataset when a string (a predictor hint)
 
-  // The smaller of max_tokens and max_completion_tokens; nullopt when the client set neither.
+  // The smallest of max_tokens, max_completion_tokens and max_output_tokens; nullopt when the
+  // client set none.
   [[nodiscard]] std::optional<std::int64_t> client_cap() const;
   // Sequences the upstream generates per request: max(n, best_of).
   [[nodiscard]] std::int64_t generations() const;
 };
 
 // Throws HttpError 400 (see above). max_json_depth bounds the nesting of arrays and objects.
+// Endpoint::kResponses is parsed by responses_request_from_json (responses_request.h).
 [[nodiscard]] CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint,
                                                          int max_json_depth = http::kMaxJsonDepth);
 // The same checks on a body already parsed (a JSON object: the caller checked, and bounded its

@@ -35,6 +35,22 @@ bool unfinished(const json& choice) {
 
 }  // namespace
 
+void ChatStreamUsage::observe(const json& chunk) {
+  if (!chunk.is_object()) return;
+  const ReportedUsage usage = reported_usage(chunk);
+  if (usage.absent()) return;
+  const auto choices = chunk.find("choices");
+  if (reported_.absent() && choices != chunk.end() && choices->is_array() &&
+      std::any_of(choices->begin(), choices->end(), unfinished)) {
+    continuous_ = true;  // the first report came mid-answer (see the header)
+  }
+  if (continuous_) {
+    reported_.advance(usage);
+  } else {
+    reported_.merge(usage);
+  }
+}
+
 std::string StreamRelay::feed(std::string_view bytes) {
   std::string out;
   for (const std::string& payload : parser_.feed(bytes)) {
@@ -54,16 +70,7 @@ std::string StreamRelay::relay_event(const std::string& payload) {
   if (chunk.contains("error")) saw_error_ = true;
   const auto choices = chunk.find("choices");
   const bool has_choices = choices != chunk.end() && choices->is_array() && !choices->empty();
-  const ReportedUsage usage = reported_usage(chunk);
-  if (!usage.absent() && reported_.absent() && has_choices &&
-      std::any_of(choices->begin(), choices->end(), unfinished)) {
-    continuous_ = true;  // the first report came mid-answer (stream_relay.h)
-  }
-  if (continuous_) {
-    reported_.advance(usage);
-  } else {
-    reported_.merge(usage);
-  }
+  usage_.observe(chunk);
   if (has_choices) {
     std::string text;
     for (const json& choice : *choices) append_choice_text(choice, text);
@@ -76,8 +83,8 @@ std::string StreamRelay::relay_event(const std::string& payload) {
 }
 
 std::int64_t StreamRelay::tokens_generated(std::int64_t cap) const {
-  if (reported_.implausible()) return cap;
-  return std::min(cap, reported_.tokens().value_or(content_chunks_));
+  if (reported().implausible()) return cap;
+  return std::min(cap, reported().tokens().value_or(content_chunks_));
 }
 
 std::int64_t estimate_tokens_from_text(std::string_view text) {

@@ -37,6 +37,20 @@
 
 namespace clearhouse::openai {
 
+// The usage one chat completions stream reports, chunk by chunk, under the rule above (continuous
+// reports advance, a one-time report merges). Shared by StreamRelay and by the Responses API's
+// translation of a chat stream (responses_stream.h), so both settle every shape alike.
+class ChatStreamUsage {
+ public:
+  void observe(const nlohmann::json& chunk);  // a parsed chunk (any JSON value)
+  [[nodiscard]] const ReportedUsage& reported() const { return reported_; }
+  [[nodiscard]] bool continuous() const { return continuous_; }
+
+ private:
+  ReportedUsage reported_;
+  bool continuous_ = false;
+};
+
 class StreamRelay {
  public:
   explicit StreamRelay(bool client_wants_usage) : client_wants_usage_(client_wants_usage) {}
@@ -47,9 +61,9 @@ class StreamRelay {
   [[nodiscard]] bool done() const { return done_; }  // `data: [DONE]` arrived
   // The usage the upstream reported (completion tokens, reasoning among them): absent, one report
   // (repeated identical reports are one; continuous reports: the last), or implausible.
-  [[nodiscard]] const ReportedUsage& reported() const { return reported_; }
+  [[nodiscard]] const ReportedUsage& reported() const { return usage_.reported(); }
   // The upstream reported usage continuously (on chunks of an unfinished answer).
-  [[nodiscard]] bool continuous_usage() const { return continuous_; }
+  [[nodiscard]] bool continuous_usage() const { return usage_.continuous(); }
   // Chunks that carried generated text: servers stream about one token per chunk.
   [[nodiscard]] std::int64_t content_chunks() const { return content_chunks_; }
   // The upstream sent an {"error": ...} event.
@@ -65,8 +79,7 @@ class StreamRelay {
   http::SseParser parser_;
   bool done_ = false;
   bool saw_error_ = false;
-  bool continuous_ = false;
-  ReportedUsage reported_;
+  ChatStreamUsage usage_;
   std::int64_t content_chunks_ = 0;
 };
 

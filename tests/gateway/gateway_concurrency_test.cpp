@@ -1,9 +1,10 @@
 // The gateway at the edge of its budget, over real sockets in one process: a ReplayUpstream
 // (instant pacing) and a Gateway, each on an HttpServer on port 0, and 1,000 requests from 40
-// client threads, two thirds of them streamed (with and without usage), asking together for
-// about 1.35 times the budget. A watcher thread samples the ledger while the load runs. A second
-// test pins the ordering the crash test relies on: a stream is settled before its client sees
-// [DONE].
+// client threads: chat completions whole and streamed (with and without usage), and Responses API
+// requests whole and streamed (translated to chat for the replay, which serves chat completions),
+// asking together for about 1.35 times the budget. A watcher thread samples the ledger while the
+// load runs. A second test pins the ordering the crash test relies on: a stream is settled before
+// its client sees [DONE].
 //
 // What would break these assertions: a reserve that does not check the budget atomically (spent +
 // reserved above the budget), a path that forgets to settle (open reservations afterwards), a
@@ -90,7 +91,14 @@ class Stack {
   std::unique_ptr<testing::GatewayServer> gateway_;  // destroyed first: the replay outlives it
 };
 
-enum class Kind { kWhole, kStreamWithUsage, kStreamWithoutUsage };
+enum class Kind {
+  kWhole,
+  kStreamWithUsage,
+  kStreamWithoutUsage,
+  kResponsesWhole,  // POST /v1/responses
+  kResponsesStream,
+};
+constexpr int kKinds = 5;
 
 // What one client saw of one response.
 struct Outcome {
@@ -107,7 +115,35 @@ Outcome failed(Outcome out, std::string problem) {
 
 // The completion tokens a client received, from the body it got; sets `problem` when the body is
 // not a well-formed answer.
+// The output tokens a Responses client was told: usage.output_tokens of the whole answer, or of
+// the response.completed / response.incomplete event that ends the stream.
+Outcome read_responses_answer(Kind kind, const std::string& body, Outcome out) {
+  if (kind == Kind::kResponsesWhole) {
+    const json b = json::parse(body, nullptr, false);
+    if (!b.is_object() || !b.contains("usage") || b.value("object", "") != "response") {
+      return failed(std::move(out), "not a response with usage: " + body);
+    }
+    out.tokens = b["usage"]["output_tokens"].get<std::int64_t>();
+    return out;
+  }
+  std::optional<std::int64_t> usage;
+  for (const std::string& p : http::parse_sse(body)) {
+    const json event = json::parse(p, nullptr, false);
+    const std::string type = event.is_object() ? event.value("type", "") : "";
+    if (type == "error") return failed(std::move(out), "error event: " + p);
+    if (type == "response.completed" || type == "response.incomplete") {
+      usage = event["response"]["usage"]["output_tokens"].get<std::int64_t>();
+    }
+  }
+  if (!usage) return failed(std::move(out), "stream without its final event: " + body);
+  out.tokens = *usage;
+  return out;
+}
+
 Outcome read_answer(Kind kind, const std::string& body, Outcome out) {
+  if (kind == Kind::kResponsesWhole || kind == Kind::kResponsesStream) {
+    return read_responses_answer(kind, body, std::move(out));
+  }
   if (kind == Kind::kWhole) {
     const json b = json::parse(body, nullptr, false);
     if (!b.is_object() || !b.contains("usage")) return failed(std::move(out), "no usage: " + body);
@@ -142,10 +178,14 @@ Outcome read_answer(Kind kind, const std::string& body, Outcome out) {
 }
 
 Outcome send(httplib::Client& client, Kind kind, const std::string& prompt) {
-  json body = tools::testing::chat_body(prompt, {{"max_tokens", kClientCap}});
-  if (kind != Kind::kWhole) body["stream"] = true;
+  const bool responses = kind == Kind::kResponsesWhole || kind == Kind::kResponsesStream;
+  json body = responses
+                  ? json{{"model", "model-a"}, {"input", prompt}, {"max_output_tokens", kClientCap}}
+                  : tools::testing::chat_body(prompt, {{"max_tokens", kClientCap}});
+  if (kind != Kind::kWhole && kind != Kind::kResponsesWhole) body["stream"] = true;
   if (kind == Kind::kStreamWithUsage) body["stream_options"] = {{"include_usage", true}};
-  const httplib::Result res = client.Post("/v1/chat/completions", body.dump(), "application/json");
+  const httplib::Result res = client.Post(responses ? "/v1/responses" : "/v1/chat/completions",
+                                          body.dump(), "application/json");
   Outcome out;
   if (!res) return failed(std::move(out), "transport error " + httplib::to_string(res.error()));
   out.status = res->status;
@@ -188,7 +228,7 @@ TEST(GatewayConcurrency, AThousandRequestsAtTheEdgeOfTheBudgetNeverOverspend) {
       client.set_read_timeout(60, 0);
       std::vector<Outcome> mine;
       for (int i = 0; i < kRequestsPerThread; ++i) {
-        const auto kind = static_cast<Kind>(rng() % 3);
+        const auto kind = static_cast<Kind>(rng() % kKinds);
         const bool short_answer = rng() % 2 == 0;
         mine.push_back(
             send(client, kind, short_answer ? tools::testing::kQuestion : "Tell me a story."));

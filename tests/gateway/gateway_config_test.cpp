@@ -213,6 +213,7 @@ TEST(GatewayConfig, MinimalConfigTakesTheDocumentedDefaults) {
   EXPECT_DOUBLE_EQ(c.health.cooldown_seconds, 10.0);
   ASSERT_EQ(c.upstreams.size(), 1u);
   EXPECT_TRUE(c.upstreams[0].aliases.empty());
+  EXPECT_EQ(c.upstreams[0].api, UpstreamApi::kChat);
   EXPECT_DOUBLE_EQ(c.upstreams[0].price_per_mtok, 0.0);
   EXPECT_DOUBLE_EQ(c.upstreams[0].connect_timeout_seconds, 5.0);
   EXPECT_DOUBLE_EQ(c.upstreams[0].read_timeout_seconds, 120.0);
@@ -438,6 +439,21 @@ TEST(GatewayConfigErrors, UpstreamFields) {
       Check(error_of(head + "  - {name: a, base_url: 'http://h:1', model: m, "
                             "timeouts: {total_seconds: 100000}}\n"),
             HasSubstr("upstreams[0].timeouts.total_seconds: must be a number > 0 and <= 86400")));
+}
+
+TEST(GatewayConfigErrors, UpstreamApi) {
+  const std::string head = "ledger: x.db\nbudget: {completion_tokens: 1}\nupstreams:\n";
+  EXPECT_TRUE(
+      Check(error_of(head + "  - {name: a, base_url: 'http://h:1', model: m, api: completions}\n"),
+            StartsWith("gateway.yaml:4: upstreams[0].api: must be chat or responses (got "
+                       "\"completions\")")));
+  for (const std::string api : {"chat", "responses"}) {
+    const GatewayConfig c = parse_gateway_config(
+        head + "  - {name: a, base_url: 'http://h:1', model: m, api: " + api + "}\n",
+        "gateway.yaml", env_of({}));
+    EXPECT_EQ(to_string(c.upstreams[0].api), api);
+    EXPECT_EQ(describe_config(c)["upstreams"][0]["api"], api);
+  }
 }
 
 TEST(GatewayConfigErrors, ModelNamesAndAliases) {
