@@ -140,6 +140,15 @@ TEST(ResponsesRequest, TheUpstreamBodyCarriesTheGatewaysCapAndTheRest) {
   EXPECT_EQ(uncapped["model"], "m");
 }
 
+TEST(ResponsesRequest, TheUpstreamBodyCarriesTheThinkingBudgetBelowTheCap) {
+  const CompletionRequest r =
+      parse(responses({{"max_output_tokens", 3000}, {"thinking_token_budget", 99999}}));
+  const json body = responses_upstream_body(
+      r, 1000, "", {.thinking_budget_field = "thinking_token_budget", .answer_reserve = 200});
+  EXPECT_EQ(body["max_output_tokens"], 1000);
+  EXPECT_EQ(body["thinking_token_budget"], 800);  // the client's value never reaches the upstream
+}
+
 TEST(ResponsesRequest, UsageIsOutputTokens) {
   EXPECT_EQ(reported_usage(json{{"usage", {{"input_tokens", 3}, {"output_tokens", 7}}}}).tokens(),
             7);

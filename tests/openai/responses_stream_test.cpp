@@ -201,6 +201,42 @@ TEST(ResponsesStreamRelay, PassesTypedEventsThroughAndReadsTheUsage) {
   }
 }
 
+// vLLM with continuous_usage_stats reports usage on every chunk, growing: the translation settles
+// the last report, as the chat relay does, and its reasoning tokens reach the Response's usage.
+TEST(ChatToResponsesStream, ContinuousUsageSettlesTheLastReport) {
+  const auto with_usage = [](const std::string& content, json finish, std::int64_t tokens) {
+    json chunk = {{"choices", {{{"index", 0}, {"delta", {{"content", content}}}}}},
+                  {"usage",
+                   {{"prompt_tokens", 6},
+                    {"completion_tokens", tokens},
+                    {"completion_tokens_details", {{"reasoning_tokens", 1}}}}}};
+    chunk["choices"][0]["finish_reason"] = std::move(finish);
+    return http::sse_data(chunk.dump());
+  };
+  const std::string chat = with_usage("a", nullptr, 1) + with_usage("b", nullptr, 2) +
+                           with_usage("c", "stop", 3) + usage_chunk(3) +
+                           std::string(http::kSseDone);
+  ChatToResponsesStream stream(request(), "resp_c", 100);
+  const std::vector<Event> events = events_of(stream.feed(chat));
+  EXPECT_FALSE(stream.reported().implausible());
+  EXPECT_EQ(stream.reported().tokens(), 3);
+  EXPECT_EQ(stream.tokens_generated(100), 3);
+  const json& usage = events.back().data["response"]["usage"];
+  EXPECT_EQ(usage["output_tokens"], 3);
+  EXPECT_EQ(usage["output_tokens_details"]["reasoning_tokens"], 2);  // the last report's
+}
+
+TEST(ResponsesStreamRelay, ReadsReasoningTokens) {
+  ResponsesStreamRelay relay;
+  (void)relay.feed(
+      typed({{"type", "response.completed"},
+             {"response",
+              {{"usage",
+                {{"output_tokens", 9}, {"output_tokens_details", {{"reasoning_tokens", 5}}}}}}}}));
+  EXPECT_EQ(relay.reported().tokens(), 9);
+  EXPECT_EQ(relay.reported().reasoning_tokens(), 5);
+}
+
 TEST(ResponsesStreamRelay, AnImplausibleUsageIsKept) {
   ResponsesStreamRelay relay;
   (void)relay.feed(

@@ -87,6 +87,17 @@ TEST(ResponsesTranslate, AStringInputIsOneUserMessage) {
   EXPECT_FALSE(chat.contains("stream_options"));
 }
 
+TEST(ResponsesTranslate, TheChatBodyWritesTheUpstreamsLengthFields) {
+  const json chat =
+      chat_body_from_responses(request({{"max_output_tokens", 900}}), 600, "",
+                               {.max_tokens_field = MaxTokensField::kMaxCompletionTokens,
+                                .thinking_budget_field = "thinking_token_budget",
+                                .answer_reserve = 256});
+  EXPECT_EQ(chat["max_completion_tokens"], 600);
+  EXPECT_FALSE(chat.contains("max_tokens"));
+  EXPECT_EQ(chat["thinking_token_budget"], 344);
+}
+
 TEST(ResponsesTranslate, RefusesWhatChatCannotExpress) {
   EXPECT_EQ(refused_param(request({{"previous_response_id", "resp_1"}})), "previous_response_id");
   EXPECT_EQ(refused_param(request({{"tools", {{{"type", "web_search"}}}}})), "tools");
