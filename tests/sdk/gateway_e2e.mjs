@@ -1,11 +1,12 @@
 // The official OpenAI SDK for Node drives the real gateway end to end: every endpoint the gateway
-// serves, streamed and not, an aborted stream, and the ledger afterwards. Starts the real
-// `clearhouse replay-upstream` (lorem answers of 300 tokens, paced so a stream can be left midway)
-// and `clearhouse serve` in front of it with an API key, all on port 0. Each response must parse in
-// the SDK, carry text and the usage the client asked for (and none it did not); at the end the
-// tokens the gateway settled equal the usage the clients received plus what the aborted stream's
-// upstream generated, and no reservation is left open. Exit status 0 on success, 1 with the failed
-// checks otherwise.
+// serves (chat completions, completions, the Responses API through an upstream that serves it and
+// through one that serves only chat), streamed and not, an aborted stream, and the ledger
+// afterwards. Starts the real `clearhouse replay-upstream` (lorem answers of 300 tokens, a quarter
+// reported as reasoning, paced so a stream can be left midway) and `clearhouse serve` in front of
+// it with an API key, all on port 0. Each response must parse in the SDK, carry text and the usage
+// the client asked for (and none it did not); each request settles in the ledger the tokens (and
+// reasoning tokens) the client was told, or, where it was told none, between what it saw and the
+// cap; no reservation is left open. Exit status 0 on success, 1 with the failed checks otherwise.
 //
 //   cd tests/sdk && npm install && node gateway_e2e.mjs
 import { execFileSync } from "node:child_process";
@@ -17,7 +18,8 @@ import { metric, start } from "./lib/servers.mjs";
 
 const bin = process.env.CLEARHOUSE_BIN ?? resolve(import.meta.dirname, "../../build/clearhouse");
 const data = resolve(import.meta.dirname, "../../data");
-const model = "Qwen2-7B-Instruct";
+const model = "Qwen2-7B-Instruct";  // served by an upstream with api: chat
+const responsesModel = "lorem-responses";  // served by an upstream with api: responses
 const dir = mkdtempSync(join(tmpdir(), "clearhouse-sdk-e2e-"));
 const failures = [];
 let checks = 0;
@@ -32,7 +34,7 @@ const keySha = execFileSync(bin, ["hash-key"], { input: `${key}\n` }).toString()
 
 const upstream = await start(bin, [
   "replay-upstream", "--data", data, "--port", "0", "--unknown", "lorem", "--lorem-tokens", "300",
-  "--tokens-per-second", "2000",
+  "--tokens-per-second", "2000", "--reasoning-share", "0.25", "--reasoning-item",
 ]);
 writeFileSync(join(dir, "gateway.yaml"), [
   "listen: 127.0.0.1:0",
@@ -41,6 +43,8 @@ writeFileSync(join(dir, "gateway.yaml"), [
   "policy: uniform",
   "upstreams:",
   `  - {name: replay, base_url: 'http://${upstream.address}/v1', model: ${model}}`,
+  `  - {name: replay-responses, base_url: 'http://${upstream.address}/v1', model: ${responsesModel},` +
+    " api: responses}",
   "keys:",
   `  - {id: sdk, sha256: ${keySha}}`,
   "",
@@ -55,7 +59,7 @@ async function chat() {
     "chat: an answer with text");
   check(r.usage?.completion_tokens > 0 && r.usage.completion_tokens <= 64, "chat: usage within the cap");
   check(r.choices[0]?.finish_reason === "length", "chat: a 300-token answer capped at 64 ends by length");
-  return { usage: r.usage.completion_tokens };
+  return { usage: r.usage.completion_tokens, reasoning: r.usage.completion_tokens_details?.reasoning_tokens };
 }
 
 async function chatStream(includeUsage) {
@@ -91,6 +95,53 @@ async function completions() {
   return { usage: r.usage.completion_tokens };
 }
 
+// A Responses request capped below the 300-token answer: `incomplete` for max_output_tokens, with
+// text, and usage that counts the reasoning among the output tokens.
+function checkCappedResponse(what, r, cap) {
+  check(r?.status === "incomplete" && r.incomplete_details?.reason === "max_output_tokens",
+    `${what}: incomplete for max_output_tokens (got ${r?.status})`);
+  const message = r?.output?.find((item) => item.type === "message");
+  check(message?.content?.[0]?.type === "output_text" && message.content[0].text.length > 0,
+    `${what}: a message with output_text`);
+  check(typeof r?.output_text === "string" && r.output_text.length > 0, `${what}: the SDK's output_text`);
+  const usage = r?.usage;
+  check(usage?.output_tokens > 0 && usage.output_tokens <= cap, `${what}: output_tokens within the cap`);
+  check(usage?.output_tokens_details?.reasoning_tokens === Math.round(usage?.output_tokens / 4),
+    `${what}: a quarter of the output tokens reported as reasoning`);
+  check(usage?.input_tokens > 0 && usage.total_tokens === usage.input_tokens + usage.output_tokens,
+    `${what}: input and total tokens`);
+  return { usage: usage?.output_tokens, reasoning: usage?.output_tokens_details?.reasoning_tokens };
+}
+
+async function responses(upstreamModel) {
+  const what = `responses (${upstreamModel === model ? "translated to chat" : "api: responses"})`;
+  const r = await client.responses.create({
+    model: upstreamModel, instructions: "Answer briefly.", input: "What is 17 times 23?",
+    max_output_tokens: 40, reasoning: { effort: "low" },
+  });
+  return checkCappedResponse(what, r, 40);
+}
+
+async function responsesStream(upstreamModel) {
+  const what = `responses stream (${upstreamModel === model ? "translated to chat" : "api: responses"})`;
+  const stream = await client.responses.create({
+    model: upstreamModel, input: [{ role: "user", content: "What is 17 times 23?" }],
+    max_output_tokens: 32, stream: true,
+  });
+  const types = [];
+  let text = "";
+  let last = null;
+  for await (const event of stream) {
+    types.push(event.type);
+    if (event.type === "response.output_text.delta") text += event.delta;
+    if (event.response) last = event.response;
+  }
+  check(types[0] === "response.created", `${what}: starts with response.created`);
+  check(types.at(-1) === "response.incomplete", `${what}: ends with response.incomplete`);
+  check(types.includes("response.output_text.done") && text.length > 0, `${what}: text deltas`);
+  return checkCappedResponse(what, { ...last, output_text: text }, 32);
+}
+
 // Leaves a 256-token stream after three chunks: the gateway must still charge what the upstream
 // generated (at least what the client saw, at most the cap).
 async function abortedStream() {
@@ -123,10 +174,15 @@ async function settledWhenIdle() {
 // Runs one request and checks what the ledger settled for it, once nothing is in flight: the usage
 // the client received, or, where it received none, between what it saw and the cap.
 async function settles(what, request) {
-  const before = metric(await settledWhenIdle(), "clearhouse_tokens_used_total");
+  const before = await settledWhenIdle();
   const r = await request();
-  const after = metric(await settledWhenIdle(), "clearhouse_tokens_used_total");
-  const settled = after - before;
+  const after = await settledWhenIdle();
+  const delta = (name) => metric(after, name) - metric(before, name);
+  const settled = delta("clearhouse_tokens_used_total");
+  if (r.reasoning !== undefined) {
+    const reasoning = delta("clearhouse_reasoning_tokens_total");
+    check(reasoning === r.reasoning, `${what}: settled ${reasoning} reasoning tokens, the client was told ${r.reasoning}`);
+  }
   if (r.usage !== undefined) {
     check(settled === r.usage, `${what}: settled ${settled} tokens, the client was told ${r.usage}`);
   } else {
@@ -142,6 +198,10 @@ try {
   await settles("chat stream without usage", () => chatStream(false));
   await settles("completions", completions);
   await settles("aborted stream", abortedStream);
+  for (const m of [responsesModel, model]) {
+    await settles(`responses via ${m}`, () => responses(m));
+    await settles(`responses stream via ${m}`, () => responsesStream(m));
+  }
   const text = await metrics();
   check(metric(text, "clearhouse_client_aborts_total") === 1, "metrics: one client abort counted");
   check(metric(text, "clearhouse_reserved_tokens") === 0, "metrics: nothing reserved at the end");
@@ -158,6 +218,6 @@ if (failures.length > 0) {
   status = 1;
 } else {
   console.log(`sdk e2e: ${checks} checks passed (chat, chat streams with and without usage, ` +
-    "completions, an aborted stream, the ledger)");
+    "completions, an aborted stream, responses and their streams through both upstream apis, the ledger)");
 }
 process.exitCode = status;
