@@ -11,7 +11,10 @@
 #   (c) the most non-streaming requests per second, closed loop with MAX_CONNECTIONS connections,
 #       gateway and direct;
 #   (d) STREAMS streams of STREAM_TOKENS tokens held open at once through the gateway, each of which
-#       must answer 200 and end with data: [DONE].
+#       must answer 200 and end with data: [DONE];
+#   (e) Responses API requests (POST /v1/responses, max_output_tokens MAX_TOKENS), open loop as in
+#       (a)/(b): directly, through the gateway to an upstream with `api: responses` (passed through),
+#       and through the gateway to one with `api: chat` (translated to chat and back).
 # Prints a summary table and writes every run's JSON (plus load averages and the hypervisor's steal
 # time during the run: the share of the cores another VM had, which no load average shows) to OUT.
 #
@@ -82,6 +85,11 @@ upstreams:
     base_url: http://127.0.0.1:$UPSTREAM_PORT
     model: Qwen2-7B-Instruct
     price_per_mtok: 0.6
+  - name: replay-responses
+    base_url: http://127.0.0.1:$UPSTREAM_PORT
+    model: responses-passthrough
+    api: responses
+    price_per_mtok: 0.6
 keys:
   - {id: bench, sha256: $KEY_SHA}
 EOF
@@ -120,20 +128,29 @@ loadgen direct_max "$DIRECT" "${CLOSED[@]}"
 loadgen gateway_max "$GATEWAY" "${CLOSED[@]}"
 loadgen gateway_streams "$GATEWAY" --stream --max-tokens "$STREAM_TOKENS" --requests "$STREAMS" \
   --connections "$STREAMS" --timeout 120
+# responses_body MODEL: a short Responses request (the replay upstream serves any model name).
+responses_body() { printf '{"model":"%s","input":"What is 2 + 2?","max_output_tokens":%s}' "$1" "$MAX_TOKENS"; }
+RESPONSES_OPEN=(--path /v1/responses --rate "$RATE" --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP")
+loadgen direct_responses_open "$DIRECT" "${RESPONSES_OPEN[@]}" --body "$(responses_body responses-passthrough)"
+loadgen gateway_responses_open "$GATEWAY" "${RESPONSES_OPEN[@]}" --body "$(responses_body responses-passthrough)"
+loadgen gateway_responses_translated_open "$GATEWAY" "${RESPONSES_OPEN[@]}" --body "$(responses_body Qwen2-7B-Instruct)"
 
 mkdir -p "$(dirname "$OUT")"
 jq -s '
   (map({(.label): .}) | add) as $r
-  | def added(q): ($r.gateway_open.latency[q] - $r.direct_open.latency[q]);
+  | def added(g; d): {p50: (g.latency.p50_ms - d.latency.p50_ms), p90: (g.latency.p90_ms - d.latency.p90_ms),
+                       p99: (g.latency.p99_ms - d.latency.p99_ms)};
   {
     machine: {cores: $cores, loadavg_end: $loadavg, nice: $nice},
-    added_latency_ms: {p50: added("p50_ms"), p90: added("p90_ms"), p99: added("p99_ms")},
+    added_latency_ms: added($r.gateway_open; $r.direct_open),
+    responses_added_latency_ms: {passthrough: added($r.gateway_responses_open; $r.direct_responses_open),
+                                 translated: added($r.gateway_responses_translated_open; $r.direct_responses_open)},
     max_rate: {gateway: $r.gateway_max.ok_rate, direct: $r.direct_max.ok_rate,
                gateway_over_direct: ($r.gateway_max.ok_rate / $r.direct_max.ok_rate)},
     streams: {requested: ($r.gateway_streams.options.requests), ok: $r.gateway_streams.ok,
               peak_open: $r.gateway_streams.peak_in_flight, outcomes: $r.gateway_streams.outcomes},
     runs: $r
-  }' --argjson cores "$(nproc)" --argjson nice "$NICE" --arg loadavg "$(loadavg)" "$WORK"/{direct_open,gateway_open,direct_max,gateway_max,gateway_streams}.json >"$OUT"
+  }' --argjson cores "$(nproc)" --argjson nice "$NICE" --arg loadavg "$(loadavg)" "$WORK"/{direct_open,gateway_open,direct_max,gateway_max,gateway_streams,direct_responses_open,gateway_responses_open,gateway_responses_translated_open}.json >"$OUT"
 
 jq -r '
   def f(x): (x * 1000 | round) / 1000;
@@ -145,8 +162,12 @@ jq -r '
   row("direct, closed loop"; .runs.direct_max),
   row("gateway, closed loop"; .runs.gateway_max),
   row("gateway, streams (first byte p50 \(f(.runs.gateway_streams.first_byte.p50_ms)) ms)"; .runs.gateway_streams),
+  row("direct, responses, open loop \(.runs.direct_responses_open.options.rate)/s"; .runs.direct_responses_open),
+  row("gateway, responses passed through, open loop"; .runs.gateway_responses_open),
+  row("gateway, responses translated to chat, open loop"; .runs.gateway_responses_translated_open),
   "",
   "added latency at \(.runs.gateway_open.options.rate)/s: p50 \(f(.added_latency_ms.p50)) ms, p90 \(f(.added_latency_ms.p90)) ms, p99 \(f(.added_latency_ms.p99)) ms",
+  "added latency of responses: passed through p50 \(f(.responses_added_latency_ms.passthrough.p50)) ms, p90 \(f(.responses_added_latency_ms.passthrough.p90)) ms; translated p50 \(f(.responses_added_latency_ms.translated.p50)) ms, p90 \(f(.responses_added_latency_ms.translated.p90)) ms",
   "max non-streaming rate: gateway \(.max_rate.gateway | round)/s, direct \(.max_rate.direct | round)/s (ratio \(f(.max_rate.gateway_over_direct)))",
   "streams: \(.streams.ok) of \(.streams.requested) complete with [DONE], peak \(.streams.peak_open) open at once; outcomes \(.streams.outcomes | tostring)",
   "load average at the end: \(.machine.loadavg_end) on \(.machine.cores) cores (nice \(.machine.nice)); JSON: '"$OUT"'"
