@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libboost-dev libfmt-dev
   libsqlite3-dev
   libcpp-httplib-dev libyaml-cpp-dev libssl-dev
+  libgoogle-perftools-dev
 )
 
 sudo_cmd=()
