@@ -123,9 +123,7 @@ void JournalApplier::commit_batch(const std::vector<JournalRecord>& batch) {
   std::lock_guard lock(store_mu_);
   sqlite::Transaction tx(store_.db());
   const std::uint64_t applied = store_.applied_seq();
-  for (const JournalRecord& r : batch) {
-    if (r.seq > applied) store_.apply(r);
-  }
+  store_.apply_batch(batch, applied);
   store_.set_applied_seq(std::max(applied, batch.back().seq));
   tx.commit();
 }

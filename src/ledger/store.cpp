@@ -1,5 +1,7 @@
 #include "ledger/store.h"
 
+#include <unordered_map>
+
 #include "ledger/schema.h"
 
 namespace clearhouse::ledger {
@@ -98,6 +100,11 @@ LedgerStore::LedgerStore(const std::string& path, const LedgerOptions& options)
       insert_stmt_(db_,
                    "INSERT INTO requests (request_id, key_id, upstream, state, reserved_tokens, "
                    "window_start_ms, reserved_at_ms) VALUES (?, ?, ?, 'open', ?, ?, ?)"),
+      insert_closed_stmt_(db_,
+                          "INSERT INTO requests (request_id, key_id, upstream, state, "
+                          "reserved_tokens, window_start_ms, reserved_at_ms, used_tokens, "
+                          "payment_usd, closed_at_ms, reasoning_tokens) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       usage_stmt_(
           db_,
           "INSERT INTO window_usage (window_start_ms, key_id, reserved_tokens, used_tokens) "
@@ -183,27 +190,71 @@ void LedgerStore::add_usage(std::int64_t window_start, std::string_view key, std
   usage_stmt_.reset().bind(1, window_start).bind(2, key).bind(3, reserved).bind(4, used).run();
 }
 
-void LedgerStore::apply(const JournalRecord& r) {
-  if (r.kind == JournalRecord::Kind::kReserve) {
+void LedgerStore::insert_request(const JournalRecord& reserve, const JournalRecord* close) {
+  if (close == nullptr) {
     insert_stmt_.reset()
-        .bind(1, r.request_id)
-        .bind(2, r.key_id)
-        .bind(3, r.upstream)
-        .bind(4, r.reserved_tokens)
-        .bind(5, r.window_start_ms)
-        .bind(6, r.at_ms)
+        .bind(1, reserve.request_id)
+        .bind(2, reserve.key_id)
+        .bind(3, reserve.upstream)
+        .bind(4, reserve.reserved_tokens)
+        .bind(5, reserve.window_start_ms)
+        .bind(6, reserve.at_ms)
         .run();
-    add_usage(r.window_start_ms, r.key_id, r.reserved_tokens, 0);
     return;
   }
-  const bool settle = r.kind == JournalRecord::Kind::kSettle;
-  if (!close_open(r.request_id, settle ? RequestState::kSettled : RequestState::kReleased,
-                  settle ? r.used_tokens : 0, settle ? r.payment_usd : 0.0, r.at_ms,
-                  settle ? r.reasoning_tokens : 0)) {
-    throw LedgerError(db_.path() + ": journal record " + std::to_string(r.seq) +
-                      " closes request " + r.request_id + ", which is not open in the ledger");
+  // The row close_open would leave: a release records 0 used, 0 USD, 0 reasoning.
+  const bool settle = close->kind == JournalRecord::Kind::kSettle;
+  insert_closed_stmt_.reset()
+      .bind(1, reserve.request_id)
+      .bind(2, reserve.key_id)
+      .bind(3, reserve.upstream)
+      .bind(4, to_string(settle ? RequestState::kSettled : RequestState::kReleased))
+      .bind(5, reserve.reserved_tokens)
+      .bind(6, reserve.window_start_ms)
+      .bind(7, reserve.at_ms)
+      .bind(8, settle ? close->used_tokens : std::int64_t{0})
+      .bind(9, settle ? close->payment_usd : 0.0)
+      .bind(10, close->at_ms)
+      .bind(11, settle ? close->reasoning_tokens : std::int64_t{0})
+      .run();
+}
+
+void LedgerStore::apply_batch(std::span<const JournalRecord> batch, std::uint64_t applied) {
+  // Reserves of this batch not closed yet (by id: index in batch), the close that follows each
+  // (index), and window_usage's deltas per (window, key).
+  std::unordered_map<std::string_view, std::size_t> open_here;
+  std::vector<const JournalRecord*> closed_by(batch.size(), nullptr);
+  std::map<std::pair<std::int64_t, std::string_view>, std::pair<std::int64_t, std::int64_t>> usage;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const JournalRecord& r = batch[i];
+    if (r.seq <= applied) continue;
+    auto& [reserved, used] = usage[{r.window_start_ms, r.key_id}];
+    if (r.kind == JournalRecord::Kind::kReserve) {
+      open_here[r.request_id] = i;
+      reserved += r.reserved_tokens;
+      continue;
+    }
+    const bool settle = r.kind == JournalRecord::Kind::kSettle;
+    if (const auto it = open_here.find(r.request_id); it != open_here.end()) {
+      closed_by[it->second] = &r;
+      open_here.erase(it);
+    } else if (!close_open(r.request_id, settle ? RequestState::kSettled : RequestState::kReleased,
+                           settle ? r.used_tokens : 0, settle ? r.payment_usd : 0.0, r.at_ms,
+                           settle ? r.reasoning_tokens : 0)) {
+      throw LedgerError(db_.path() + ": journal record " + std::to_string(r.seq) +
+                        " closes request " + r.request_id + ", which is not open in the ledger");
+    }
+    reserved -= r.reserved_tokens;
+    used += settle ? r.used_tokens : 0;
   }
-  add_usage(r.window_start_ms, r.key_id, -r.reserved_tokens, settle ? r.used_tokens : 0);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].seq > applied && batch[i].kind == JournalRecord::Kind::kReserve) {
+      insert_request(batch[i], closed_by[i]);
+    }
+  }
+  for (const auto& [window_key, delta] : usage) {
+    add_usage(window_key.first, window_key.second, delta.first, delta.second);
+  }
 }
 
 void LedgerStore::close(const RequestRecord& r, RequestState state, std::int64_t used,

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,7 +39,11 @@ class LedgerStore {
   // together with set_applied_seq, so a crash leaves either both or neither.
   [[nodiscard]] std::uint64_t applied_seq();
   void set_applied_seq(std::uint64_t seq);
-  void apply(const JournalRecord& record);
+  // Applies the records of `batch` (journal order) with seq > applied, as applying each in turn
+  // would, in fewer statements: a request reserved and closed within the batch is inserted closed
+  // (one row write, not an insert and an update), and window_usage gets one upsert per window and
+  // key (the batch's deltas summed). Throws LedgerError for a close of a request that is not open.
+  void apply_batch(std::span<const JournalRecord> batch, std::uint64_t applied);
 
   [[nodiscard]] std::optional<RequestRecord> find(std::string_view request_id);
   [[nodiscard]] bool exists(std::string_view request_id);
@@ -71,6 +76,8 @@ class LedgerStore {
                   double payment, std::int64_t at_ms, std::int64_t reasoning = 0);
   void add_usage(std::int64_t window_start, std::string_view key, std::int64_t reserved,
                  std::int64_t used);
+  // Inserts the row of a reserve record: open, or already closed by `close` (a later record).
+  void insert_request(const JournalRecord& reserve, const JournalRecord* close);
 
   sqlite::Connection db_;
   int found_version_;
@@ -81,6 +88,7 @@ class LedgerStore {
   sqlite::Statement find_stmt_;
   sqlite::Statement exists_stmt_;
   sqlite::Statement insert_stmt_;
+  sqlite::Statement insert_closed_stmt_;
   sqlite::Statement usage_stmt_;
   sqlite::Statement close_stmt_;
   sqlite::Statement applied_stmt_;

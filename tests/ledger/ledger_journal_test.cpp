@@ -6,6 +6,8 @@
 
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <random>
 #include <string>
 
 #include "ledger/error.h"
@@ -189,6 +191,91 @@ TEST(LedgerJournal, OpeningAppliesWhatACrashLeftOnceAndIgnoresATornTail) {
   EXPECT_EQ(again.write_stats().recovered_writes, 0u);
   EXPECT_EQ(again.totals().overall.requests, 3);  // a, b, d
   EXPECT_EQ(again.window_totals().spent_tokens, 37);
+}
+
+// Property: a journal applied in batches (requests reserved and closed within one batch are written
+// closed in one row; window usage is summed per key) leaves the rows and totals that applying each
+// record in turn leaves. Seeded random journals over three keys, recovered in two batches: the
+// second closes requests the first left open.
+TEST(LedgerJournal, BatchedApplyMatchesRecordByRecord) {
+  for (const std::uint64_t seed : {1u, 2u, 3u, 4u, 5u}) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937_64 rng(seed);
+    const std::string path = testing::ledger_path();
+    base::ManualClock clock(kT0);
+    { Ledger::open(path, clock).configure_budget({.window_seconds = 0, .global_tokens = 1 << 30}); }
+    struct Expected {
+      std::string key;
+      std::int64_t reserved = 0;
+      RequestState state = RequestState::kOpen;
+      std::int64_t used = 0;
+      std::int64_t reasoning = 0;
+    };
+    std::map<std::string, Expected> model;
+    std::uint64_t seq = 0;
+    const auto close = [&](const std::string& id, std::vector<JournalRecord>& out) {
+      Expected& e = model[id];
+      JournalRecord r = settle_record(++seq, id, e.reserved, 0);
+      r.key_id = e.key;
+      if (rng() % 3 == 0) {
+        r.kind = JournalRecord::Kind::kRelease;
+        r.used_tokens = 0;
+        r.payment_usd = 0.0;
+        e.state = RequestState::kReleased;
+      } else {
+        r.used_tokens = static_cast<std::int64_t>(rng() % (e.reserved + 1));
+        r.reasoning_tokens = r.used_tokens / 2;
+        e.state = RequestState::kSettled;
+        e.used = r.used_tokens;
+        e.reasoning = r.reasoning_tokens;
+      }
+      out.push_back(r);
+    };
+    std::vector<std::string> left_open;
+    for (int batch = 0; batch < 2; ++batch) {
+      std::vector<JournalRecord> records;
+      for (const std::string& id : left_open) close(id, records);  // reserved in the batch before
+      left_open.clear();
+      for (int i = 0; i < 60; ++i) {
+        const std::string id = "r" + std::to_string(batch) + "-" + std::to_string(i);
+        JournalRecord r = reserve_record(++seq, id, 1 + static_cast<std::int64_t>(rng() % 500));
+        r.key_id = "key-" + std::to_string(rng() % 3);
+        model[id] = {.key = r.key_id, .reserved = r.reserved_tokens};
+        records.push_back(r);
+        if (rng() % 4 == 0) {
+          left_open.push_back(id);
+        } else {
+          close(id, records);
+        }
+      }
+      write_file(path + "-writes-0", encode(records));
+      Ledger ledger = Ledger::open(path, clock);
+      EXPECT_EQ(ledger.write_stats().recovered_writes, records.size());
+    }
+    Ledger ledger = Ledger::open(path, clock);
+    std::map<std::string, std::pair<std::int64_t, std::int64_t>> by_key;  // spent, reserved
+    for (const auto& [id, e] : model) {
+      const std::optional<RequestRecord> row = ledger.find(id);
+      ASSERT_TRUE(row.has_value()) << id;
+      EXPECT_EQ(row->state, e.state) << id;
+      EXPECT_EQ(row->key_id, e.key) << id;
+      EXPECT_EQ(row->reserved_tokens, e.reserved) << id;
+      EXPECT_EQ(row->reasoning_tokens, e.reasoning) << id;
+      if (e.state == RequestState::kOpen) {
+        EXPECT_FALSE(row->used_tokens.has_value()) << id;
+        EXPECT_FALSE(row->closed_at_ms.has_value()) << id;
+        by_key[e.key].second += e.reserved;
+      } else {
+        EXPECT_EQ(row->used_tokens, e.used) << id;
+        EXPECT_EQ(row->closed_at_ms, kT0 + 5) << id;
+        by_key[e.key].first += e.used;
+      }
+    }
+    for (const auto& [key, expected] : by_key) {
+      EXPECT_EQ(ledger.key_window_totals(key).spent_tokens, expected.first) << key;
+      EXPECT_EQ(ledger.key_window_totals(key).reserved_tokens, expected.second) << key;
+    }
+  }
 }
 
 TEST(LedgerJournal, ACleanCloseLeavesTheJournalEmpty) {
