@@ -133,7 +133,7 @@ std::optional<http::HttpResponse> reserve(Gateway::Impl& g, Admission& a, Flight
   const std::string& upstream_name = g.config.upstreams[upstream].name;
   std::string id = g.next_request_id();
   ledger::ReserveResult reserve =
-      g.ledger.reserve(id, a.key_id, upstream_name, a.cap * generations);
+      g.ledger.reserve(id, a.key_id, upstream_name, a.cap * generations, ledger::IdCheck::kFreshId);
   if (reserve.status == ledger::ReserveStatus::kOverGlobalBudget ||
       reserve.status == ledger::ReserveStatus::kOverKeyBudget) {
     const auto remaining = reserve.status == ledger::ReserveStatus::kOverGlobalBudget
@@ -142,7 +142,8 @@ std::optional<http::HttpResponse> reserve(Gateway::Impl& g, Admission& a, Flight
     const std::int64_t fit = remaining.value_or(0) / generations;
     if (fit >= g.config.pacer.min_tokens && fit < a.cap) {
       a.cap = fit;
-      reserve = g.ledger.reserve(id, a.key_id, upstream_name, a.cap * generations);
+      reserve = g.ledger.reserve(id, a.key_id, upstream_name, a.cap * generations,
+                                 ledger::IdCheck::kFreshId);
     }
   }
   g.budget_view.observe(reserve, a.now_ms);

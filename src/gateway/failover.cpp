@@ -33,7 +33,8 @@ bool fail_over(Gateway::Impl& g, Admission& a, Flight& flight, const http::Upstr
   const std::string& next_name = g.config.upstreams[next->winner].name;
   std::string id = g.next_request_id();
   const std::int64_t now_ms = g.clock.now_ms();
-  const ledger::ReserveResult reserve = g.ledger.reserve(id, a.key_id, next_name, flight.tokens());
+  const ledger::ReserveResult reserve =
+      g.ledger.reserve(id, a.key_id, next_name, flight.tokens(), ledger::IdCheck::kFreshId);
   g.budget_view.observe(reserve, now_ms);
   if (reserve.status != ledger::ReserveStatus::kReserved) {
     a.route.give_back();

@@ -10,6 +10,7 @@
 #include "ledger/budget_book.h"
 #include "ledger/checkpointer.h"
 #include "ledger/journal_applier.h"
+#include "ledger/request_id.h"
 #include "ledger/schema.h"
 #include "ledger/store.h"
 #include "ledger/writer_lock.h"
@@ -248,8 +249,11 @@ std::map<std::string, std::int64_t> Ledger::key_budgets() const {
 }
 
 ReserveResult Ledger::reserve(std::string_view request_id, std::string_view key_id,
-                              std::string_view upstream, std::int64_t tokens) {
+                              std::string_view upstream, std::int64_t tokens, IdCheck id_check) {
   check_id(request_id, "request id", false);
+  if (id_check == IdCheck::kFreshId && !is_request_id(request_id)) {
+    throw std::invalid_argument("request id: IdCheck::kFreshId needs an id of make_request_id");
+  }
   check_id(key_id, "key id", true);
   check_id(upstream, "upstream", true);
   check_tokens(tokens, "reserved tokens");
@@ -279,8 +283,10 @@ ReserveResult Ledger::reserve(std::string_view request_id, std::string_view key_
   result.key_remaining = tokens_remaining(key_budget, key_charged);
 
   // An id is taken if it is open, or its reserve is journaled but not yet in SQLite, or it is in
-  // SQLite (read on the second connection: a reserve removed from the unapplied set is committed).
-  if (book.is_open(id) || m.applier->is_reserve_unapplied(id) || m.reader->exists(id)) {
+  // SQLite (read on the second connection: a reserve removed from the unapplied set is committed;
+  // not read for a fresh id, see IdCheck).
+  if (book.is_open(id) || m.applier->is_reserve_unapplied(id) ||
+      (id_check == IdCheck::kEveryRequest && m.reader->exists(id))) {
     result.status = ReserveStatus::kDuplicateId;
     return result;
   }

@@ -14,6 +14,7 @@
 #include "ledger/journal.h"
 #include "ledger/ledger.h"
 #include "ledger/ledger_test_util.h"
+#include "ledger/request_id.h"
 
 namespace clearhouse::ledger {
 namespace {
@@ -385,6 +386,23 @@ TEST(LedgerJournal, AnIdIsTakenWhetherItsWritesAreAppliedOrNot) {
   EXPECT_EQ(again.status, CloseStatus::kAlreadyClosed);
   EXPECT_EQ(again.used_tokens, 3);
   EXPECT_EQ(ledger.release("never").status, CloseStatus::kUnknownId);
+}
+
+// A fresh id (IdCheck::kFreshId: made by make_request_id just now) is still refused while its
+// request is open or its reserve is not yet in the file; an id not of make_request_id's form is a
+// programming error.
+TEST(LedgerJournal, AFreshIdIsCheckedInMemory) {
+  base::ManualClock clock(kT0);
+  Ledger ledger = Ledger::open(testing::ledger_path(), clock);
+  std::mt19937_64 rng(7);
+  const std::string id = make_request_id(rng, kT0);
+  ASSERT_EQ(ledger.reserve(id, "k", "u", 10, IdCheck::kFreshId).status, ReserveStatus::kReserved);
+  EXPECT_EQ(ledger.reserve(id, "k", "u", 10, IdCheck::kFreshId).status,
+            ReserveStatus::kDuplicateId);  // open
+  EXPECT_THROW((void)ledger.reserve("not-an-id", "k", "u", 10, IdCheck::kFreshId),
+               std::invalid_argument);
+  ASSERT_EQ(ledger.settle(id, 4, 0.0).status, CloseStatus::kClosed);
+  EXPECT_EQ(ledger.find(id)->used_tokens, 4);
 }
 
 }  // namespace
