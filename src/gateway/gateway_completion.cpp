@@ -332,12 +332,16 @@ http::Task<bool> relay_stream(Gateway::Impl& g, StreamState& state, http::AsyncB
     g.metrics.count_upstream_error(name, upstream_error_kind(described.failure));
     const std::string event = relay.error_event(
         upstream_error_body(name, described, report.status, report.code, translate));
-    (void)co_await out.write(event);
+    const bool written = co_await out.write(event);
+    client_gone = !written;
   }
   g.metrics.stream_closed();
   g.metrics.observe_request_seconds(state.route,
                                     seconds_between(state.start_ns, g.clock.monotonic_ns()));
-  co_return complete && !client_gone;
+  // A stream that failed ends cleanly after its error event, so the client reads why (dropping the
+  // connection made clients report a reset instead); only a client that left, or a gateway that
+  // is aborting, has its connection dropped.
+  co_return !client_gone && !aborted;
 }
 
 http::HttpResponse forward_stream(Gateway::Impl& g, Admission a, std::shared_ptr<Flight> flight,

@@ -41,6 +41,8 @@ TEST(GatewayStreamCap, CutsAStreamThatGoesPastItsCapAndChargesTheReservation) {
   EXPECT_EQ(s.content_chunks(), 10) << s.body;
   ASSERT_TRUE(s.has_error_event()) << s.body;
   EXPECT_NE(s.body.find("past the cap"), std::string::npos) << s.body;
+  // The stream ends cleanly after its error event: the client reads why, not a reset connection.
+  EXPECT_EQ(s.error, httplib::Error::Success) << httplib::to_string(s.error);
   const auto record = rig.record(s);
   ASSERT_TRUE(record);
   EXPECT_EQ(record->used_tokens, 10);
