@@ -68,6 +68,9 @@ upstreams:
     base_url: http://127.0.0.1:$PORT_upstream
     model: Qwen2-7B-Instruct
     price_per_mtok: 0.6
+    # 10,000 streams open 10,000 upstream connections at once; on 2 cores the replay upstream
+    # accepts some of them after more than the default 5 s (SYNs retried), so allow 30.
+    timeouts: {connect_seconds: 30}
 keys:
   - {id: bench, sha256: $KEY_SHA}
 EOF

@@ -4,7 +4,7 @@
 //   node scripts/front-door-clients.mjs slowloris PORT N       hold N connections, each sending one
 //                                                              header byte every 2 s, never finishing
 //   node scripts/front-door-clients.mjs streams PORT N KEY T   N streamed chat requests at once of T
-//                                                              tokens; prints {"ok", "failed", "seconds"}
+//                                                              tokens; prints {"ok", "failed", "seconds", "reasons"}
 //
 // idle and slowloris print "holding N" once every connection is open, then hold them until killed.
 import net from 'node:net';
@@ -65,6 +65,8 @@ if (mode === 'idle') {
   const start = process.hrtime.bigint();
   let ok = 0;
   let failed = 0;
+  const reasons = {};  // why streams failed: "status 503", "no [DONE]", or the socket error's code
+  const fail = (reason) => { ++failed; reasons[reason] = (reasons[reason] ?? 0) + 1; };
   const one = () => new Promise((resolve) => {
     const req = http.request({
       host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', agent,
@@ -74,15 +76,21 @@ if (mode === 'idle') {
       res.setEncoding('utf8');
       res.on('data', (d) => { text += d; });
       res.on('end', () => {
-        if (res.statusCode === 200 && text.includes('data: [DONE]')) ++ok; else ++failed;
+        if (res.statusCode !== 200) {
+          fail(`status ${res.statusCode}: ${text.slice(0, 120)}`);
+        } else if (!text.includes('data: [DONE]')) {
+          fail(text.includes('"error"') ? `error event: ${text.slice(text.indexOf('"error"'), text.indexOf('"error"') + 200)}` : 'no [DONE]');
+        } else {
+          ++ok;
+        }
         resolve();
       });
-      res.on('error', () => { ++failed; resolve(); });
+      res.on('error', (e) => { fail(`response ${e.code ?? e.message}`); resolve(); });
     });
-    req.on('error', () => { ++failed; resolve(); });
+    req.on('error', (e) => { fail(`request ${e.code ?? e.message}`); resolve(); });
     req.end(body);
   });
   await Promise.all(Array.from({ length: count }, one));
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  console.log(JSON.stringify({ ok, failed, seconds }));
+  console.log(JSON.stringify({ ok, failed, seconds, reasons }));
 }
