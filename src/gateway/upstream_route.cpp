@@ -15,6 +15,7 @@ bool failed_before_head(const http::UpstreamReply& reply) {
 
 CallOutcome call_outcome(const http::UpstreamReply& reply) {
   using http::UpstreamFailure;
+  if (reply.gateway_side) return CallOutcome::kNeutral;
   switch (reply.failure) {
     case UpstreamFailure::kNone: return CallOutcome::kSuccess;
     case UpstreamFailure::kConnect:

@@ -12,6 +12,7 @@
 //            connection closed before the response head
 //   success: a response head arrived (an error status too: the upstream is up; a stream cut after
 //            its head is the upstream's protocol error, not its absence)
+//   neutral: the caller stopped before a head, or the gateway itself failed (out of descriptors)
 //
 // Thread-safety: one request's route, used by one thread at a time (its handler, then its stream);
 // the health it claims in is shared and thread-safe.

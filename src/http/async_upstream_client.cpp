@@ -154,6 +154,20 @@ Task<UpstreamReply> AsyncUpstreamClient::post(std::string_view path, std::string
       tcp::resolver resolver(executor);
       const auto endpoints =
           co_await resolver.async_resolve(host_, port_, asio::redirect_error(use_awaitable, ec));
+      if (!ec && !endpoints.empty()) {
+        // Opened here first so that running out of descriptors is named as such: inside
+        // async_connect the failure reads "Operation canceled". (async_connect reopens it.)
+        connection->socket().open(endpoints.begin()->endpoint().protocol(), ec);
+        if (ec) {
+          finish(UpstreamFailure::kConnect,
+                 "cannot open a socket to connect to " + endpoint_.base_url + ": " + ec.message() +
+                     (ec == asio::error::no_descriptors
+                          ? " (the gateway's open-files limit: raise ulimit -n)"
+                          : ""));
+          reply.gateway_side = true;
+          co_return reply;
+        }
+      }
       if (!ec) {
         connection->expires_after(to_ns(endpoint_.connect_timeout_seconds));
         co_await connection->async_connect(endpoints, asio::redirect_error(use_awaitable, ec));

@@ -57,6 +57,9 @@ struct UpstreamReply {
   std::string message;      // what went wrong, for logs and error bodies ("" on success)
   std::string retry_after;  // the response's Retry-After header ("" when absent)
   double seconds = 0.0;     // wall time of the call
+  // The failure was the gateway's own, not the upstream's (no descriptor left to open a socket):
+  // it says nothing of the upstream's health.
+  bool gateway_side = false;
 };
 
 // Receives the response body in pieces, with the status of the response head. Return false to stop.

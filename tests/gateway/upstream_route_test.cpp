@@ -42,6 +42,10 @@ TEST(UpstreamRoute, WhatCountsAsFailedBeforeTheHead) {
   EXPECT_EQ(call_outcome(reply(UpstreamFailure::kNone, 500)), CallOutcome::kSuccess);
   EXPECT_EQ(call_outcome(reply(UpstreamFailure::kCanceled, 200)), CallOutcome::kSuccess);
   EXPECT_EQ(call_outcome(reply(UpstreamFailure::kCanceled, 0)), CallOutcome::kNeutral);
+  // The gateway could not open a socket (out of descriptors): not the upstream's failure.
+  http::UpstreamReply own = reply(UpstreamFailure::kConnect, 0);
+  own.gateway_side = true;
+  EXPECT_EQ(call_outcome(own), CallOutcome::kNeutral);
 }
 
 TEST(UpstreamRoute, RetriesOnceOnTheNextBestAfterAFailureBeforeTheHead) {
