@@ -11,14 +11,14 @@
 #       /proc, divided by the requests wrk completed); the upstream directly for reference;
 #   (2) added latency: wrk with one connection, p50 through the gateway minus p50 direct;
 #   (3) IDLE idle connections held open: the gateway's CPU over DURATION s while they idle, then
-#       (1) again with them held;
+#       (1) without and with them held, alternated IDLE_ROUNDS times (medians and their ratio);
 #   (4) SLOWLORIS connections each sending one header byte every 2 s: the slowest of 50 real
 #       requests made meanwhile (curl);
 #   (5) STREAMS streamed requests at once (STREAM_TOKENS tokens each): how many complete.
 #
 # Usage: scripts/bench-front-door.sh [--binary build/clearhouse] [--baseline OTHER_BINARY]
-#   environment: DURATION=10 CONNECTIONS=32 MAX_TOKENS=16 IDLE=10000 SLOWLORIS=2000 STREAMS=10000
-#                STREAM_TOKENS=20 STREAM_TPS=10
+#   environment: DURATION=10 CONNECTIONS=32 MAX_TOKENS=16 IDLE=10000 IDLE_ROUNDS=3 SLOWLORIS=2000
+#                STREAMS=10000 STREAM_TOKENS=20 STREAM_TPS=10
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BINARY=build/clearhouse
@@ -35,6 +35,7 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 MAX_TOKENS=${MAX_TOKENS:-16}
 IDLE=${IDLE:-10000}
+IDLE_ROUNDS=${IDLE_ROUNDS:-3}
 SLOWLORIS=${SLOWLORIS:-2000}
 STREAMS=${STREAMS:-10000}
 STREAM_TOKENS=${STREAM_TOKENS:-20}
@@ -131,15 +132,35 @@ hold() {
   done
 }
 
+# The idle connections' CPU, then throughput without and with them held, alternated IDLE_ROUNDS
+# times (runs of the same build a few seconds apart differ by more than the effect measured, so one
+# pair proves little); prints the medians and their ratio.
 idle_phase() {  # NAME PORT PID
-  local name=$1 port=$2 pid=$3 cpu0 cpu1
+  local name=$1 port=$2 pid=$3 cpu0 cpu1 r
   hold idle "$IDLE" "$port"
   sleep 1
   cpu0=$(cpu_seconds "$pid"); sleep "$DURATION"; cpu1=$(cpu_seconds "$pid")
   awk -v n="$IDLE" -v name="$name" -v c="$(awk -v a="$cpu1" -v b="$cpu0" 'BEGIN {print a - b}')" -v d="$DURATION" \
     'BEGIN {printf "%-28s %d idle connections: %.2f%% of one core\n", name, n, 100 * c / d}'
-  run_wrk "${name}_with_idle" "$port" "$pid" "$CONNECTIONS"
   kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true
+  : >"$WORK/${name}_idle_rounds"
+  for r in $(seq "$IDLE_ROUNDS"); do
+    run_wrk "${name}_no_idle_$r" "$port" "$pid" "$CONNECTIONS" | tee -a "$WORK/${name}_idle_rounds"
+    hold idle "$IDLE" "$port"
+    sleep 1
+    run_wrk "${name}_with_idle_$r" "$port" "$pid" "$CONNECTIONS" | tee -a "$WORK/${name}_idle_rounds"
+    kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true
+  done
+  awk -v name="$name" '
+    function median(a, n,    i, j, t) {
+      for (i = 2; i <= n; ++i) for (j = i; j > 1 && a[j - 1] > a[j]; --j) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    $1 ~ /_no_idle_/ { without[++n0] = $2 }
+    $1 ~ /_with_idle_/ { with[++n1] = $2 }
+    END { m0 = median(without, n0); m1 = median(with, n1)
+          printf "%-28s median of %d rounds: %.0f req/s without, %.0f with idle connections held (%+.1f%%)\n",
+                 name, n0, m0, m1, 100 * (m1 - m0) / m0 }' "$WORK/${name}_idle_rounds"
 }
 echo "== (3) idle connections"
 idle_phase gateway "$PORT_gateway" "$PID_gateway"
