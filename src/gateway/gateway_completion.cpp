@@ -138,15 +138,19 @@ http::Task<http::HttpResponse> forward_whole(Gateway::Impl& g, Admission& a,
   const bool translate = translated(g, endpoint, flight->upstream());
   const bool responses_api = endpoint == openai::Endpoint::kResponses && !translate;
   const json parsed = json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
-  std::string text;
   UpstreamCall call{reply.failure, reply.status, {}, std::nullopt, flight->tokens()};
-  if (responses_api) {
-    call.reported = openai::reported_usage(parsed);
-    if (ok) text = openai::responses_output_text(parsed);
-  } else {
-    call.reported = openai::completion_usage_parsed(parsed, ok ? &text : nullptr);
+  call.reported = responses_api ? openai::reported_usage(parsed)
+                                : openai::completion_usage_parsed(parsed, nullptr);
+  if (ok && call.reported.absent()) {
+    // No usage: the charge is estimated from the answer's text (charge.h), gathered only then.
+    std::string text;
+    if (responses_api) {
+      text = openai::responses_output_text(parsed);
+    } else {
+      (void)openai::completion_usage_parsed(parsed, &text);
+    }
+    call.observed = openai::estimate_tokens_from_text(text);
   }
-  if (ok) call.observed = openai::estimate_tokens_from_text(text);
   const Charge charge = charge_for(call);
   flight->close(charge);
 
@@ -157,7 +161,7 @@ http::Task<http::HttpResponse> forward_whole(Gateway::Impl& g, Admission& a,
     response.body = translate ? openai::response_from_chat(parsed, a.request,
                                                            "resp_" + flight->id(), charge.tokens)
                                     .dump()
-                              : reply.body;
+                              : std::move(reply.body);
   } else {
     g.metrics.count_upstream_error(name, upstream_error_kind(reply.failure));
     const UpstreamErrorReport report = report_upstream_error(reply);
