@@ -62,8 +62,9 @@ class ResponsesStreamRelay {
 
 class ChatToResponsesStream {
  public:
-  // request: the client's kResponses request; response_id names the Response ("resp_..."); cap:
-  // the tokens reserved (what tokens_generated is bounded by).
+  // request: the client's kResponses request, which must outlive the stream (it is kept by
+  // reference); response_id names the Response ("resp_..."); cap: the tokens reserved (what
+  // tokens_generated is bounded by).
   ChatToResponsesStream(const CompletionRequest& request, std::string response_id,
                         std::int64_t cap);
 

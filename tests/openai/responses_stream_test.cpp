@@ -216,7 +216,8 @@ TEST(ChatToResponsesStream, ContinuousUsageSettlesTheLastReport) {
   const std::string chat = with_usage("a", nullptr, 1) + with_usage("b", nullptr, 2) +
                            with_usage("c", "stop", 3) + usage_chunk(3) +
                            std::string(http::kSseDone);
-  ChatToResponsesStream stream(request(), "resp_c", 100);
+  const CompletionRequest r = request();  // the stream keeps a reference to it
+  ChatToResponsesStream stream(r, "resp_c", 100);
   const std::vector<Event> events = events_of(stream.feed(chat));
   EXPECT_FALSE(stream.reported().implausible());
   EXPECT_EQ(stream.reported().tokens(), 3);
