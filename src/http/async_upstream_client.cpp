@@ -25,7 +25,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-using asio::use_awaitable;
+// Sockets, streams and resolvers bound to an event loop's own executor (coro.h).
+using Socket = asio::basic_stream_socket<tcp, LoopExecutor>;
+using Stream = beast::basic_stream<tcp, LoopExecutor>;
 
 constexpr std::size_t kChunkBytes = 4096;                // body bytes handed to the sink at most
 constexpr std::uint64_t kMaxResponseBytes = 1ull << 30;  // a larger response is a broken one
@@ -39,7 +41,7 @@ std::chrono::nanoseconds to_ns(double seconds) {
 // io_context, so the sockets are destroyed with the loop that owns them, whatever outlives what.
 class IdleConnections : public asio::execution_context::service {
  public:
-  using Connection = std::unique_ptr<beast::tcp_stream>;
+  using Connection = std::unique_ptr<Stream>;
   inline static asio::execution_context::id id;
 
   explicit IdleConnections(asio::execution_context& context) : service(context) {}
@@ -69,7 +71,7 @@ class IdleConnections : public asio::execution_context::service {
 
   // An idle connection the upstream closed reads as end-of-stream; one with unexpected bytes
   // waiting is not reusable either.
-  static bool still_open(beast::tcp_stream& c) {
+  static bool still_open(Stream& c) {
     char byte = 0;
     const ssize_t n = ::recv(c.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -150,10 +152,10 @@ Task<UpstreamReply> AsyncUpstreamClient::post(std::string_view path, std::string
     IdleConnections::Connection connection = attempt == 0 ? idle.take(pools_->id) : nullptr;
     const bool reused = connection != nullptr;
     if (!reused) {
-      connection = std::make_unique<beast::tcp_stream>(executor);
-      tcp::resolver resolver(executor);
+      connection = std::make_unique<Stream>(executor);
+      asio::ip::basic_resolver<tcp, LoopExecutor> resolver(executor);
       const auto endpoints =
-          co_await resolver.async_resolve(host_, port_, asio::redirect_error(use_awaitable, ec));
+          co_await resolver.async_resolve(host_, port_, asio::redirect_error(use_task, ec));
       if (!ec && !endpoints.empty()) {
         // Opened here first so that running out of descriptors is named as such: inside
         // async_connect the failure reads "Operation canceled". (async_connect reopens it.)
@@ -170,7 +172,7 @@ Task<UpstreamReply> AsyncUpstreamClient::post(std::string_view path, std::string
       }
       if (!ec) {
         connection->expires_after(to_ns(endpoint_.connect_timeout_seconds));
-        co_await connection->async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
+        co_await connection->async_connect(endpoints, asio::redirect_error(use_task, ec));
       }
       if (ec) {
         finish(UpstreamFailure::kConnect,
@@ -181,7 +183,7 @@ Task<UpstreamReply> AsyncUpstreamClient::post(std::string_view path, std::string
       connection->socket().set_option(tcp::no_delay(true), ec);
     }
     connection->expires_after(read_window());
-    co_await bhttp::async_write(*connection, request, asio::redirect_error(use_awaitable, ec));
+    co_await bhttp::async_write(*connection, request, asio::redirect_error(use_task, ec));
     beast::flat_buffer buffer(kMaxHeaderBytes);
     bhttp::response_parser<bhttp::buffer_body> parser;
     parser.header_limit(kMaxHeaderBytes);
@@ -189,7 +191,7 @@ Task<UpstreamReply> AsyncUpstreamClient::post(std::string_view path, std::string
     if (!ec) {
       connection->expires_after(read_window());
       co_await bhttp::async_read_header(*connection, buffer, parser,
-                                        asio::redirect_error(use_awaitable, ec));
+                                        asio::redirect_error(use_task, ec));
     }
     if (ec) {
       // A reused connection the upstream closed as we wrote: the request was not read; once more
@@ -211,7 +213,7 @@ Task<UpstreamReply> AsyncUpstreamClient::post(std::string_view path, std::string
       parser.get().body().size = sizeof chunk;
       connection->expires_after(read_window());
       co_await bhttp::async_read_some(*connection, buffer, parser,
-                                      asio::redirect_error(use_awaitable, ec));
+                                      asio::redirect_error(use_task, ec));
       if (ec == bhttp::error::need_buffer) ec = {};
       const std::size_t n = sizeof chunk - parser.get().body().size;
       if (n > 0) {

@@ -5,7 +5,7 @@
 
 namespace clearhouse::http {
 
-bool wait_on_loop(const boost::asio::any_io_executor& loop, Task<bool> task) {
+bool wait_on_loop(const LoopExecutor& loop, Task<bool> task) {
   std::promise<bool> done;
   auto result = done.get_future();
   boost::asio::co_spawn(loop, std::move(task),

@@ -8,7 +8,6 @@
 
 #include "http/coro.h"
 // (first: see coro.h)
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
@@ -31,7 +30,7 @@ namespace clearhouse::http {
 // The way back, from a pool thread: runs `task` on the event loop `loop` and waits for its result
 // (false when it threw). The caller's coroutine must be suspended (awaiting BlockingPool::run), so
 // the loop is free to run the task.
-bool wait_on_loop(const boost::asio::any_io_executor& loop, Task<bool> task);
+bool wait_on_loop(const LoopExecutor& loop, Task<bool> task);
 
 class BlockingPool {
  public:
@@ -59,9 +58,8 @@ class BlockingPool {
                           });
       });
     };
-    co_return co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
-                                                   void(std::exception_ptr, T)>(
-        std::move(initiate), boost::asio::use_awaitable);
+    co_return co_await boost::asio::async_initiate<decltype(use_task), void(std::exception_ptr, T)>(
+        std::move(initiate), use_task);
   }
 
  private:

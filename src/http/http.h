@@ -38,10 +38,6 @@ namespace clearhouse::http {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
-// A coroutine on the server's event loop (Boost.Asio's awaitable).
-template <typename T>
-using Task = boost::asio::awaitable<T>;
-
 struct HttpRequest {
   std::string method;   // "GET", "POST", ...
   std::string path;     // without the query string

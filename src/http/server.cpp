@@ -39,7 +39,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-using asio::use_awaitable;
+// Sockets, streams and resolvers bound to an event loop's own executor (coro.h).
+using Socket = asio::basic_stream_socket<tcp, LoopExecutor>;
+using Stream = beast::basic_stream<tcp, LoopExecutor>;
 
 // Counts open connections, overall and per client address; admit() refuses beyond the limits.
 class ConnectionCounter {
@@ -111,7 +113,7 @@ struct HttpServer::Impl {
         blocking(options.max_blocking_threads) {}
 
   Task<void> accept_loop();
-  Task<void> serve(tcp::socket socket);
+  Task<void> serve(Socket socket);
   Task<HttpResponse> respond(const HttpRequest& request);
 
   static std::vector<std::unique_ptr<asio::io_context>> make_loops(std::size_t threads) {
@@ -127,7 +129,7 @@ struct HttpServer::Impl {
   std::vector<std::unique_ptr<asio::io_context>> loops;  // loops[0] also runs the acceptor
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
   std::size_t next_loop = 0;  // the accept loop's, only
-  tcp::acceptor acceptor;
+  asio::basic_socket_acceptor<tcp, LoopExecutor> acceptor;
   ConnectionCounter connections;
   BlockingPool blocking;
   int port = -1;
@@ -137,7 +139,7 @@ struct HttpServer::Impl {
   // Idle connections' sockets, cancelled by stop(): an entry is added and removed on its
   // connection's loop, and stop() cancels on that loop, so a socket found is alive.
   std::mutex idle_mutex;
-  std::map<std::uint64_t, std::pair<asio::any_io_executor, tcp::socket*>> idle;
+  std::map<std::uint64_t, std::pair<LoopExecutor, Socket*>> idle;
   std::uint64_t next_connection = 0;
 
   std::mutex run_mutex;
@@ -151,7 +153,7 @@ namespace {
 // completes when the bytes are handed to the socket, so a slow client slows its producer.
 class ConnectionWriter : public AsyncBodyWriter {
  public:
-  ConnectionWriter(beast::tcp_stream& stream, bool chunked, std::chrono::milliseconds timeout)
+  ConnectionWriter(Stream& stream, bool chunked, std::chrono::milliseconds timeout)
       : stream_(stream), chunked_(chunked), timeout_(timeout) {}
 
   Task<bool> write(std::string_view data) override {
@@ -165,10 +167,10 @@ class ConnectionWriter : public AsyncBodyWriter {
       const std::array<asio::const_buffer, 3> buffers{asio::buffer(size_line, n),
                                                       asio::buffer(data.data(), data.size()),
                                                       asio::buffer("\r\n", 2)};
-      co_await asio::async_write(stream_, buffers, asio::redirect_error(use_awaitable, ec));
+      co_await asio::async_write(stream_, buffers, asio::redirect_error(use_task, ec));
     } else {
       co_await asio::async_write(stream_, asio::buffer(data.data(), data.size()),
-                                 asio::redirect_error(use_awaitable, ec));
+                                 asio::redirect_error(use_task, ec));
     }
     if (ec) failed_ = true;
     co_return !failed_;
@@ -179,12 +181,12 @@ class ConnectionWriter : public AsyncBodyWriter {
     beast::error_code ec;
     stream_.expires_after(timeout_);
     co_await asio::async_write(stream_, asio::buffer("0\r\n\r\n", 5),
-                               asio::redirect_error(use_awaitable, ec));
+                               asio::redirect_error(use_task, ec));
     co_return !ec;
   }
 
  private:
-  beast::tcp_stream& stream_;
+  Stream& stream_;
   const bool chunked_;
   const std::chrono::milliseconds timeout_;
   bool failed_ = false;
@@ -194,14 +196,13 @@ class ConnectionWriter : public AsyncBodyWriter {
 // waited for.
 class BlockingWriter : public BodyWriter {
  public:
-  BlockingWriter(ConnectionWriter& out, asio::any_io_executor loop)
-      : out_(out), loop_(std::move(loop)) {}
+  BlockingWriter(ConnectionWriter& out, LoopExecutor loop) : out_(out), loop_(std::move(loop)) {}
 
   bool write(std::string_view data) override { return wait_on_loop(loop_, out_.write(data)); }
 
  private:
   ConnectionWriter& out_;
-  asio::any_io_executor loop_;
+  LoopExecutor loop_;
 };
 
 }  // namespace
@@ -212,9 +213,9 @@ Task<HttpResponse> HttpServer::Impl::respond(const HttpRequest& request) {
       [this, &request] { return call_handler(sync_handler, request); });
 }
 
-Task<void> HttpServer::Impl::serve(tcp::socket socket) {
+Task<void> HttpServer::Impl::serve(Socket socket) {
   const auto loop = co_await asio::this_coro::executor;
-  beast::tcp_stream stream(std::move(socket));
+  Stream stream(std::move(socket));
   beast::flat_buffer buffer;
   const HttpServerOptions& o = options;
   const RequestLimits limits{o.max_header_bytes, o.max_header_count, o.max_url_bytes,
@@ -238,9 +239,8 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
         response_head(response, version, false, response.body.size(), false) + response.body;
     beast::error_code ec;
     stream.expires_after(o.write_timeout);
-    co_await asio::async_write(stream, asio::buffer(bytes),
-                               asio::redirect_error(use_awaitable, ec));
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    co_await asio::async_write(stream, asio::buffer(bytes), asio::redirect_error(use_task, ec));
+    stream.socket().shutdown(Socket::shutdown_send, ec);
   };
   const auto refuse = [&](unsigned version, int status, const std::string& message) -> Task<void> {
     co_await send_and_close(version, error_response(status, message));
@@ -253,8 +253,7 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
     // The header section has one deadline, whatever the pace of its bytes (slowloris).
     stream.expires_after(served == 0 ? o.header_timeout : o.keep_alive_timeout);
     if (buffer.size() == 0) set_idle(true);
-    co_await bhttp::async_read_header(stream, buffer, parser,
-                                      asio::redirect_error(use_awaitable, ec));
+    co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(use_task, ec));
     set_idle(false);
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
         ec == beast::error::timeout || stopping) {
@@ -285,11 +284,11 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
             version == 10 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n";
         stream.expires_after(o.write_timeout);
         co_await asio::async_write(stream, asio::buffer(go_on.data(), go_on.size()),
-                                   asio::redirect_error(use_awaitable, ec));
+                                   asio::redirect_error(use_task, ec));
         if (ec) break;
       }
       stream.expires_after(o.body_timeout);  // the whole body, however it is cut
-      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_task, ec));
       if (ec) {
         if (ec != bhttp::error::end_of_stream && ec != asio::error::operation_aborted) {
           const Rejection r = rejection_for(ec, limits);
@@ -314,11 +313,11 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
     if (!streamed) {
       const std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
                                                       asio::buffer(response.body)};
-      co_await asio::async_write(stream, buffers, asio::redirect_error(use_awaitable, ec));
+      co_await asio::async_write(stream, buffers, asio::redirect_error(use_task, ec));
       if (ec || !keep) break;
       continue;
     }
-    co_await asio::async_write(stream, asio::buffer(head), asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_write(stream, asio::buffer(head), asio::redirect_error(use_task, ec));
     if (ec) break;
     ConnectionWriter writer(stream, chunked, o.write_timeout);
     bool complete = false;
@@ -335,7 +334,7 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
     if (!ended || !keep) break;
   }
   beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream.socket().shutdown(Socket::shutdown_both, ignored);
   stream.socket().close(ignored);
 }
 
@@ -344,8 +343,7 @@ Task<void> HttpServer::Impl::accept_loop() {
     beast::error_code ec;
     asio::io_context& target = *loops[next_loop];
     next_loop = (next_loop + 1) % loops.size();
-    tcp::socket socket =
-        co_await acceptor.async_accept(target, asio::redirect_error(use_awaitable, ec));
+    Socket socket = co_await acceptor.async_accept(target, asio::redirect_error(use_task, ec));
     if (stopping || ec == asio::error::operation_aborted) co_return;
     if (ec) continue;  // a connection reset before it was accepted, or out of descriptors
     socket.set_option(tcp::no_delay(true), ec);

@@ -171,7 +171,7 @@ TEST_F(AsyncUpstreamClientTest, ReusesAConnectionAndReplacesOneTheUpstreamClosed
         while (server_->open_connections() > 0) {
           boost::asio::steady_timer t(co_await boost::asio::this_coro::executor,
                                       std::chrono::milliseconds(5));
-          co_await t.async_wait(boost::asio::use_awaitable);
+          co_await t.async_wait(clearhouse::http::use_task);
         }
         replies.push_back(co_await client.post_collect("/x", "three"));
       },

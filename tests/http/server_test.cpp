@@ -201,7 +201,7 @@ TEST_F(ServerTest, RunsAnAsyncHandlerAndAnAsyncStreamOnTheEventLoop) {
     // Waits on a timer: a coroutine suspended, no thread held.
     boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor,
                                     std::chrono::milliseconds(1));
-    co_await timer.async_wait(boost::asio::use_awaitable);
+    co_await timer.async_wait(clearhouse::http::use_task);
     HttpResponse r;
     r.content_type = "text/event-stream";
     r.async_stream = [path = request.path](AsyncBodyWriter& out) -> Task<bool> {
