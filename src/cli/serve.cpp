@@ -78,7 +78,7 @@ void run_serve(const ServeOptions& o) {
   }
 
   http::HttpServerOptions server_options = gateway::front_door_options(config);
-  server_options.admit_head = [&gw](const http::HttpRequest& head) { return gw->admit_head(head); };
+  server_options.admit_head = [&gw](http::HttpRequest& head) { return gw->admit_head(head); };
   http::HttpServer server(server_options, [&gw](const http::HttpRequest& request) {
     return gw->handle_async(request);
   });

@@ -15,11 +15,20 @@ namespace {
 constexpr std::size_t kDigestBytes = 32;
 using Digest = std::array<unsigned char, kDigestBytes>;
 
+// SHA-256 fetched from OpenSSL's default provider once: EVP_sha256() makes OpenSSL 3 look the
+// algorithm up again on every digest (a lock and a property query, most of a short key's hash).
+const EVP_MD* sha256_algorithm() {
+  static const EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
 Digest sha256(std::string_view data) {
   Digest digest{};
   unsigned int length = 0;
-  // EVP_Digest fails only on allocation failure or a broken OpenSSL install.
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1 ||
+  const EVP_MD* md = sha256_algorithm();
+  // Fails only on allocation failure or a broken OpenSSL install.
+  if (md == nullptr ||
+      EVP_Digest(data.data(), data.size(), digest.data(), &length, md, nullptr) != 1 ||
       length != kDigestBytes) {
     throw std::runtime_error("OpenSSL EVP_Digest(SHA-256) failed");
   }

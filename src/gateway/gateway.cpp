@@ -136,6 +136,7 @@ Gateway::Impl::Impl(GatewayConfig config_in, ledger::Ledger& ledger_in, const ba
 
 std::string Gateway::Impl::authenticate(const http::HttpRequest& request) const {
   if (keys.empty()) return std::string(kAnonymousKeyId);
+  if (!request.principal.empty()) return request.principal;  // admit_head checked the key
   const auto token = bearer_token(request.header("authorization"));
   if (!token) {
     throw http::HttpError(401, "missing API key: send 'Authorization: Bearer <key>'", {}, {},
@@ -338,14 +339,14 @@ http::Task<http::HttpResponse> Gateway::handle_async(const http::HttpRequest& re
   co_return response;
 }
 
-std::optional<http::HttpResponse> Gateway::admit_head(const http::HttpRequest& head) {
+std::optional<http::HttpResponse> Gateway::admit_head(http::HttpRequest& head) {
   const auto route = std::find_if(kRoutes.begin(), kRoutes.end(), [&](const RouteEntry& r) {
     return r.path == head.path && r.method == head.method;
   });
   if (route == kRoutes.end() || !route->needs_key) return std::nullopt;
   std::optional<http::HttpResponse> refusal;
   try {
-    (void)impl_->authenticate(head);
+    head.principal = impl_->authenticate(head);
   } catch (const http::HttpError& e) {
     refusal = http::error_response(e);
   }

@@ -26,7 +26,7 @@
 // (event loops) at once.
 //
 //   Gateway gateway(load_gateway_config("gateway.yaml"), ledger, clock, predictor);
-//   options.admit_head = [&](const HttpRequest& h) { return gateway.admit_head(h); };
+//   options.admit_head = [&](HttpRequest& h) { return gateway.admit_head(h); };
 //   HttpServer server(options, [&](const HttpRequest& r) { return gateway.handle_async(r); });
 #pragma once
 
@@ -71,8 +71,9 @@ class Gateway {
   // BodyProducer (tests and tools).
   [[nodiscard]] http::HttpResponse handle(const http::HttpRequest& request);
   // The server's admit_head: a completion request whose API key is missing or wrong is refused
-  // (401) on its head, before its body is read. nullopt: read the body and serve it.
-  [[nodiscard]] std::optional<http::HttpResponse> admit_head(const http::HttpRequest& head);
+  // (401) on its head, before its body is read. nullopt: read the body and serve it; the key's id
+  // is then in head.principal, and the handler does not hash the key again.
+  [[nodiscard]] std::optional<http::HttpResponse> admit_head(http::HttpRequest& head);
 
   // Shutdown, in this order: drain() makes new completion requests fail with 503 while those in
   // flight go on; wait_idle() waits (up to timeout) until none is in flight; abort_streams() makes

@@ -43,6 +43,9 @@ struct HttpRequest {
   std::string path;     // without the query string
   HttpHeaders headers;  // names as received; look them up with header()
   std::string body;
+  // Who sent the request, when the server's admit_head established it (the gateway: the API key's
+  // id, so the key is hashed once per request); empty otherwise. Never read from the wire.
+  std::string principal{};
 
   // The first value of header `name` (ASCII case-insensitive), or "" when absent.
   [[nodiscard]] std::string_view header(std::string_view name) const;

@@ -26,6 +26,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -98,7 +99,34 @@ std::string response_head(const HttpResponse& response, unsigned version, bool k
   return head;
 }
 
-class Connection;
+// One open connection, as stop() sees it: its socket, and whether it waits for a request.
+struct OpenConnection {
+  Socket* socket = nullptr;
+  bool idle = false;
+};
+
+// The open connections of one event loop, a service of its io_context: added, marked idle and
+// removed on that loop only, and read there by stop()'s posted task, so no lock is taken on a
+// request's path.
+class LoopConnections : public asio::execution_context::service {
+ public:
+  inline static asio::execution_context::id id;
+  explicit LoopConnections(asio::execution_context& context) : service(context) {}
+
+  void add(OpenConnection* c) { open_.insert(c); }
+  void remove(OpenConnection* c) { open_.erase(c); }
+  void cancel_idle() {
+    for (OpenConnection* c : open_) {
+      if (!c->idle) continue;
+      beast::error_code ec;
+      c->socket->cancel(ec);
+    }
+  }
+
+ private:
+  void shutdown() override { open_.clear(); }
+  std::unordered_set<OpenConnection*> open_;
+};
 
 }  // namespace
 
@@ -135,12 +163,6 @@ struct HttpServer::Impl {
   int port = -1;
   std::atomic<bool> stopping{false};
   std::thread background;
-
-  // Idle connections' sockets, cancelled by stop(): an entry is added and removed on its
-  // connection's loop, and stop() cancels on that loop, so a socket found is alive.
-  std::mutex idle_mutex;
-  std::map<std::uint64_t, std::pair<LoopExecutor, Socket*>> idle;
-  std::uint64_t next_connection = 0;
 
   std::mutex run_mutex;
   std::condition_variable run_cond;
@@ -220,19 +242,17 @@ Task<void> HttpServer::Impl::serve(Socket socket) {
   const HttpServerOptions& o = options;
   const RequestLimits limits{o.max_header_bytes, o.max_header_count, o.max_url_bytes,
                              o.max_body_bytes};
-  std::uint64_t id = 0;
-  {
-    std::lock_guard<std::mutex> lock(idle_mutex);
-    id = next_connection++;
-  }
-  const auto set_idle = [&](bool is_idle) {
-    std::lock_guard<std::mutex> lock(idle_mutex);
-    if (is_idle) {
-      idle.emplace(id, std::make_pair(loop, &stream.socket()));
-    } else {
-      idle.erase(id);
-    }
-  };
+  // Known to stop() for as long as it is open; removed when this coroutine ends, however.
+  LoopConnections& registry =
+      asio::use_service<LoopConnections>(asio::query(loop, asio::execution::context));
+  OpenConnection self{&stream.socket(), false};
+  registry.add(&self);
+  struct Unregister {
+    LoopConnections& registry;
+    OpenConnection* self;
+    ~Unregister() { registry.remove(self); }
+  } unregister{registry, &self};
+  const auto set_idle = [&](bool is_idle) { self.idle = is_idle; };
   // Sends a response that ends the connection (a refusal, or admit_head's answer).
   const auto send_and_close = [&](unsigned version, const HttpResponse& response) -> Task<void> {
     const std::string bytes =
@@ -444,17 +464,10 @@ void HttpServer::stop() {
     beast::error_code ec;
     impl.acceptor.close(ec);
   });
-  {
-    std::lock_guard<std::mutex> lock(impl.idle_mutex);
-    for (auto& [id, entry] : impl.idle) {
-      asio::post(entry.first, [&impl, id = id] {
-        std::lock_guard<std::mutex> inner(impl.idle_mutex);
-        const auto it = impl.idle.find(id);
-        if (it == impl.idle.end()) return;
-        beast::error_code ec;
-        it->second.second->cancel(ec);
-      });
-    }
+  // Each loop cancels its own idle connections (the registry is touched on its loop only).
+  for (auto& loop : impl.loops) {
+    asio::post(*loop,
+               [&context = *loop] { asio::use_service<LoopConnections>(context).cancel_idle(); });
   }
   {
     // Connections that turn idle after this point see `stopping` and end by themselves.

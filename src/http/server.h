@@ -63,8 +63,9 @@ struct HttpServerOptions {
   std::chrono::milliseconds keep_alive_timeout{5'000};  // idle wait for the next request
   std::size_t keep_alive_max_requests = 1000;  // requests on one connection before it is closed
   // Sees each request's head (body empty) before its body is read; a response it returns is sent
-  // and the connection closed. Runs on the event loop: must not block.
-  std::function<std::optional<HttpResponse>(const HttpRequest& head)> admit_head{};
+  // and the connection closed; it may set head.principal for the handler. Runs on the event loop:
+  // must not block.
+  std::function<std::optional<HttpResponse>(HttpRequest& head)> admit_head{};
 };
 
 // bind() failed: the address is in use, or the host does not resolve to a local address.

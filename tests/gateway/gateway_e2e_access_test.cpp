@@ -33,6 +33,34 @@ TEST(GatewayE2EAccess, CompletionsNeedAValidKey) {
   EXPECT_EQ(rig.spent(), 5);
 }
 
+// admit_head checks the key on the request's head and names it in head.principal; the handler
+// then serves the request as that key without hashing the secret again.
+TEST(GatewayE2EAccess, AdmitHeadNamesTheKeyTheHandlerCharges) {
+  GatewayRig rig;
+  http::HttpRequest head;
+  head.method = "POST";
+  head.path = kChat;
+  head.headers = {{"Authorization", std::string("Bearer ") + kBobKey}};
+  EXPECT_FALSE(rig.gateway().admit_head(head).has_value());
+  EXPECT_EQ(head.principal, "bob");
+
+  http::HttpRequest wrong = head;
+  wrong.principal.clear();
+  wrong.headers = {{"Authorization", "Bearer ch-not-a-key"}};
+  const std::optional<http::HttpResponse> refused = rig.gateway().admit_head(wrong);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_TRUE(wrong.principal.empty());
+
+  // The handler charges the key admit_head named (bob), not one hashed from the headers again.
+  head.headers = {{"Authorization", std::string("Bearer ") + kAliceKey}};
+  head.body = chat_body(long_answer(), {{"max_tokens", 5}}).dump();
+  const http::HttpResponse served = rig.gateway().handle(head);
+  ASSERT_EQ(served.status, 200) << served.body;
+  EXPECT_EQ(rig.ledger().key_window_totals("bob").spent_tokens, 5);
+  EXPECT_EQ(rig.ledger().key_window_totals("alice").spent_tokens, 0);
+}
+
 TEST(GatewayE2EAccess, ModelsNeedsAKeyWhenKeysAreConfigured) {
   GatewayRig rig;
   const Reply none = rig.get("/v1/models", "");

@@ -71,9 +71,7 @@ class GatewayServer {
 
  private:
   http::HttpServerOptions with_admit_head(http::HttpServerOptions options) {
-    options.admit_head = [this](const http::HttpRequest& head) {
-      return gateway_.admit_head(head);
-    };
+    options.admit_head = [this](http::HttpRequest& head) { return gateway_.admit_head(head); };
     return options;
   }
 

@@ -125,7 +125,7 @@ TEST_F(ServerTest, AcceptsAChunkedBodyWithinTheLimit) {
 TEST_F(ServerTest, AdmitHeadAnswersBeforeTheBodyIsRead) {
   std::atomic<int> handled{0};
   HttpServerOptions options;
-  options.admit_head = [](const HttpRequest& head) -> std::optional<HttpResponse> {
+  options.admit_head = [](HttpRequest& head) -> std::optional<HttpResponse> {
     if (head.header("authorization") == "Bearer good") return std::nullopt;
     return error_response(401, "bad key");
   };
