@@ -43,6 +43,10 @@ TEST(Http, JsonBodyDepthIsLimited) {
            std::string(static_cast<std::size_t>(depth), ']');
   };
   EXPECT_NO_THROW(parse_json_body("{\"x\":" + nested(kMaxJsonDepth - 1) + "}"));
+  EXPECT_THROW(parse_json_body("{\"x\":" + nested(kMaxJsonDepth) + "}"), HttpError);
+  // Brackets in strings, escaped quotes among them, are text, not nesting.
+  const std::string brackets(static_cast<std::size_t>(kMaxJsonDepth) * 2, '[');
+  EXPECT_EQ(parse_json_body(R"({"x": "\")" + brackets + R"(", "y": "{{\\"})")["y"], "{{\\");
   try {
     parse_json_body("{\"x\":" + nested(100000) + "}");
     ADD_FAILURE() << "accepted deep JSON";
