@@ -153,6 +153,11 @@ bool check_upstream_answer(std::string_view bytes) {
   std::string text;
   const openai::ReportedUsage whole = openai::completion_usage(bytes, &text);
   check_usage(whole);
+  // The gateway reads a whole answer's usage from its text, without a DOM: the same report
+  // whenever the bytes are JSON nlohmann accepts.
+  const openai::ReportedUsage from_text = openai::reported_usage_in(bytes);
+  check_usage(from_text);
+  require(!json::accept(bytes) || from_text == whole, "usage read from text equals the DOM's");
   bool reported = !whole.absent();
   constexpr std::int64_t kCap = 512;
   for (const bool client_wants_usage : {false, true}) {

@@ -9,7 +9,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libboost-dev libfmt-dev
   libsqlite3-dev
   libcpp-httplib-dev libyaml-cpp-dev libssl-dev
-  libgoogle-perftools-dev
+  libgoogle-perftools-dev libsimdjson-dev
 )
 
 sudo_cmd=()

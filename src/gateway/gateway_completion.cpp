@@ -137,10 +137,14 @@ http::Task<http::HttpResponse> forward_whole(Gateway::Impl& g, Admission& a,
       reply.failure == http::UpstreamFailure::kNone && reply.status >= 200 && reply.status < 300;
   const bool translate = translated(g, endpoint, flight->upstream());
   const bool responses_api = endpoint == openai::Endpoint::kResponses && !translate;
-  const json parsed = json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
   UpstreamCall call{reply.failure, reply.status, {}, std::nullopt, flight->tokens()};
-  call.reported = responses_api ? openai::reported_usage(parsed)
-                                : openai::completion_usage_parsed(parsed, nullptr);
+  // Only the usage is read from an answer passed on as bytes; a DOM only when the answer is
+  // translated, or its text must be counted for lack of usage.
+  call.reported = openai::reported_usage_in(reply.body);
+  json parsed;
+  if (translate || (ok && call.reported.absent())) {
+    parsed = json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+  }
   if (ok && call.reported.absent()) {
     // No usage: the charge is estimated from the answer's text (charge.h), gathered only then.
     std::string text;

@@ -79,4 +79,12 @@ class ReportedUsage {
 // The usage an OpenAI response, stream chunk or Responses object (a parsed JSON value) reports.
 [[nodiscard]] ReportedUsage reported_usage(const nlohmann::json& object);
 
+// The same, read from the JSON text of a whole response without building a DOM (simdjson's
+// On-Demand API: the gateway needs only the usage of an answer it passes on as bytes). For valid
+// JSON it equals reported_usage(json::parse(text)), a repeated key's last value included; text
+// that is not one JSON object reports nothing (absent), as a failed parse does. On-Demand does not
+// validate the values it skips, nor what follows the object, so a document broken only there may
+// still report its usage, where the DOM parse reports none. Thread-safe (a parser per thread).
+[[nodiscard]] ReportedUsage reported_usage_in(std::string_view json_text);
+
 }  // namespace clearhouse::openai
