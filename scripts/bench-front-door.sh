@@ -19,6 +19,7 @@
 # Usage: scripts/bench-front-door.sh [--binary build/clearhouse] [--baseline OTHER_BINARY]
 #   environment: DURATION=10 CONNECTIONS=32 MAX_TOKENS=16 IDLE=10000 IDLE_ROUNDS=3 SLOWLORIS=2000
 #                STREAMS=10000 STREAM_TOKENS=20 STREAM_TPS=10
+#                EVENT_LOOPS=0 (the gateway's limits.event_loops: 0 is one per core)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BINARY=build/clearhouse
@@ -27,7 +28,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --binary) BINARY="$2"; shift 2 ;;
     --baseline) BASELINE="$2"; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "bench-front-door: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -40,6 +41,7 @@ SLOWLORIS=${SLOWLORIS:-2000}
 STREAMS=${STREAMS:-10000}
 STREAM_TOKENS=${STREAM_TOKENS:-20}
 STREAM_TPS=${STREAM_TPS:-10}
+EVENT_LOOPS=${EVENT_LOOPS:-0}
 
 for tool in wrk node curl; do
   command -v "$tool" >/dev/null || { echo "bench-front-door: needs $tool (apt-get install -y $tool)" >&2; exit 2; }
@@ -63,7 +65,7 @@ ledger: $WORK/$1.db
 budget: {completion_tokens: 1000000000000, window_seconds: 0}
 policy: clear
 on_abandon: reject
-limits: {max_connections: 30000, idle_timeout_seconds: 600, header_timeout_seconds: 600}
+limits: {max_connections: 30000, idle_timeout_seconds: 600, header_timeout_seconds: 600, event_loops: $EVENT_LOOPS}
 upstreams:
   - name: replay
     base_url: http://127.0.0.1:$PORT_upstream

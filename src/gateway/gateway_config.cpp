@@ -167,6 +167,12 @@ UpstreamConfig read_upstream(const config::YamlField& field, const EnvLookup& en
     const std::optional<std::string> key = env(upstream.api_key_env);
     if (!key) key_env->fail("environment variable " + upstream.api_key_env + " is not set");
     if (key->empty()) key_env->fail("environment variable " + upstream.api_key_env + " is empty");
+    // Sent in an Authorization header: a control character would end the header early.
+    if (std::any_of(key->begin(), key->end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+      key_env->fail("environment variable " + upstream.api_key_env +
+                    " holds a control character (a line break?): not a usable API key");
+    }
     upstream.api_key = *key;
   }
   if (auto curve = map.optional("accuracy_curve"))

@@ -416,6 +416,10 @@ TEST(GatewayConfigErrors, ApiKeyEnvMustBeSetAndIsNeverEchoed) {
             "gateway.yaml:5: upstreams[1].api_key_env: environment variable B_KEY is not set");
   EXPECT_TRUE(Check(error_of(yaml, env_of({{"B_KEY", ""}})),
                     HasSubstr("environment variable B_KEY is empty")));
+  // A line break in the key would end its Authorization header early (and it is not echoed).
+  const std::string broken = error_of(yaml, env_of({{"B_KEY", "sk-abc\r\nX-Injected: 1"}}));
+  EXPECT_TRUE(Check(broken, HasSubstr("environment variable B_KEY holds a control character")));
+  EXPECT_EQ(broken.find("sk-abc"), std::string::npos);
   EXPECT_TRUE(
       Check(error_of(kMinimal +
                      "  - {name: b, base_url: 'http://h:1', model: m, api_key_env: 'B-KEY'}\n"),

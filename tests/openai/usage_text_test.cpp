@@ -88,19 +88,47 @@ class UsageDocuments {
   }
 
   std::string count() {
-    static const std::vector<std::string> literals = {
-        "0",    "1",     "16",     "512",   "512.0", "-0",    "-0.0",  "-1",
-        "12.5", "1e3",   "1E-2",   "1e18",  "1e300", "-1e300", "1e400", "-1e400",
-        "1099511627776", "1099511627777", "9223372036854775807", "9223372036854775808",
-        "18446744073709551615", "18446744073709551616", "-9223372036854775809",
-        "99999999999999999999999", "null", "true", "\"12\"", "[12]", "{}"};
+    static const std::vector<std::string> literals = {"0",
+                                                      "1",
+                                                      "16",
+                                                      "512",
+                                                      "512.0",
+                                                      "-0",
+                                                      "-0.0",
+                                                      "-1",
+                                                      "12.5",
+                                                      "1e3",
+                                                      "1E-2",
+                                                      "1e18",
+                                                      "1e300",
+                                                      "-1e300",
+                                                      "1e400",
+                                                      "-1e400",
+                                                      "1099511627776",
+                                                      "1099511627777",
+                                                      "9223372036854775807",
+                                                      "9223372036854775808",
+                                                      "18446744073709551615",
+                                                      "18446744073709551616",
+                                                      "-9223372036854775809",
+                                                      "99999999999999999999999",
+                                                      "null",
+                                                      "true",
+                                                      "\"12\"",
+                                                      "[12]",
+                                                      "{}"};
     return one_of(literals);
   }
 
   std::string filler() {
-    static const std::vector<std::string> values = {
-        "1", "\"text with } and ] and \\\" inside\"", "[1, {\"usage\": 5}, [[]]]",
-        R"({"usage": {"completion_tokens": 999}})", "null", "false", "-2.5e-3", "\"\\u00e9\""};
+    static const std::vector<std::string> values = {"1",
+                                                    "\"text with } and ] and \\\" inside\"",
+                                                    "[1, {\"usage\": 5}, [[]]]",
+                                                    R"({"usage": {"completion_tokens": 999}})",
+                                                    "null",
+                                                    "false",
+                                                    "-2.5e-3",
+                                                    "\"\\u00e9\""};
     return one_of(values);
   }
 
@@ -120,8 +148,8 @@ class UsageDocuments {
       default: break;
     }
     static const std::vector<std::string> keys = {
-        "completion_tokens", "output_tokens", "prompt_tokens", "completion_tokens_details",
-        "output_tokens_details", "total_tokens"};
+        "completion_tokens",         "output_tokens",         "prompt_tokens",
+        "completion_tokens_details", "output_tokens_details", "total_tokens"};
     std::vector<std::string> members;
     for (int i = pick(6); i > 0; --i) {
       const std::string& key = one_of(keys);
@@ -147,8 +175,8 @@ TEST(ReportedUsageInText, RandomDocumentsReadAsTheirDom) {
       EXPECT_EQ(lazy.implausible(), !lazy.problem().empty()) << text;
       continue;
     }
-    ASSERT_EQ(lazy, dom(text)) << text << "\nlazy: " << lazy.problem() << "\nDOM: "
-                               << dom(text).problem();
+    ASSERT_EQ(lazy, dom(text)) << text << "\nlazy: " << lazy.problem()
+                               << "\nDOM: " << dom(text).problem();
     counted += lazy.tokens().has_value();
     implausible += lazy.implausible();
     absent += lazy.absent();
