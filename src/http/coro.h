@@ -1,6 +1,7 @@
 // The Boost.Asio coroutine vocabulary the project uses (awaitable, co_spawn, this_coro,
-// use_awaitable, redirect_error, detached), behind one include: Boost 1.74's awaitable.hpp uses
-// std::exchange without including <utility>, so every file gets it from here, in the right order.
+// redirect_error, detached), behind one include: Boost 1.74's awaitable.hpp uses std::exchange
+// without including <utility>, so every file gets it from here, in the right order. Also the
+// project's names for them: Task<T> (a coroutine on an event loop), LoopExecutor, use_task.
 #pragma once
 
 // clang-format off
