@@ -28,6 +28,23 @@ constexpr FieldProblems kReasoningProblems{
     "reasoning_tokens is negative", "reasoning_tokens is more than any request generates",
     "reasoning_tokens is not a whole number", "reasoning_tokens is not a number"};
 
+ReportedUsage count_from_integer(std::int64_t v, const FieldProblems& p) {
+  if (v < 0) return ReportedUsage::implausible_because(p.negative);
+  if (v > kMaxPlausibleTokens) return ReportedUsage::implausible_because(p.too_large);
+  return ReportedUsage::of(v);
+}
+
+// 512.0 is a whole number (as the request parser takes 512.0 in max_tokens). The range is checked
+// first: converting a double beyond int64 (1e300) is undefined behaviour.
+ReportedUsage count_from_double(double d, const FieldProblems& p) {
+  if (!(d >= 0.0)) return ReportedUsage::implausible_because(p.negative);
+  if (d > static_cast<double>(kMaxPlausibleTokens)) {
+    return ReportedUsage::implausible_because(p.too_large);
+  }
+  if (d != std::floor(d)) return ReportedUsage::implausible_because(p.fractional);
+  return ReportedUsage::of(static_cast<std::int64_t>(d));
+}
+
 // A whole number of tokens from a JSON number, or the reason it is not one.
 ReportedUsage count_from(const json& value, const FieldProblems& p) {
   if (value.is_number_unsigned()) {
@@ -37,23 +54,8 @@ ReportedUsage count_from(const json& value, const FieldProblems& p) {
     }
     return ReportedUsage::of(static_cast<std::int64_t>(v));
   }
-  if (value.is_number_integer()) {
-    const std::int64_t v = value.get<std::int64_t>();
-    if (v < 0) return ReportedUsage::implausible_because(p.negative);
-    if (v > kMaxPlausibleTokens) return ReportedUsage::implausible_because(p.too_large);
-    return ReportedUsage::of(v);
-  }
-  if (value.is_number_float()) {
-    // 512.0 is a whole number (as the request parser takes 512.0 in max_tokens). The range is
-    // checked first: converting a double beyond int64 (1e300) is undefined behaviour.
-    const double d = value.get<double>();
-    if (!(d >= 0.0)) return ReportedUsage::implausible_because(p.negative);
-    if (d > static_cast<double>(kMaxPlausibleTokens)) {
-      return ReportedUsage::implausible_because(p.too_large);
-    }
-    if (d != std::floor(d)) return ReportedUsage::implausible_because(p.fractional);
-    return ReportedUsage::of(static_cast<std::int64_t>(d));
-  }
+  if (value.is_number_integer()) return count_from_integer(value.get<std::int64_t>(), p);
+  if (value.is_number_float()) return count_from_double(value.get<double>(), p);
   return ReportedUsage::implausible_because(p.not_number);
 }
 
@@ -95,21 +97,10 @@ ReportedUsage count_from(od::value value, const FieldProblems& p) {
   switch (number.get_number_type()) {
     case od::number_type::unsigned_integer:  // above INT64_MAX
       return ReportedUsage::implausible_because(p.too_large);
-    case od::number_type::signed_integer: {
-      const std::int64_t v = number.get_int64();
-      if (v < 0) return ReportedUsage::implausible_because(p.negative);
-      if (v > kMaxPlausibleTokens) return ReportedUsage::implausible_because(p.too_large);
-      return ReportedUsage::of(v);
-    }
+    case od::number_type::signed_integer: return count_from_integer(number.get_int64(), p);
     case od::number_type::floating_point_number: break;
   }
-  const double d = number.get_double();
-  if (!(d >= 0.0)) return ReportedUsage::implausible_because(p.negative);
-  if (d > static_cast<double>(kMaxPlausibleTokens)) {
-    return ReportedUsage::implausible_because(p.too_large);
-  }
-  if (d != std::floor(d)) return ReportedUsage::implausible_because(p.fractional);
-  return ReportedUsage::of(static_cast<std::int64_t>(d));
+  return count_from_double(number.get_double(), p);
 }
 
 // A member's state as the DOM rules see it: absent (missing or null) or its classified count.
